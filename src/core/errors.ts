@@ -1,0 +1,98 @@
+/**
+ * The one table of exit codes every vitrine command uses, and the error classes that carry them.
+ *
+ * A `VitrineError` is a user-facing failure: its message is printed as is (no stack trace) and the process exits
+ * with its code. Anything else that escapes a command is a bug in vitrine and exits with `ExitCode.Bug`.
+ */
+export const ExitCode = {
+  /** Success. */
+  Ok: 0,
+  /** The input is invalid: validation errors, bad weights, bad images, a bad YAML value. */
+  InvalidInput: 1,
+  /** Usage error: unknown flag or command, missing argument, path not found. */
+  Usage: 2,
+  /** A remote service failed (Azure, a blob store, a URL). */
+  Remote: 3,
+  /** An internal error: a bug in vitrine, reported with its stack. */
+  Bug: 4,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+/** Human descriptions of the exit codes, rendered into help and README. */
+export const EXIT_CODE_DESCRIPTIONS: ReadonlyArray<readonly [ExitCode, string]> = [
+  [ExitCode.Ok, 'success'],
+  [ExitCode.InvalidInput, 'the input is invalid (validation errors, bad weights, bad images)'],
+  [ExitCode.Usage, 'usage error (unknown flag or command, path not found)'],
+  [ExitCode.Remote, 'a remote service failed (Azure, blob upload, URL fetch)'],
+  [ExitCode.Bug, 'internal error (a bug in vitrine: please report it)'],
+]
+
+export interface VitrineErrorOptions {
+  /** The file the error is about, when there is one. */
+  file?: string
+  /** A hint on how to fix it, printed on its own line. */
+  hint?: string
+  cause?: unknown
+}
+
+/** Base class of every error a user can fix. Never printed with a stack trace. */
+export class VitrineError extends Error {
+  readonly exitCode: ExitCode
+  readonly file?: string
+  readonly hint?: string
+
+  constructor(message: string, exitCode: ExitCode, options: VitrineErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.exitCode = exitCode
+    this.file = options.file
+    this.hint = options.hint
+  }
+}
+
+/** Exit 1: the input (a file, a value, an image, weights) is invalid. */
+export class InvalidInputError extends VitrineError {
+  constructor(message: string, options: VitrineErrorOptions = {}) {
+    super(message, ExitCode.InvalidInput, options)
+  }
+}
+
+/** Exit 2: the command line is wrong (a path that does not exist, conflicting flags). */
+export class UsageError extends VitrineError {
+  constructor(message: string, options: VitrineErrorOptions = {}) {
+    super(message, ExitCode.Usage, options)
+  }
+}
+
+/** Exit 3: a remote service failed. */
+export class RemoteError extends VitrineError {
+  readonly status?: number
+  readonly code?: string
+  constructor(message: string, options: VitrineErrorOptions & {status?: number; code?: string} = {}) {
+    super(message, ExitCode.Remote, options)
+    this.status = options.status
+    this.code = options.code
+  }
+}
+
+export function isVitrineError(err: unknown): err is VitrineError {
+  return err instanceof VitrineError
+}
+
+/** Node's filesystem errors that mean "the user named something that is not there / not usable". */
+export function describeFsError(err: unknown, path: string): VitrineError | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
+    case 'ENOENT':
+      return new UsageError(`${path}: no such file or directory`, {file: path})
+    case 'EISDIR':
+      return new UsageError(`${path}: is a directory, expected a file`, {file: path})
+    case 'ENOTDIR':
+      return new UsageError(`${path}: is not a directory`, {file: path})
+    case 'EACCES':
+    case 'EPERM':
+      return new UsageError(`${path}: permission denied`, {file: path})
+    default:
+      return undefined
+  }
+}

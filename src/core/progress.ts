@@ -1,0 +1,18 @@
+/**
+ * Long work (conversion, upload, batch scoring) reports progress through this interface. The library never
+ * decides whether to draw: the command passes a TTY renderer, or `silentProgress` under --json and in CI.
+ */
+export interface Progress {
+  /** Starts a task of `total` units (bytes, images, files); `total` 0 means unknown. */
+  start(label: string, total: number): void
+  /** Adds `units` done. */
+  advance(units: number): void
+  /** Ends the current task. */
+  stop(message?: string): void
+}
+
+export const silentProgress: Progress = {
+  start() {},
+  advance() {},
+  stop() {},
+}
