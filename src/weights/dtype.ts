@@ -1,0 +1,62 @@
+/** Element types vitrine reads and writes, with the conversions to and from float32 (IEEE round-to-nearest-even). */
+
+export type FloatDtype = 'F32' | 'F16' | 'BF16'
+
+export const DTYPE_BYTES: Readonly<Record<string, number>> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, U16: 2, U32: 4, U64: 8,
+}
+
+const f32 = new Float32Array(1)
+const u32 = new Uint32Array(f32.buffer)
+
+/** Half-precision bits to float32 value. */
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1
+  const exp = (h >> 10) & 0x1f
+  const frac = h & 0x3ff
+  if (exp === 0) return sign * frac * 2 ** -24
+  if (exp === 31) return frac ? NaN : sign * Infinity
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15)
+}
+
+/** float32 value to half-precision bits, rounding to nearest even (as numpy/PyTorch `.half()`). */
+export function f32ToF16(value: number): number {
+  f32[0] = value
+  const x = u32[0]
+  const sign = (x >>> 16) & 0x8000
+  const exp = (x >>> 23) & 0xff
+  let mant = x & 0x7fffff
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0) // inf or NaN (quiet)
+  let e = exp - 127 + 15
+  if (e >= 0x1f) return sign | 0x7c00 // overflow to inf
+  if (e <= 0) {
+    // subnormal half (or zero): shift the mantissa with its implicit bit, round to nearest even
+    if (e < -10) return sign
+    mant |= 0x800000
+    const shift = 14 - e
+    const half = 1 << (shift - 1)
+    const rem = mant & ((1 << shift) - 1)
+    let h = mant >>> shift
+    if (rem > half || (rem === half && h & 1)) h++
+    return sign | h
+  }
+  const rem = mant & 0x1fff
+  let h = (e << 10) | (mant >>> 13)
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++ // may carry into the exponent, which is right (and to inf)
+  return sign | h
+}
+
+/** bfloat16 bits to float32 value. */
+export function bf16ToF32(b: number): number {
+  u32[0] = b << 16
+  return f32[0]
+}
+
+/** float32 value to bfloat16 bits, rounding to nearest even (as PyTorch `.bfloat16()`); NaN stays NaN. */
+export function f32ToBf16(value: number): number {
+  f32[0] = value
+  const x = u32[0]
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff
+  const rounded = x + 0x7fff + ((x >>> 16) & 1)
+  return (rounded >>> 16) & 0xffff
+}
