@@ -1,0 +1,46 @@
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import * as ort from 'onnxruntime-node'
+import {describe, expect, it} from 'vitest'
+
+import {exportOnnx} from '../../src/onnx/export.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures')
+
+interface Expected {
+  inputs: {file: string; shape: number[]; logits: number[][]}
+}
+
+describe('exportOnnx', () => {
+  for (const fixture of ['vit-tiny', 'vit-geom']) {
+    it(`reproduces the ${fixture} fixture's torch logits within 1e-4 in onnxruntime`, async () => {
+      const dir = join(FIXTURES, fixture)
+      const out = join(await tempDir(), 'model.onnx')
+      await exportOnnx(dir, out)
+      const expected = JSON.parse(await readFile(join(dir, 'expected.json'), 'utf8')) as Expected
+      const raw = await readFile(join(dir, expected.inputs.file))
+      const pixels = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))
+      const session = await ort.InferenceSession.create(out)
+      expect(session.inputNames).toEqual(['pixel_values'])
+      expect(session.outputNames).toEqual(['logits'])
+      const result = await session.run({pixel_values: new ort.Tensor('float32', pixels, expected.inputs.shape)})
+      const logits = result.logits
+      const [batch] = expected.inputs.shape
+      expect(logits.dims).toEqual([batch, expected.inputs.logits[0].length])
+      const data = logits.data as Float32Array
+      let maxDiff = 0
+      expected.inputs.logits.flat().forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - data[i]))))
+      expect(maxDiff).toBeLessThan(1e-4)
+
+      // The batch dimension is dynamic: the second image alone gives the same logits as in the batch.
+      const per = pixels.length / batch
+      const single = await session.run({pixel_values: new ort.Tensor('float32', pixels.slice(per), [1, ...expected.inputs.shape.slice(1)])})
+      expect(single.logits.dims).toEqual([1, expected.inputs.logits[1].length])
+      const one = single.logits.data as Float32Array
+      expected.inputs.logits[1].forEach((v, i) => expect(Math.abs(v - one[i])).toBeLessThan(1e-4))
+      await session.release()
+    })
+  }
+})
