@@ -1,0 +1,206 @@
+/**
+ * Reading one YAML file the way `validate` needs it: every failure (unreadable, binary, too big, syntax error,
+ * duplicate key, alias bomb, absurd nesting) becomes a `yaml-syntax` diagnostic rather than an exception, and the
+ * parsed document keeps source ranges so later rules can point at the line and column of any node.
+ */
+import {readFileSync, statSync} from 'node:fs'
+
+import {isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node} from 'yaml'
+
+import type {FixableDiagnostic} from './diagnostic.js'
+
+/** Files above this are never parsed (the asset folder limit is 1 MB anyway; `file-too-large` reports them). */
+export const MAX_YAML_BYTES = 1024 * 1024
+/** Deeper than this is not a spec but an attack or an accident. */
+export const MAX_YAML_DEPTH = 100
+/** Aliases resolved per document (yaml's own resource-exhaustion guard). */
+export const MAX_ALIAS_COUNT = 100
+
+export type YamlPath = Array<string | number>
+
+export interface YamlFile {
+  /** The path as reported in diagnostics. */
+  file: string
+  text: string
+  doc?: Document.Parsed
+  lineCounter: LineCounter
+  /** The plain JS value; undefined when the file could not be read or parsed. */
+  data?: unknown
+  /** yaml-syntax diagnostics (errors and warnings). */
+  problems: FixableDiagnostic[]
+  /** Why the file was not parsed at all, when it was not. */
+  skipped?: 'missing' | 'too-large' | 'unreadable'
+}
+
+function problem(file: string, message: string, line = 1, column = 1): FixableDiagnostic {
+  return {rule: 'yaml-syntax', severity: 'error', message, file, line, column}
+}
+
+/** The first NUL byte, or the first byte that is not UTF-8, of a buffer that should be text. */
+function binaryOffset(buf: Buffer): number | undefined {
+  const nul = buf.indexOf(0)
+  if (nul >= 0) return nul
+  try {
+    new TextDecoder('utf-8', {fatal: true}).decode(buf)
+    return undefined
+  } catch {
+    // Find the offending byte for the message: decode growing prefixes is too slow; scan for invalid sequences.
+    for (let i = 0; i < buf.length; ) {
+      const b = buf[i]
+      const n = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0
+      if (n === 0) return i
+      for (let k = 1; k < n; k++) if ((buf[i + k] ?? 0) >> 6 !== 2) return i
+      i += n
+    }
+    return 0
+  }
+}
+
+/** Depth of the node tree, iteratively (a recursive walk is what a deep file would overflow). */
+function nodeDepth(root: unknown): number {
+  let max = 0
+  const stack: Array<[unknown, number]> = [[root, 1]]
+  while (stack.length) {
+    const [node, depth] = stack.pop()!
+    if (depth > max) max = depth
+    if (depth > MAX_YAML_DEPTH) return depth
+    if (isMap(node) || isSeq(node)) {
+      for (const item of node.items) {
+        if (isPair(item)) {
+          stack.push([item.key, depth + 1], [item.value, depth + 1])
+        } else stack.push([item, depth + 1])
+      }
+    }
+  }
+  return max
+}
+
+/** The first line of a yaml error message, without the " at line X, column Y" the diagnostic carries anyway. */
+function firstLine(message: string): string {
+  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+}
+
+/**
+ * Reads and parses `path` (reported as `file`). Never throws: a missing or broken file gives `problems` and no
+ * `data`. A missing file gives no problem at all (the caller knows whether the file was required).
+ */
+export function loadYamlFile(path: string, file = path): YamlFile {
+  const lineCounter = new LineCounter()
+  const out: YamlFile = {file, text: '', lineCounter, problems: []}
+  let size: number
+  try {
+    const st = statSync(path)
+    if (!st.isFile()) {
+      out.skipped = 'unreadable'
+      out.problems.push(problem(file, `${file} is not a regular file`))
+      return out
+    }
+    size = st.size
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    out.skipped = code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable'
+    if (out.skipped === 'unreadable') out.problems.push(problem(file, `cannot read ${file}: ${(err as Error).message}`))
+    return out
+  }
+  if (size > MAX_YAML_BYTES) {
+    // Not parsed: the caller reports `file-too-large`, and nothing this big is a spec.
+    out.skipped = 'too-large'
+    return out
+  }
+  let buf: Buffer
+  try {
+    buf = readFileSync(path)
+  } catch (err) {
+    out.skipped = 'unreadable'
+    out.problems.push(problem(file, `cannot read ${file}: ${(err as Error).message}`))
+    return out
+  }
+  const bad = binaryOffset(buf)
+  if (bad !== undefined) {
+    out.problems.push(problem(file, `${file} is binary, not YAML text (byte ${bad} is ${buf[bad] === 0 ? 'NUL' : 'not UTF-8'})`))
+    return out
+  }
+  out.text = buf.toString('utf8')
+  let doc: Document.Parsed
+  try {
+    doc = parseDocument(out.text, {lineCounter, uniqueKeys: true, prettyErrors: false})
+  } catch (err) {
+    out.problems.push(problem(file, `${file} cannot be parsed: ${(err as Error).message}`))
+    return out
+  }
+  out.doc = doc
+  for (const e of doc.errors) {
+    const pos = lineCounter.linePos(e.pos[0])
+    const what = e.code === 'DUPLICATE_KEY' ? 'duplicate key' : 'YAML syntax error'
+    out.problems.push(problem(file, `${what}: ${firstLine(e.message)}`, pos.line, pos.col))
+  }
+  for (const w of doc.warnings) {
+    const pos = lineCounter.linePos(w.pos[0])
+    out.problems.push({...problem(file, `YAML warning: ${firstLine(w.message)}`, pos.line, pos.col), severity: 'warning'})
+  }
+  if (doc.errors.length) return out
+  const depth = nodeDepth(doc.contents)
+  if (depth > MAX_YAML_DEPTH) {
+    out.problems.push(problem(file, `${file} is nested deeper than ${MAX_YAML_DEPTH} levels; not a spec file`))
+    return out
+  }
+  try {
+    out.data = doc.toJS({maxAliasCount: MAX_ALIAS_COUNT})
+  } catch (err) {
+    const msg = (err as Error).message
+    const why = /alias/i.test(msg) ? `too many aliases (more than ${MAX_ALIAS_COUNT} resolved: an alias bomb?)` : msg
+    out.problems.push(problem(file, `${file} cannot be loaded: ${why}`))
+  }
+  return out
+}
+
+export interface Position {
+  line: number
+  column: number
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value)
+  return undefined
+}
+
+/**
+ * The line and column of the node at `path` (keys and indices). With `prefer: 'key'` the position of the map key
+ * is returned for the last segment (for "missing"/"unknown property" messages). When the path does not exist, the
+ * deepest existing node is used, so a diagnostic always points somewhere sensible.
+ */
+export function locate(yf: YamlFile, path: YamlPath, prefer: 'key' | 'value' = 'value'): Position {
+  const doc = yf.doc
+  if (!doc?.contents) return {line: 1, column: 1}
+  const at = (offset: number | undefined): Position => {
+    if (offset === undefined) return {line: 1, column: 1}
+    const p = yf.lineCounter.linePos(offset)
+    return {line: p.line, column: p.col}
+  }
+  let node: unknown = doc.contents
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]
+    const last = i === path.length - 1
+    if (isAlias(node)) node = node.resolve(doc)
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyText(p.key) === String(seg))
+      if (!pair) return at((node as Node).range?.[0])
+      const keyNode = pair.key as Node | null
+      if ((last && prefer === 'key') || pair.value === null || pair.value === undefined) return at(keyNode?.range?.[0])
+      node = pair.value
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg]
+      if (item === undefined || item === null) return at((node as Node).range?.[0])
+      node = item
+    } else {
+      break
+    }
+  }
+  return at((node as Node | undefined)?.range?.[0])
+}
+
+/** The node at `path` (for --fix), or undefined. */
+export function nodeAt(yf: YamlFile, path: YamlPath): Node | undefined {
+  const n = yf.doc?.getIn(path, true)
+  return n && typeof n === 'object' && 'range' in (n as object) ? (n as Node) : undefined
+}
