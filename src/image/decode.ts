@@ -1,0 +1,104 @@
+/**
+ * Image bytes -> the 8-bit RGB image transformers' `load_image` hands to the processor: PIL opens the file,
+ * `ImageOps.exif_transpose` applies the EXIF orientation, `convert('RGB')` makes it RGB.
+ *
+ * Decoding is libvips through sharp (libjpeg-turbo for JPEG, libspng for PNG), with embedded ICC profiles ignored
+ * as PIL ignores them. Measured against PIL (test/image and bench/image.bench.ts): 8-bit samples, palettes, 1/2/4-bit
+ * grey, interlacing and JPEG (baseline and progressive) come out identical. Where PIL's conversion is its own, the
+ * samples are taken at full depth and converted here as PIL does:
+ * - 16-bit grey (PIL mode I;16 / I): `convert('RGB')` clips each value to 255 (it does not scale);
+ * - other 16-bit PNGs (RGB, RGBA, grey+alpha): PIL unpacks the high byte of each sample;
+ * - alpha (an alpha channel or tRNS) is dropped, never composited.
+ */
+import sharp from 'sharp'
+
+import {InvalidInputError} from '../core/errors.js'
+import {type ImageHeader, readImageHeader} from './header.js'
+import {applyOrientation} from './orientation.js'
+import type {RgbImage} from './types.js'
+
+export type {RgbImage} from './types.js'
+
+/** PIL's Image.MAX_IMAGE_PIXELS: above it PIL warns, and a processing pipeline should refuse. */
+export const DEFAULT_MAX_PIXELS = 89_478_485
+
+export interface DecodeLimits {
+  /** Refuse images with more pixels than this, before decoding (default 89,478,485, PIL's MAX_IMAGE_PIXELS). */
+  maxPixels?: number
+}
+
+export async function decodeImage(bytes: Uint8Array, source: string, limits: DecodeLimits = {}): Promise<RgbImage> {
+  const header = readImageHeader(bytes, source)
+  const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS
+  const pixels = header.width * header.height
+  if (pixels > maxPixels) {
+    throw new InvalidInputError(
+      `${source}: ${header.width}x${header.height} = ${pixels.toLocaleString('en-US')} pixels is over the limit of ${maxPixels.toLocaleString('en-US')} (a decompression bomb?); refused before decoding`,
+      {file: source},
+    )
+  }
+
+  if (header.format === 'jpeg' && header.components === 4) {
+    throw new InvalidInputError(`${source}: CMYK/YCCK JPEG is not supported (PIL's naive CMYK to RGB conversion is not reproduced)`, {
+      file: source,
+    })
+  }
+
+  const decoded = await decodeToRgb(bytes, source, header, maxPixels)
+  return applyOrientation(decoded, header.orientation)
+}
+
+/** What sharp returned, described for a message. */
+function libvipsMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(/\s+/g, ' ').trim()
+}
+
+async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeader, maxPixels: number): Promise<RgbImage> {
+  const sixteenBit = header.format === 'png' && header.bitDepth === 16
+  const grey16 = sixteenBit && header.pngColorType === 0
+  let data: Buffer
+  let info: sharp.OutputInfo
+  try {
+    // failOn 'truncated': refuse a file that ends early, as PIL does, but accept the recoverable warnings PIL accepts.
+    let pipeline = sharp(bytes, {ignoreIcc: true, failOn: 'truncated', limitInputPixels: Math.max(1, maxPixels), autoOrient: false})
+    if (sixteenBit) {
+      pipeline = pipeline.toColourspace(header.pngColorType === 0 || header.pngColorType === 4 ? 'grey16' : 'rgb16').raw({depth: 'ushort'})
+    } else {
+      pipeline = pipeline.raw()
+    }
+
+    ;({data, info} = await pipeline.toBuffer({resolveWithObject: true}))
+  } catch (error) {
+    throw new InvalidInputError(`${source}: cannot decode this ${header.format === 'png' ? 'PNG' : 'JPEG'}: ${libvipsMessage(error)}`, {
+      file: source,
+      cause: error,
+    })
+  }
+
+  const {width, height, channels} = info
+  if (width !== header.width || height !== header.height) {
+    throw new InvalidInputError(`${source}: decoded ${width}x${height}, but the header says ${header.width}x${header.height}`, {file: source})
+  }
+
+  const n = width * height
+  const out = new Uint8Array(n * 3)
+  // Grey (1 channel) and grey+alpha (2) replicate channel 0; RGB (3) and RGBA (4) keep the first three.
+  const colour = channels >= 3
+  if (sixteenBit) {
+    const aligned = data.byteOffset % 2 === 0 ? data : new Uint8Array(data)
+    const samples = new Uint16Array(aligned.buffer, aligned.byteOffset, n * channels)
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < 3; c++) {
+        const v = samples[i * channels + (colour ? c : 0)]
+        out[i * 3 + c] = grey16 ? (v > 255 ? 255 : v) : v >> 8
+      }
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = data[i * channels + (colour ? c : 0)]
+    }
+  }
+
+  return {width, height, data: out}
+}

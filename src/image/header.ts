@@ -1,0 +1,188 @@
+/**
+ * Reads what an image file says about itself before anything is decoded: its format, its dimensions (so a
+ * decompression bomb is refused before a byte of it is inflated), the PNG colour type and bit depth (PIL's
+ * conversions depend on them) and the EXIF Orientation tag (applied as PIL's `ImageOps.exif_transpose` does).
+ * Every malformed header is an InvalidInputError naming the source and the byte offset.
+ */
+import {InvalidInputError} from '../core/errors.js'
+
+export type ImageFormat = 'png' | 'jpeg'
+
+export interface ImageHeader {
+  format: ImageFormat
+  width: number
+  height: number
+  /** PNG IHDR colour type (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA); JPEG: undefined. */
+  pngColorType?: number
+  /** PNG bits per sample; JPEG sample precision. */
+  bitDepth: number
+  /** JPEG component count (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK). */
+  components?: number
+  /** EXIF Orientation 1..8 (1 when absent or unreadable). */
+  orientation: number
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+
+const PNG_DEPTHS: Record<number, number[]> = {0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]}
+
+function invalid(source: string, message: string): InvalidInputError {
+  return new InvalidInputError(`${source}: ${message}`, {file: source})
+}
+
+function startsWith(bytes: Uint8Array, prefix: number[]): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b)
+}
+
+/** A short description of what the bytes are instead of an image, for the error message. */
+function describeUnknown(bytes: Uint8Array): string {
+  if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38])) return 'a GIF image'
+  if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && bytes[8] === 0x57 && bytes[9] === 0x45) return 'a WebP image'
+  if (startsWith(bytes, [0x42, 0x4d])) return 'a BMP image'
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'a TIFF image'
+  const head = bytes.subarray(0, 512)
+  const printable = head.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b !== 0x7f))
+  if (printable) return 'text'
+  const hex = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ')
+  return `unrecognised data (starts with ${hex})`
+}
+
+export function readImageHeader(bytes: Uint8Array, source: string): ImageHeader {
+  if (bytes.length === 0) throw invalid(source, 'the file is empty, not an image')
+  if (startsWith(bytes, PNG_SIGNATURE)) return readPngHeader(bytes, source)
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return readJpegHeader(bytes, source)
+  throw invalid(source, `not a PNG or JPEG image: the file is ${describeUnknown(bytes)}`)
+}
+
+/** Width and height from the header alone (no decoding). */
+export function readImageDimensions(bytes: Uint8Array, source = 'image'): {format: ImageFormat; width: number; height: number} {
+  const {format, width, height} = readImageHeader(bytes, source)
+  return {format, width, height}
+}
+
+function readPngHeader(bytes: Uint8Array, source: string): ImageHeader {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.length < 33) throw invalid(source, `truncated PNG: ${bytes.length} bytes, too short for its IHDR chunk`)
+  const ihdrLength = view.getUint32(8)
+  const type = String.fromCharCode(...bytes.subarray(12, 16))
+  if (type !== 'IHDR' || ihdrLength !== 13) throw invalid(source, 'broken PNG: the first chunk (byte 8) is not a 13-byte IHDR')
+  const width = view.getUint32(16)
+  const height = view.getUint32(20)
+  const bitDepth = bytes[24]
+  const colorType = bytes[25]
+  if (width === 0 || height === 0 || width > 0x7f_ff_ff_ff || height > 0x7f_ff_ff_ff) {
+    throw invalid(source, `broken PNG: IHDR (byte 16) gives an impossible size ${width}x${height}`)
+  }
+
+  const depths = PNG_DEPTHS[colorType]
+  if (!depths) throw invalid(source, `broken PNG: IHDR colour type ${colorType} (byte 25) does not exist`)
+  if (!depths.includes(bitDepth)) {
+    throw invalid(source, `broken PNG: bit depth ${bitDepth} (byte 24) is not allowed with colour type ${colorType}`)
+  }
+
+  return {format: 'png', width, height, pngColorType: colorType, bitDepth, orientation: pngOrientation(bytes, view)}
+}
+
+/** PIL reads the eXIf chunk (and, failing that, the tiff:Orientation of an XMP iTXt chunk) for exif_transpose. */
+function pngOrientation(bytes: Uint8Array, view: DataView): number {
+  let at = 8
+  let xmpOrientation: number | undefined
+  while (at + 8 <= bytes.length) {
+    const length = view.getUint32(at)
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8))
+    const body = bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + length))
+    if (type === 'eXIf') {
+      const o = tiffOrientation(body)
+      if (o !== undefined) return o
+    } else if (type === 'iTXt' && xmpOrientation === undefined) {
+      xmpOrientation = xmpTiffOrientation(body)
+    } else if (type === 'IEND') {
+      break
+    }
+
+    at += 12 + length
+  }
+
+  return xmpOrientation ?? 1
+}
+
+/** Pillow's fallback: `tiff:Orientation="N"` or `<tiff:Orientation>N` in XMP text. */
+function xmpTiffOrientation(body: Uint8Array): number | undefined {
+  const text = new TextDecoder('latin1').decode(body)
+  // iTXt: keyword NUL compression-flag ...; Pillow keeps it in info["XML:com.adobe.xmp"].
+  if (!text.startsWith('XML:com.adobe.xmp\0')) return undefined
+  const match = /tiff:Orientation(="|>)([0-9])/.exec(text)
+  return match ? Number(match[2]) : undefined
+}
+
+/** Orientation (tag 0x0112) from IFD0 of a TIFF stream; undefined when absent or unreadable. */
+export function tiffOrientation(tiff: Uint8Array): number | undefined {
+  if (tiff.length < 8) return undefined
+  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength)
+  let little: boolean
+  if (tiff[0] === 0x49 && tiff[1] === 0x49) little = true
+  else if (tiff[0] === 0x4d && tiff[1] === 0x4d) little = false
+  else return undefined
+  const ifd = view.getUint32(4, little)
+  if (ifd + 2 > tiff.length) return undefined
+  const count = view.getUint16(ifd, little)
+  for (let i = 0; i < count; i++) {
+    const entry = ifd + 2 + i * 12
+    if (entry + 12 > tiff.length) return undefined
+    if (view.getUint16(entry, little) !== 0x01_12) continue
+    const type = view.getUint16(entry + 2, little)
+    if (type === 3) return view.getUint16(entry + 8, little)
+    if (type === 4) return view.getUint32(entry + 8, little)
+    if (type === 1) return tiff[entry + 8]
+    return undefined
+  }
+
+  return undefined
+}
+
+function readJpegHeader(bytes: Uint8Array, source: string): ImageHeader {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = 2
+  let orientation: number | undefined
+  for (;;) {
+    // Markers may be preceded by fill bytes 0xFF.
+    while (at < bytes.length && bytes[at] === 0xff && bytes[at + 1] === 0xff) at++
+    if (at + 4 > bytes.length) throw invalid(source, `truncated JPEG: the file ends at byte ${bytes.length} before its frame header`)
+    if (bytes[at] !== 0xff) throw invalid(source, `broken JPEG: expected a marker at byte ${at}, found 0x${bytes[at].toString(16)}`)
+    const marker = bytes[at + 1]
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      at += 2
+      continue
+    }
+
+    if (marker === 0xd9 || marker === 0xda) {
+      throw invalid(source, `broken JPEG: no frame header (SOF) before the ${marker === 0xda ? 'scan' : 'end'} at byte ${at}`)
+    }
+
+    const length = view.getUint16(at + 2)
+    if (length < 2) throw invalid(source, `broken JPEG: segment at byte ${at} has length ${length}`)
+    const body = bytes.subarray(at + 4, Math.min(bytes.length, at + 2 + length))
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
+    if (isSof) {
+      if (body.length < 6) throw invalid(source, `truncated JPEG: the frame header at byte ${at} is cut short`)
+      const bitDepth = body[0]
+      const height = (body[1] << 8) | body[2]
+      const width = (body[3] << 8) | body[4]
+      const components = body[5]
+      if (width === 0 || height === 0) {
+        throw invalid(source, `unsupported JPEG: the frame header at byte ${at} gives a size of ${width}x${height}`)
+      }
+
+      return {format: 'jpeg', width, height, bitDepth, components, orientation: orientation ?? 1}
+    }
+
+    if (marker === 0xe1 && orientation === undefined) {
+      // PIL keeps the first "Exif\0\0" APP1 segment (it does not read a JPEG's XMP for exif_transpose).
+      if (body.length >= 6 && String.fromCharCode(...body.subarray(0, 6)) === 'Exif\0\0') {
+        orientation = tiffOrientation(body.subarray(6)) ?? 1
+      }
+    }
+
+    at += 2 + length
+  }
+}

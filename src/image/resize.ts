@@ -1,0 +1,166 @@
+/**
+ * PIL's `Image.resize(size, Image.BILINEAR)` for 8-bit RGB, reproduced operation for operation so the result is the
+ * same uint8 image (Pillow's libImaging/Resample.c, since Pillow 7):
+ *
+ * - separable: a horizontal pass into a temporary image holding only the source rows the vertical pass reads, then
+ *   the vertical pass; a pass whose size does not change is skipped;
+ * - per output pixel, the triangle filter is stretched by the scale when downscaling (antialiasing: support =
+ *   1 * scale), its weights computed in double, normalised to sum 1, then converted to 22-bit fixed point
+ *   (PRECISION_BITS = 32 - 8 - 2) by rounding half away from zero;
+ * - each sum starts at 1 << 21 (so the final shift rounds) and is clipped to 0..255 after `>> 22`.
+ */
+import type {RgbImage} from './types.js'
+
+const PRECISION_BITS = 32 - 8 - 2
+const ONE = 1 << PRECISION_BITS
+const HALF = 1 << (PRECISION_BITS - 1)
+const BILINEAR_SUPPORT = 1
+
+/** Per output pixel: the first source index, the tap count, and `ksize` fixed-point weights. */
+interface Coefficients {
+  ksize: number
+  bounds: Int32Array // [outSize * 2]: xmin, count
+  weights: Int32Array // [outSize * ksize]
+}
+
+function bilinearFilter(x: number): number {
+  if (x < 0) x = -x
+  return x < 1 ? 1 - x : 0
+}
+
+/** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the box [0, inSize). */
+export function bilinearCoefficients(inSize: number, outSize: number): Coefficients {
+  const scale = inSize / outSize
+  const filterScale = scale < 1 ? 1 : scale
+  const support = BILINEAR_SUPPORT * filterScale
+  const ksize = Math.ceil(support) * 2 + 1
+  const bounds = new Int32Array(outSize * 2)
+  const weights = new Int32Array(outSize * ksize)
+  const k = new Float64Array(ksize)
+  const ss = 1 / filterScale
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale
+    // C's (int) cast truncates toward zero.
+    let xmin = Math.trunc(center - support + 0.5)
+    if (xmin < 0) xmin = 0
+    let xmax = Math.trunc(center + support + 0.5)
+    if (xmax > inSize) xmax = inSize
+    xmax -= xmin
+    let ww = 0
+    for (let x = 0; x < xmax; x++) {
+      const w = bilinearFilter((x + xmin - center + 0.5) * ss)
+      k[x] = w
+      ww += w
+    }
+
+    for (let x = 0; x < ksize; x++) {
+      let w = 0
+      if (x < xmax) w = ww === 0 ? k[x] : k[x] / ww
+      // normalize_coeffs_8bpc: (int)(±0.5 + w * (1 << PRECISION_BITS))
+      weights[xx * ksize + x] = w < 0 ? Math.trunc(-0.5 + w * ONE) : Math.trunc(0.5 + w * ONE)
+    }
+
+    bounds[xx * 2] = xmin
+    bounds[xx * 2 + 1] = xmax
+  }
+
+  return {ksize, bounds, weights}
+}
+
+/** clip8(ss): `ss >> 22` clipped to 0..255 (Pillow's lookup table does the same). */
+function clip8(ss: number): number {
+  const v = ss >> PRECISION_BITS
+  return v < 0 ? 0 : v > 255 ? 255 : v
+}
+
+/** out[outWidth x rows] <- horizontal pass over rows [rowOffset, rowOffset + rows) of src[inWidth x *], RGB. */
+function resampleHorizontal(
+  out: Uint8Array,
+  src: Uint8Array,
+  inWidth: number,
+  outWidth: number,
+  rowOffset: number,
+  rows: number,
+  c: Coefficients,
+): void {
+  const {ksize, bounds, weights} = c
+  for (let yy = 0; yy < rows; yy++) {
+    const rowBase = (yy + rowOffset) * inWidth * 3
+    const outBase = yy * outWidth * 3
+    for (let xx = 0; xx < outWidth; xx++) {
+      const xmin = bounds[xx * 2]
+      const count = bounds[xx * 2 + 1]
+      const kBase = xx * ksize
+      let s0 = HALF
+      let s1 = HALF
+      let s2 = HALF
+      let p = rowBase + xmin * 3
+      for (let x = 0; x < count; x++, p += 3) {
+        const w = weights[kBase + x]
+        s0 += src[p] * w
+        s1 += src[p + 1] * w
+        s2 += src[p + 2] * w
+      }
+
+      const o = outBase + xx * 3
+      out[o] = clip8(s0)
+      out[o + 1] = clip8(s1)
+      out[o + 2] = clip8(s2)
+    }
+  }
+}
+
+/** out[width x outHeight] <- vertical pass over src[width x *] (bounds already shifted to src's first row), RGB. */
+function resampleVertical(out: Uint8Array, src: Uint8Array, width: number, outHeight: number, c: Coefficients): void {
+  const {ksize, bounds, weights} = c
+  const stride = width * 3
+  for (let yy = 0; yy < outHeight; yy++) {
+    const ymin = bounds[yy * 2]
+    const count = bounds[yy * 2 + 1]
+    const kBase = yy * ksize
+    const outBase = yy * stride
+    for (let i = 0; i < stride; i++) {
+      let s = HALF
+      let p = ymin * stride + i
+      for (let y = 0; y < count; y++, p += stride) s += src[p] * weights[kBase + y]
+      out[outBase + i] = clip8(s)
+    }
+  }
+}
+
+/** PIL `img.resize((width, height), Image.BILINEAR)` of an 8-bit RGB image; the same uint8 result, byte for byte. */
+export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new RangeError(`resizeBilinear: bad target size ${width}x${height}`)
+  }
+
+  // Image.resize returns a copy when nothing changes.
+  if (img.width === width && img.height === height) {
+    return {width, height, data: img.data.slice()}
+  }
+
+  const needHorizontal = img.width !== width
+  const needVertical = img.height !== height
+  const horiz = bilinearCoefficients(img.width, width)
+  const vert = bilinearCoefficients(img.height, height)
+
+  let current = img
+  if (needHorizontal) {
+    // Only the source rows the vertical pass will read are resampled horizontally.
+    const first = vert.bounds[0]
+    const last = vert.bounds[height * 2 - 2] + vert.bounds[height * 2 - 1]
+    for (let i = 0; i < height; i++) vert.bounds[i * 2] -= first
+    const rows = last - first
+    const temp = new Uint8Array(width * rows * 3)
+    resampleHorizontal(temp, img.data, img.width, width, first, rows, horiz)
+    current = {width, height: rows, data: temp}
+  }
+
+  if (needVertical) {
+    const out = new Uint8Array(width * height * 3)
+    resampleVertical(out, current.data, width, height, vert)
+    current = {width, height, data: out}
+  }
+
+  return current
+}
