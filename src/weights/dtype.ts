@@ -27,7 +27,7 @@ export function f32ToF16(value: number): number {
   const exp = (x >>> 23) & 0xff
   let mant = x & 0x7fffff
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0) // inf or NaN (quiet)
-  let e = exp - 127 + 15
+  const e = exp - 127 + 15
   if (e >= 0x1f) return sign | 0x7c00 // overflow to inf
   if (e <= 0) {
     // subnormal half (or zero): shift the mantissa with its implicit bit, round to nearest even
@@ -59,4 +59,38 @@ export function f32ToBf16(value: number): number {
   if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff
   const rounded = x + 0x7fff + ((x >>> 16) & 1)
   return (rounded >>> 16) & 0xffff
+}
+
+/** The safetensors dtype names of the float types, by the `--dtype` spelling users type. */
+export const OUTPUT_DTYPES = {float32: 'F32', float16: 'F16', bfloat16: 'BF16'} as const satisfies Record<string, FloatDtype>
+export type OutputDtypeName = keyof typeof OUTPUT_DTYPES
+
+/** True for the dtypes weights may come in (float32 is computed in; the others are widened or rounded to it). */
+export function isFloatDtype(dtype: string): dtype is FloatDtype | 'F64' {
+  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64'
+}
+
+/**
+ * Little-endian float bytes of `from` re-encoded as `to`. Same dtype: the bytes themselves (bit for bit, NaN payloads
+ * included). Otherwise through float32: widening is exact; narrowing rounds to nearest even (F64 -> F32 as
+ * Float32Array assignment does, F32 -> F16/BF16 as f32ToF16 / f32ToBf16).
+ */
+export function convertFloatBytes(bytes: Uint8Array, from: FloatDtype | 'F64', to: FloatDtype): Uint8Array {
+  if (from === to) return bytes
+  const n = bytes.length / DTYPE_BYTES[from]
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let values: Float32Array
+  if (from === 'F32') {
+    values = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Float32Array(bytes.slice().buffer)
+  } else {
+    values = new Float32Array(n)
+    if (from === 'F64') for (let i = 0; i < n; i++) values[i] = dv.getFloat64(8 * i, true)
+    else if (from === 'F16') for (let i = 0; i < n; i++) values[i] = f16ToF32(dv.getUint16(2 * i, true))
+    else for (let i = 0; i < n; i++) values[i] = bf16ToF32(dv.getUint16(2 * i, true))
+  }
+  if (to === 'F32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
+  const out = new Uint16Array(n)
+  if (to === 'F16') for (let i = 0; i < n; i++) out[i] = f32ToF16(values[i])
+  else for (let i = 0; i < n; i++) out[i] = f32ToBf16(values[i])
+  return new Uint8Array(out.buffer)
 }

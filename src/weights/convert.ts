@@ -1,0 +1,349 @@
+import {createHash} from 'node:crypto'
+import {readFile, readdir, stat} from 'node:fs/promises'
+import {basename, dirname, join, resolve, sep} from 'node:path'
+
+import {writeDirAtomic, writeFileAtomic, writeStreamAtomic} from '../core/atomic.js'
+import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import type {Progress} from '../core/progress.js'
+import {silentProgress} from '../core/progress.js'
+import {openCheckpoint} from './checkpoint.js'
+import {DTYPE_BYTES, type FloatDtype, OUTPUT_DTYPES, type OutputDtypeName, convertFloatBytes, isFloatDtype} from './dtype.js'
+import {imagenetLabels, id2labelToList, readLabelsFile} from './labels.js'
+import {type Recipe, type Scheme, type VitGeometry, deriveGeometry, detectScheme, recipes} from './layout.js'
+import {serializeSafetensorsHeader} from './safetensors.js'
+import type {Checkpoint, Container, SourceTensor} from './source.js'
+import {numel, permuteAxes} from './strided.js'
+import {defaultLayerNormEps, defaultPreprocessorConfig, geometryFromConfig, isVitConfig, outputConfig} from './vit-config.js'
+
+/**
+ * `vitrine convert`: any supported ViT checkpoint in, a Hugging Face folder out (config.json,
+ * preprocessor_config.json, model.safetensors in HF names, tensors sorted by name). Tensors are read, re-laid and
+ * written one at a time; the output folder appears whole at the end or not at all. Same input, same bytes out.
+ */
+
+export type SourceFormat = 'safetensors' | 'pytorch' | 'timm' | 'jax'
+export const SOURCE_FORMATS: readonly SourceFormat[] = ['safetensors', 'pytorch', 'timm', 'jax']
+
+export interface ConvertOptions {
+  /** Force the source format instead of detecting it from the content. */
+  from?: 'auto' | SourceFormat
+  /** Element type of the written weights (default float32). */
+  dtype?: OutputDtypeName
+  /** Attention heads, for a checkpoint without a config whose hidden size is not a standard ViT's. */
+  numHeads?: number
+  /** Labels: a JSON id2label object or list, a config.json, or one label a line. */
+  labelsFile?: string
+  /** Replace a non-empty output directory (default: refuse). */
+  overwrite?: boolean
+}
+
+export interface ConvertedTensor {
+  name: string
+  dtype: string
+  shape: number[]
+}
+
+export interface ConvertedFile {
+  /** Relative to outDir, with `/`. */
+  path: string
+  size: number
+  sha256: string
+}
+
+export interface ConvertResult {
+  outDir: string
+  /** The weights file read. */
+  source: string
+  format: SourceFormat
+  /** Where the geometry came from. */
+  configSource: 'config.json' | 'tensor shapes'
+  /** Where the labels came from. */
+  labelsSource: 'labels file' | 'source config' | 'imagenet-1k' | 'generic'
+  /** The ViTConfig JSON written to config.json. */
+  config: Record<string, unknown>
+  tensors: ConvertedTensor[]
+  files: ConvertedFile[]
+}
+
+/** Which containers and naming scheme each --from value means. */
+const FORMAT_RULES: Record<SourceFormat, {containers: Container[]; scheme: Scheme}> = {
+  safetensors: {containers: ['safetensors'], scheme: 'hf'},
+  pytorch: {containers: ['torch-zip'], scheme: 'hf'},
+  timm: {containers: ['torch-zip', 'safetensors'], scheme: 'timm'},
+  jax: {containers: ['npz'], scheme: 'jax'},
+}
+
+function formatOf(container: Container, scheme: Scheme): SourceFormat {
+  if (scheme === 'timm') return 'timm'
+  if (scheme === 'jax') return 'jax'
+  return container === 'safetensors' ? 'safetensors' : 'pytorch'
+}
+
+async function statOrUsage(path: string): Promise<import('node:fs').Stats> {
+  try {
+    return await stat(path)
+  } catch (error) {
+    throw describeFsError(error, path) ?? error
+  }
+}
+
+async function readJsonObject(path: string): Promise<{raw: Record<string, unknown>; text: string} | undefined> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw describeFsError(error, path) ?? error
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new InvalidInputError(`${path}: not valid JSON (${(error as Error).message})`, {file: path})
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidInputError(`${path}: must be a JSON object`, {file: path})
+  return {raw: raw as Record<string, unknown>, text}
+}
+
+interface OpenedSource {
+  checkpoint: Checkpoint
+  format: SourceFormat
+  scheme: Scheme
+}
+
+/** Opens `file` and decides its format; with a forced format the container must fit and its scheme is taken as given. */
+async function openAs(file: string, from: 'auto' | SourceFormat): Promise<OpenedSource> {
+  const checkpoint = await openCheckpoint(file)
+  try {
+    if (from !== 'auto') {
+      const rule = FORMAT_RULES[from]
+      if (!rule.containers.includes(checkpoint.container)) {
+        throw new InvalidInputError(`${file}: --from ${from} expects ${rule.containers.join(' or ')} content, but the file is ${checkpoint.container}`, {file})
+      }
+      return {checkpoint, format: from, scheme: rule.scheme}
+    }
+    const scheme = detectScheme(checkpoint.tensors.keys())
+    if (!scheme) {
+      const some = [...checkpoint.tensors.keys()].slice(0, 5).map((n) => `'${n}'`).join(', ')
+      throw new InvalidInputError(`${file}: the tensor names (${some || 'none'}) are not ViT names in Hugging Face, timm or JAX form`, {file, hint: 'Use --from to say which form it is.'})
+    }
+    return {checkpoint, format: formatOf(checkpoint.container, scheme), scheme}
+  } catch (error) {
+    await checkpoint.close()
+    throw error
+  }
+}
+
+/** The weights file inside a model folder: model.safetensors, pytorch_model.bin, then any other weights file, the first whose content fits `from`. */
+async function openFolder(dir: string, from: 'auto' | SourceFormat): Promise<OpenedSource> {
+  const names = (await readdir(dir)).sort()
+  const preferred = ['model.safetensors', 'pytorch_model.bin']
+  const others = names.filter((n) => !preferred.includes(n) && /\.(safetensors|bin|pth|pt|ckpt|npz)$/.test(n))
+  const candidates = [...preferred.filter((n) => names.includes(n)), ...others]
+  if (candidates.length === 0) {
+    const sharded = names.find((n) => n.endsWith('.index.json'))
+    throw new InvalidInputError(
+      sharded ? `${dir}: sharded checkpoints (${sharded}) are not supported; ViT-sized models fit one file` : `${dir}: no weights file (model.safetensors, pytorch_model.bin, *.pth, *.npz) in this folder`,
+      {file: dir},
+    )
+  }
+  const refused: string[] = []
+  for (const name of candidates) {
+    try {
+      return await openAs(join(dir, name), from)
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error
+      if (candidates.length === 1) throw error
+      refused.push(`  ${name}: ${error.message.replace(`${join(dir, name)}: `, '')}`)
+      if (from === 'auto' && name === candidates[0]) throw error // the preferred file is broken: say so, do not fall back silently
+    }
+  }
+  throw new InvalidInputError(`${dir}: no weights file here is ${from === 'auto' ? 'readable' : `in ${from} form`}:\n${refused.join('\n')}`, {file: dir})
+}
+
+const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`
+
+/** Every source tensor present, float, and of the shape the geometry asks; nothing left over. All problems at once. */
+function checkTensors(rs: Recipe[], checkpoint: Checkpoint, geometryFrom: string): void {
+  const expected = new Map<string, number[]>()
+  for (const r of rs) expected.set(r.source, r.sourceShape)
+  const problems: string[] = []
+  for (const [name, shape] of expected) {
+    const t = checkpoint.tensors.get(name)
+    if (!t) problems.push(`tensor '${name}' is missing (expected shape ${fmtShape(shape)})`)
+    else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) problems.push(`tensor '${name}' has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`)
+    else if (!isFloatDtype(t.dtype)) problems.push(`tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16, BF16 or F64`)
+  }
+  for (const [name, t] of checkpoint.tensors) if (!expected.has(name)) problems.push(`unexpected tensor '${name}' (shape ${fmtShape(t.shape)})`)
+  if (problems.length === 0) return
+  const shown = problems.slice(0, 20)
+  if (problems.length > shown.length) shown.push(`... and ${problems.length - shown.length} more`)
+  throw new InvalidInputError(
+    `${checkpoint.file}: ${problems.length === 1 ? 'a tensor does' : `${problems.length} tensors do`} not match the ViT geometry (${geometryFrom}):\n  - ${shown.join('\n  - ')}`,
+    {file: checkpoint.file},
+  )
+}
+
+function describeGeometry(g: VitGeometry): string {
+  return `hidden ${g.hidden}, ${g.layers} layers, ${g.heads} heads, intermediate ${g.intermediate}, patch ${g.patch}, image ${g.image}, ${g.channels} channels, ${g.labels} labels`
+}
+
+/** Reads source tensors through a two-entry cache: timm's fused qkv weight and bias feed three outputs each. */
+class SourceCache {
+  private entries: Array<[string, Uint8Array]> = []
+  async read(t: SourceTensor): Promise<Uint8Array> {
+    const hit = this.entries.find(([n]) => n === t.name)
+    if (hit) return hit[1]
+    const bytes = await t.read()
+    this.entries.push([t.name, bytes])
+    if (this.entries.length > 2) this.entries.shift()
+    return bytes
+  }
+}
+
+/** One canonical tensor: the source's bytes, sliced, viewed, permuted and re-encoded as `dtype`. */
+async function buildTensor(r: Recipe, src: SourceTensor, cache: SourceCache, dtype: FloatDtype): Promise<Uint8Array> {
+  const elem = DTYPE_BYTES[src.dtype]
+  let bytes = await cache.read(src)
+  let shape = src.shape
+  if (r.rows) {
+    const rowBytes = numel(shape.slice(1)) * elem
+    bytes = bytes.subarray(r.rows.start * rowBytes, (r.rows.start + r.rows.count) * rowBytes)
+    shape = [r.rows.count, ...shape.slice(1)]
+  }
+  if (r.view) shape = r.view
+  if (r.perm) bytes = permuteAxes(bytes, elem, shape, r.perm)
+  return convertFloatBytes(bytes, src.dtype as FloatDtype | 'F64', dtype)
+}
+
+/** Refuses an output location that would clobber the source or a folder the user did not mean to replace. */
+async function checkOutDir(outDir: string, sourcePaths: string[], overwrite: boolean): Promise<void> {
+  for (const p of sourcePaths) {
+    if (p === outDir || p.startsWith(outDir + sep)) throw new UsageError(`--out ${outDir} would replace the source ${p}: choose another output directory`)
+  }
+  let entries: string[]
+  try {
+    const s = await stat(outDir)
+    if (!s.isDirectory()) throw new UsageError(`--out ${outDir} exists and is not a directory`)
+    entries = await readdir(outDir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw describeFsError(error, outDir) ?? error
+  }
+  if (entries.length > 0 && !overwrite) throw new UsageError(`--out ${outDir} exists and is not empty`, {hint: 'Pass --force to replace it, or choose a new directory.'})
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+export async function convertCheckpoint(src: string, outDir: string, options: ConvertOptions = {}, progress: Progress = silentProgress): Promise<ConvertResult> {
+  const from = options.from ?? 'auto'
+  const dtypeName = options.dtype ?? 'float32'
+  const dtype = OUTPUT_DTYPES[dtypeName]
+  if (!dtype) throw new UsageError(`--dtype ${dtypeName}: expected one of ${Object.keys(OUTPUT_DTYPES).join(', ')}`)
+  if (options.numHeads !== undefined && (!Number.isSafeInteger(options.numHeads) || options.numHeads <= 0)) throw new UsageError(`--num-heads must be a positive integer, got ${options.numHeads}`)
+  const srcPath = resolve(src)
+  const out = resolve(outDir)
+  const srcStat = await statOrUsage(srcPath)
+  const folder = srcStat.isDirectory() ? srcPath : dirname(srcPath)
+  const opened = srcStat.isDirectory() ? await openFolder(srcPath, from) : await openAs(srcPath, from)
+  const {checkpoint, format, scheme} = opened
+  try {
+    // A config.json in the model folder (or beside the weights file, as the Hub lays them out) fixes the geometry.
+    const configPath = join(folder, 'config.json')
+    const sourceConfig = await readJsonObject(configPath)
+    const useConfig = sourceConfig && isVitConfig(sourceConfig.raw) ? sourceConfig.raw : undefined
+    let g: VitGeometry
+    let geometryFrom: string
+    if (useConfig) {
+      const headProbe = recipes(scheme, {hidden: 1, layers: 0, heads: 1, intermediate: 1, patch: 1, image: 1, channels: 1, labels: 1, qkvBias: false}).find((r) => r.name === 'classifier.weight')!
+      const head = checkpoint.tensors.get(headProbe.source)
+      const labelsFallback = head?.shape.length === 2 ? head.shape[headProbe.perm ? 1 : 0] : 2
+      g = geometryFromConfig(useConfig, configPath, labelsFallback)
+      if (options.numHeads !== undefined && options.numHeads !== g.heads) {
+        throw new UsageError(`--num-heads ${options.numHeads} contradicts num_attention_heads ${g.heads} in ${configPath}`)
+      }
+      geometryFrom = `${describeGeometry(g)}, from ${configPath}`
+    } else {
+      g = deriveGeometry(scheme, checkpoint.tensors, checkpoint.file, options.numHeads)
+      geometryFrom = `${describeGeometry(g)}, derived from the tensor shapes`
+    }
+    const rs = recipes(scheme, g)
+    checkTensors(rs, checkpoint, geometryFrom)
+
+    // Labels: --labels, then the source config, then ImageNet-1k for 1000 classes, then LABEL_i.
+    let labels: string[]
+    let labelsSource: ConvertResult['labelsSource']
+    if (options.labelsFile) {
+      labels = await readLabelsFile(options.labelsFile)
+      labelsSource = 'labels file'
+      if (labels.length !== g.labels) throw new InvalidInputError(`${options.labelsFile}: ${labels.length} labels, but the classifier has ${g.labels} classes`, {file: options.labelsFile})
+    } else if (useConfig?.id2label) {
+      labels = id2labelToList(useConfig.id2label, configPath)
+      labelsSource = 'source config'
+    } else if (g.labels === 1000) {
+      labels = await imagenetLabels()
+      labelsSource = 'imagenet-1k'
+    } else {
+      labels = Array.from({length: g.labels}, (_, i) => `LABEL_${i}`)
+      labelsSource = 'generic'
+    }
+
+    const layerNormEps = typeof useConfig?.layer_norm_eps === 'number' ? useConfig.layer_norm_eps : defaultLayerNormEps(scheme)
+    const config = outputConfig(useConfig, g, labels, dtypeName, layerNormEps)
+    const configText = JSON.stringify(config, null, 2) + '\n'
+    const preText = (await readJsonObject(join(folder, 'preprocessor_config.json')))?.text ?? JSON.stringify(defaultPreprocessorConfig(g.image), null, 2) + '\n'
+
+    // Output tensors in name order (as Python's sorted()), each from its recipe.
+    const ordered = [...rs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const tensors: ConvertedTensor[] = ordered.map((r) => ({name: r.name, dtype, shape: r.shape}))
+    const {head} = serializeSafetensorsHeader(tensors, {format: 'pt'})
+    const totalBytes = tensors.reduce((a, t) => a + numel(t.shape) * DTYPE_BYTES[dtype], 0)
+
+    await checkOutDir(out, [checkpoint.file, ...(srcStat.isDirectory() ? [srcPath] : [])], options.overwrite ?? false)
+    const files: ConvertedFile[] = []
+    await writeDirAtomic(out, async (tmp) => {
+      await writeFileAtomic(join(tmp, 'config.json'), configText)
+      await writeFileAtomic(join(tmp, 'preprocessor_config.json'), preText)
+      const hash = createHash('sha256')
+      let size = 0
+      const cache = new SourceCache()
+      progress.start(`Converting ${basename(checkpoint.file)}`, totalBytes)
+      try {
+        await writeStreamAtomic(join(tmp, 'model.safetensors'), async (write) => {
+          const put = async (chunk: Uint8Array): Promise<void> => {
+            hash.update(chunk)
+            size += chunk.length
+            await write(chunk)
+          }
+          await put(head)
+          for (const r of ordered) {
+            const bytes = await buildTensor(r, checkpoint.tensors.get(r.source)!, cache, dtype)
+            await put(bytes)
+            progress.advance(bytes.length)
+          }
+        })
+      } finally {
+        progress.stop()
+      }
+      files.push(
+        {path: 'config.json', size: Buffer.byteLength(configText), sha256: sha256(Buffer.from(configText))},
+        {path: 'model.safetensors', size, sha256: hash.digest('hex')},
+        {path: 'preprocessor_config.json', size: Buffer.byteLength(preText), sha256: sha256(Buffer.from(preText))},
+      )
+    })
+    return {
+      outDir: out,
+      source: checkpoint.file,
+      format,
+      configSource: useConfig ? 'config.json' : 'tensor shapes',
+      labelsSource,
+      config,
+      tensors,
+      files,
+    }
+  } finally {
+    await checkpoint.close()
+  }
+}

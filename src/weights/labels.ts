@@ -1,0 +1,71 @@
+import {readFile} from 'node:fs/promises'
+
+import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {assetPath} from '../core/paths.js'
+
+/**
+ * Class labels for a converted model: from `--labels FILE` (a JSON id2label object, a JSON list, a config.json with
+ * `id2label`, or one label a line), the source config, or the bundled ImageNet-1k synsets for 1000-class heads.
+ */
+
+let imagenet: string[] | undefined
+
+/**
+ * The 1000 ImageNet-1k synset strings in class order, as google/vit-base-patch16-224's config.json has them
+ * ("tench, Tinca tinca", ...). Extracted from @tensorflow-models/mobilenet by scripts/extract-imagenet-labels.mjs.
+ */
+export async function imagenetLabels(): Promise<string[]> {
+  if (!imagenet) {
+    const labels = JSON.parse(await readFile(assetPath('data', 'imagenet-labels.json'), 'utf8')) as unknown
+    if (!Array.isArray(labels) || labels.length !== 1000 || !labels.every((l) => typeof l === 'string')) {
+      throw new Error('data/imagenet-labels.json is not a list of 1000 strings: the package is damaged')
+    }
+    imagenet = labels as string[]
+  }
+  return imagenet
+}
+
+/** `{"0": "cat", ...}` as a list in id order; every id 0..n-1 must be there once. */
+export function id2labelToList(id2label: unknown, where: string): string[] {
+  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw new InvalidInputError(`${where}: id2label must be an object of "id": "label"`)
+  const entries = Object.entries(id2label as Record<string, unknown>)
+  const out = new Array<string>(entries.length)
+  for (const [k, v] of entries) {
+    const id = Number(k)
+    if (!/^\d+$/.test(k) || id >= entries.length) throw new InvalidInputError(`${where}: id2label key ${JSON.stringify(k)} is not an id in 0..${entries.length - 1}`)
+    if (typeof v !== 'string') throw new InvalidInputError(`${where}: id2label[${JSON.stringify(k)}] must be a string`)
+    out[id] = v
+  }
+  return out
+}
+
+/** Reads `--labels FILE`. */
+export async function readLabelsFile(path: string): Promise<string[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw describeFsError(error, path) ?? error
+  }
+  const trimmed = text.trim()
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let json: unknown
+    try {
+      json = JSON.parse(trimmed)
+    } catch (error) {
+      throw new InvalidInputError(`${path}: not valid JSON (${(error as Error).message})`, {file: path})
+    }
+    if (Array.isArray(json)) {
+      const bad = json.findIndex((l) => typeof l !== 'string')
+      if (bad >= 0) throw new InvalidInputError(`${path}: label ${bad} is not a string`, {file: path})
+      return json as string[]
+    }
+    const obj = json as Record<string, unknown>
+    return id2labelToList('id2label' in obj ? obj.id2label : obj, path)
+  }
+  const lines = text.split(/\r?\n/)
+  while (lines.length && lines[lines.length - 1].trim() === '') lines.pop()
+  const empty = lines.findIndex((l) => l.trim() === '')
+  if (empty >= 0) throw new InvalidInputError(`${path}: line ${empty + 1} is empty (one label a line, in class order)`, {file: path})
+  return lines.map((l) => l.trim())
+}
