@@ -1,0 +1,218 @@
+/**
+ * The engine's API: load a ViT model folder once, then classify batches of preprocessed pixels.
+ *
+ *   const model = await loadModel('examples/models/vit-digits')
+ *   const logits = model.forward(pixelValues, 1)          // [B, numLabels]
+ *   const top = topK(softmax(logits, model.config.numLabels), 3, model.labels)
+ *   model.dispose()
+ *
+ * Three layouts are accepted: a Hugging Face folder (config.json, preprocessor_config.json, model.safetensors; other
+ * files ignored), an MLflow model folder (model/ + components/image_processor/), and a `vitrine package` output root
+ * (DIR/mlflow_model_folder/...).
+ */
+import {readFile, stat} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import type {PreprocessorConfig} from '../image/preprocessor-config.js'
+import {parsePreprocessorConfig} from '../image/preprocessor.js'
+import type {Backend} from './backend.js'
+import {createTsBackend} from './backend-ts.js'
+import {type VitConfig, parseVitConfigText} from './config.js'
+import {createVitState} from './state.js'
+import {vitForward} from './vit.js'
+import {type VitWeights, loadVitWeights} from './weights.js'
+
+export interface LoadModelOptions {
+  /** The kernels to run on. Default: a new plain TypeScript backend, owned (and disposed) by the model. */
+  backend?: Backend
+  /** Images the preallocated activations hold; larger batches run in chunks of this size. Default 1. */
+  maxBatch?: number
+}
+
+export interface VitModel {
+  /** The folder holding config.json and model.safetensors (after resolving MLflow / package layouts). */
+  dir: string
+  config: VitConfig
+  /** Class names in class-id order (config.json id2label). */
+  labels: string[]
+  preprocessor: PreprocessorConfig
+  backend: Backend
+  /** Where each input file was found. */
+  files: {config: string; weights: string; preprocessor: string}
+  weights: VitWeights
+  /** pixelValues [B, numChannels, imageHeight, imageWidth] (NCHW float32) to logits [B, numLabels] (a new array). */
+  forward(pixelValues: Float32Array, batch: number): Float32Array
+  /** Releases the backend if the model created it (a backend passed in stays the caller's). */
+  dispose(): void
+}
+
+/** The files of one model, wherever the layout put them. */
+interface ModelFiles {
+  dir: string
+  config: string
+  weights: string
+  preprocessor: string
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile()
+  } catch {
+    return false
+  }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** Finds config.json, model.safetensors and preprocessor_config.json in any of the three accepted layouts. */
+export async function resolveModelFiles(dir: string): Promise<ModelFiles> {
+  let st
+  try {
+    st = await stat(dir)
+  } catch (error) {
+    throw describeFsError(error, dir) ?? error
+  }
+  if (!st.isDirectory()) throw new UsageError(`${dir}: is not a directory; give the model folder (holding config.json and model.safetensors)`, {file: dir})
+
+  if (await isFile(join(dir, 'config.json'))) {
+    // Hugging Face layout. In an MLflow folder's model/ the processor lives in ../components/image_processor/.
+    const candidates = [join(dir, 'preprocessor_config.json'), join(dir, '..', 'components', 'image_processor', 'preprocessor_config.json')]
+    return {dir, config: join(dir, 'config.json'), weights: await findWeights(dir), preprocessor: await findPreprocessor(dir, candidates)}
+  }
+  if (await isFile(join(dir, 'model', 'config.json'))) {
+    // MLflow transformers flavour: model/ holds the network, components/image_processor/ the processor.
+    const model = join(dir, 'model')
+    const candidates = [join(dir, 'components', 'image_processor', 'preprocessor_config.json'), join(model, 'preprocessor_config.json')]
+    return {dir: model, config: join(model, 'config.json'), weights: await findWeights(model), preprocessor: await findPreprocessor(dir, candidates)}
+  }
+  if (await isDir(join(dir, 'mlflow_model_folder'))) return resolveModelFiles(join(dir, 'mlflow_model_folder'))
+  throw new InvalidInputError(
+    `${dir}: not a model folder: no config.json (Hugging Face layout), model/config.json (MLflow model folder) or mlflow_model_folder/ (vitrine package output) in it`,
+    {file: dir},
+  )
+}
+
+async function findWeights(dir: string): Promise<string> {
+  const file = join(dir, 'model.safetensors')
+  if (await isFile(file)) return file
+  const others = ['model.safetensors.index.json', 'pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack']
+  const found = []
+  for (const name of others) if (await isFile(join(dir, name))) found.push(name)
+  const what = found.length ? ` (found ${found.join(', ')}: vitrine scores a single model.safetensors)` : ''
+  throw new InvalidInputError(`${file}: no such file${what}`, {file, hint: found.length ? 'run `vitrine convert` on the folder to write the canonical model.safetensors' : undefined})
+}
+
+async function findPreprocessor(dir: string, candidates: string[]): Promise<string> {
+  for (const c of candidates) if (await isFile(c)) return c
+  throw new InvalidInputError(`${dir}: no preprocessor_config.json (looked for ${candidates.join(', ')})`, {file: candidates[0]})
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw describeFsError(error, file) ?? error
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new InvalidInputError(`${file}: not valid JSON (${(error as Error).message})`, {file})
+  }
+}
+
+/** Loads a model folder (any of the three layouts) and prepares it for `forward`. */
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<VitModel> {
+  const maxBatch = options.maxBatch ?? 1
+  if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`)
+  const files = await resolveModelFiles(dir)
+  let configText: string
+  try {
+    configText = await readFile(files.config, 'utf8')
+  } catch (error) {
+    throw describeFsError(error, files.config) ?? error
+  }
+  const {config, labels} = parseVitConfigText(configText, files.config)
+  const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor)
+  if (preprocessor.doResize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
+    throw new InvalidInputError(
+      `${files.preprocessor}: size is ${preprocessor.height}x${preprocessor.width} but ${files.config} has image_size ${config.imageHeight}x${config.imageWidth}; the position embeddings need images of that size`,
+      {file: files.preprocessor},
+    )
+  }
+
+  const ownsBackend = options.backend === undefined
+  const backend = options.backend ?? createTsBackend()
+  try {
+    const weights = await loadVitWeights(files.weights, config, backend)
+    const state = createVitState(config, backend, maxBatch)
+    const {numChannels: ch, imageHeight: H, imageWidth: W, numLabels} = config
+    const imageFloats = ch * H * W
+    return {
+      dir: files.dir,
+      config,
+      labels,
+      preprocessor,
+      backend,
+      files: {config: files.config, weights: files.weights, preprocessor: files.preprocessor},
+      weights,
+      forward(pixelValues, batch) {
+        if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`)
+        if (pixelValues.length !== batch * imageFloats) {
+          throw new InvalidInputError(
+            `pixel values hold ${pixelValues.length} floats; the model takes ${batch} x ${ch} x ${H} x ${W} = ${batch * imageFloats} (batch x channels x height x width)`,
+          )
+        }
+        const logits = new Float32Array(batch * numLabels)
+        for (let b0 = 0; b0 < batch; b0 += maxBatch) {
+          const n = Math.min(maxBatch, batch - b0)
+          const chunk = vitForward(backend, config, weights, state, pixelValues.subarray(b0 * imageFloats, (b0 + n) * imageFloats), n)
+          logits.set(chunk, b0 * numLabels)
+        }
+        return logits
+      },
+      dispose() {
+        if (ownsBackend) backend.dispose()
+      },
+    }
+  } catch (error) {
+    if (ownsBackend) backend.dispose()
+    throw error
+  }
+}
+
+/** Row-wise softmax of logits [B, numLabels] (max-subtracted, float64 sums), as torch.softmax(logits, -1). */
+export function softmax(logits: Float32Array, numLabels: number): Float32Array {
+  const out = new Float32Array(logits.length)
+  for (let o = 0; o < logits.length; o += numLabels) {
+    let max = -Infinity
+    for (let i = 0; i < numLabels; i++) max = Math.max(max, logits[o + i])
+    let sum = 0
+    for (let i = 0; i < numLabels; i++) sum += Math.exp(logits[o + i] - max)
+    for (let i = 0; i < numLabels; i++) out[o + i] = Math.exp(logits[o + i] - max) / sum
+  }
+  return out
+}
+
+export interface Prediction {
+  label: string
+  score: number
+}
+
+/**
+ * The k highest of one image's probabilities (probs [numLabels]), best first; equal scores keep class-id order, as
+ * torch.topk does on CPU. k is capped at the number of labels.
+ */
+export function topK(probs: Float32Array, k: number, labels: string[]): Prediction[] {
+  if (probs.length !== labels.length) throw new RangeError(`topK: ${probs.length} scores for ${labels.length} labels`)
+  const ids = Array.from({length: probs.length}, (_, i) => i)
+  ids.sort((a, b) => probs[b] - probs[a] || a - b)
+  return ids.slice(0, Math.max(0, Math.min(k, ids.length))).map((i) => ({label: labels[i], score: probs[i]}))
+}
