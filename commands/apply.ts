@@ -1,0 +1,114 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {renderOutcome, renderPlan, renderSummary} from '../cli/apply-render.js'
+import {AUTH_METHODS} from '../src/azure/auth.js'
+import {runApply, type ApplyResult} from '../src/azure/run-apply.js'
+import {DEFAULT_BLOCK_SIZE, DEFAULT_UPLOAD_CONCURRENCY} from '../src/azure/upload.js'
+import {UsageError} from '../src/core/errors.js'
+
+/** Exit status after Ctrl-C stopped the waiting (128 + SIGINT, as shells report it). */
+const EXIT_INTERRUPTED = 130
+
+export default class Apply extends BaseCommand {
+  static override summary = 'Plan, then create or update Azure ML resources: registry model versions, endpoints, deployments, jobs'
+  static override description = `FILE is a YAML written by \`vitrine generate\` (recognised by its $schema: model, managedOnlineEndpoint,
+managedOnlineDeployment, batchEndpoint, modelBatchDeployment, pipelineJob) or a \`vitrine package\` folder (a registry
+model version with its files). apply reads what exists in Azure, prints per resource create / update (with the
+field diff) / no change, and then applies it. A change to an existing model version is refused ("bump the
+version"); applying the same files twice changes nothing the second time.
+
+Target: --subscription (AZURE_SUBSCRIPTION_ID), --resource-group (AZURE_RESOURCE_GROUP), --workspace
+(AZUREML_WORKSPACE or AZURE_ML_WORKSPACE) for endpoints, deployments and jobs, --registry (AZUREML_REGISTRY or
+AZURE_ML_REGISTRY) for model versions. Auth: DefaultAzureCredential, or AZURE_ACCESS_TOKEN when set, or --auth.
+
+Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage error, no credential, or (with
+--plan --detailed-exitcode) changes pending; 3 Azure refused or failed; 130 Ctrl-C while waiting.`
+
+  static override examples = [
+    '<%= config.bin %> apply build/vit-digits --registry my-registry --plan',
+    '<%= config.bin %> apply build/vit-digits --registry my-registry',
+    '<%= config.bin %> apply out/endpoint.yaml out/deployment.yaml --workspace my-ws --wait',
+    '<%= config.bin %> apply out/*.yaml --plan --detailed-exitcode   # CI: exit 2 when something would change',
+  ]
+
+  static override strict = false
+
+  static override args = {
+    file: Args.string({description: 'YAML files from `vitrine generate` and `vitrine package` folders', required: true}),
+  }
+
+  static override flags = {
+    plan: Flags.boolean({description: 'Only show what would change; change nothing'}),
+    wait: Flags.boolean({description: 'Follow operations and jobs to a terminal state, with status lines'}),
+    'detailed-exitcode': Flags.boolean({description: 'With --plan: exit 2 when changes are pending, 0 when none', dependsOn: ['plan']}),
+    subscription: Flags.string({description: 'Subscription id [env: AZURE_SUBSCRIPTION_ID]'}),
+    'resource-group': Flags.string({char: 'g', description: 'Resource group [env: AZURE_RESOURCE_GROUP]'}),
+    workspace: Flags.string({char: 'w', description: 'Workspace, for endpoints, deployments and jobs [env: AZUREML_WORKSPACE, AZURE_ML_WORKSPACE]'}),
+    registry: Flags.string({char: 'r', description: 'Registry, for model versions [env: AZUREML_REGISTRY, AZURE_ML_REGISTRY]'}),
+    'registry-resource-group': Flags.string({description: "The registry's resource group when not --resource-group [env: AZUREML_REGISTRY_RESOURCE_GROUP]"}),
+    auth: Flags.option({options: AUTH_METHODS, description: 'Credential to use (default: AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential)'})(),
+    'arm-endpoint': Flags.string({description: 'Azure Resource Manager URL, for sovereign clouds; http only for loopback [env: AZURE_ARM_ENDPOINT]'}),
+    'poll-interval': Flags.string({description: 'Seconds between status polls when Azure gives no Retry-After', default: '5'}),
+    'max-retries': Flags.integer({description: 'Retries of a request after 408/429/5xx or a network error', default: 4, min: 0, max: 20}),
+    'upload-block-size': Flags.integer({description: `Bytes per block; bigger files go up as parallel blocks (default ${DEFAULT_BLOCK_SIZE})`, min: 1, max: 4000 * 1024 * 1024}),
+    'upload-concurrency': Flags.integer({description: `Blob requests in flight (default ${DEFAULT_UPLOAD_CONCURRENCY})`, min: 1, max: 64}),
+  }
+
+  async run(): Promise<ApplyResult> {
+    const {flags, argv} = await this.parse(Apply)
+    const pollSeconds = Number(flags['poll-interval'])
+    if (!Number.isFinite(pollSeconds) || pollSeconds < 0) throw new UsageError(`--poll-interval: '${flags['poll-interval']}' is not a number of seconds`)
+    const human = !this.jsonEnabled()
+    const controller = new AbortController()
+    let interrupts = 0
+    const onSigint = () => {
+      interrupts++
+      if (interrupts > 1) process.exit(EXIT_INTERRUPTED)
+      this.logToStderr('Ctrl-C: stopping (operations already sent keep running in Azure; Ctrl-C again to quit at once)')
+      controller.abort()
+    }
+    process.on('SIGINT', onSigint)
+    let result: ApplyResult
+    try {
+      result = await runApply({
+        files: argv as string[],
+        planOnly: flags.plan,
+        wait: flags.wait,
+        target: {
+          subscription: flags.subscription,
+          resourceGroup: flags['resource-group'],
+          workspace: flags.workspace,
+          registry: flags.registry,
+          registryResourceGroup: flags['registry-resource-group'],
+          armEndpoint: flags['arm-endpoint'],
+        },
+        auth: flags.auth,
+        env: process.env,
+        pollIntervalMs: Math.round(pollSeconds * 1000),
+        maxRetries: flags['max-retries'],
+        blockSize: flags['upload-block-size'],
+        concurrency: flags['upload-concurrency'],
+        signal: controller.signal,
+        log: (line) => this.logToStderr(line),
+        progress: this.progress(),
+        onPlan: (plan) => {
+          if (human) this.log(`${renderPlan(plan)}\n`)
+        },
+      })
+    } finally {
+      process.off('SIGINT', onSigint)
+    }
+    if (human) {
+      this.log(renderSummary(result))
+      if (result.mode === 'apply' && result.applied) this.log(renderOutcome(result))
+      if (result.summary.refused) this.logToStderr('Nothing was applied: the plan holds refused changes.')
+      if (result.error) this.logToStderr(`Error: ${result.error.message}`)
+    }
+    if (result.summary.refused) process.exitCode = 1
+    else if (result.error) process.exitCode = result.error.exitCode
+    else if (result.interrupted) process.exitCode = EXIT_INTERRUPTED
+    else if (result.mode === 'plan' && flags['detailed-exitcode'] && result.changesPending) process.exitCode = 2
+    return result
+  }
+}

@@ -1,0 +1,230 @@
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {describeFsError, InvalidInputError, RemoteError} from '../core/errors.js'
+import type {Progress} from '../core/progress.js'
+import {DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, retryAfterMs, retryDelay, sleep, type RetryOptions} from './retry.js'
+import {checkEndpointUrl} from './target.js'
+import type {ManifestFile} from './types.js'
+
+/** Azure Storage REST version sent with every blob call. */
+const BLOB_API_VERSION = '2021-08-06'
+
+export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
+export const DEFAULT_UPLOAD_CONCURRENCY = 4
+
+/** Streams a file for its size and sha256. */
+export function hashFile(path: string): Promise<{size: number; sha256: string}> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256')
+    let size = 0
+    createReadStream(path)
+      .on('data', (chunk) => {
+        const b = chunk as Buffer
+        size += b.length
+        h.update(b)
+      })
+      .on('error', (error) => reject(describeFsError(error, path) ?? error))
+      .on('end', () => resolve({size, sha256: h.digest('hex')}))
+  })
+}
+
+/**
+ * Checks every file's size and sha256 against the manifest before a single byte is sent: a package edited after
+ * `vitrine package` is refused, naming the file. Files without a recorded hash (a model YAML's local folder) get it
+ * computed here.
+ */
+export async function verifyFiles(root: string, files: ManifestFile[], manifestName: string): Promise<void> {
+  for (const f of files) {
+    const full = join(root, f.path)
+    const actual = await hashFile(full)
+    if (!f.sha256) {
+      f.sha256 = actual.sha256
+      f.size = actual.size
+      continue
+    }
+    if (actual.size !== f.size) {
+      throw new InvalidInputError(`${full}: size ${actual.size} bytes, but ${manifestName} says ${f.size}`, {
+        file: full,
+        hint: 'the package changed after `vitrine package`: package it again',
+      })
+    }
+    if (actual.sha256 !== f.sha256) {
+      throw new InvalidInputError(`${full}: sha256 ${actual.sha256}, but ${manifestName} says ${f.sha256}`, {
+        file: full,
+        hint: 'the package changed after `vitrine package`: package it again',
+      })
+    }
+  }
+}
+
+/** The URL of one blob under a container SAS URI: the path goes before the query (the SAS token). */
+export function blobUrl(sasUri: string, blobPath: string): URL {
+  const u = new URL(sasUri)
+  u.pathname = u.pathname.replace(/\/+$/, '') + '/' + blobPath.split('/').map(encodeURIComponent).join('/')
+  return u
+}
+
+/** A URL safe to print: no query string (a SAS token is a credential). */
+export function redactUrl(u: URL | string): string {
+  const url = new URL(String(u))
+  return `${url.origin}${url.pathname}${url.search ? '?<sas redacted>' : ''}`
+}
+
+/** At most `n` tasks at a time. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const queue: Array<() => void> = []
+  const release = () => {
+    active--
+    queue.shift()?.()
+  }
+  return async <T>(task: () => Promise<T>) => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r))
+    active++
+    try {
+      return await task()
+    } finally {
+      release()
+    }
+  }
+}
+
+export interface UploadOptions {
+  blockSize?: number
+  concurrency?: number
+  progress: Progress
+  signal?: AbortSignal
+  retry?: Partial<RetryOptions>
+  log?: (line: string) => void
+}
+
+function blobError(status: number, text: string, url: URL, what: string): RemoteError {
+  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1]
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1]?.split('\n')[0]
+  return new RemoteError(`${what} ${redactUrl(url)}: ${code ? code + ': ' : ''}${message ?? `HTTP ${status}`} (HTTP ${status})`, {
+    status,
+    code,
+    hint: status === 403 ? 'the upload SAS was refused (expired?): apply again to get a fresh one' : undefined,
+  })
+}
+
+/** One blob call, retried on 408/429/5xx and network errors with Retry-After honoured. No ARM token is ever sent. */
+async function blobPut(url: URL, body: Buffer, headers: Record<string, string>, what: string, opts: UploadOptions): Promise<void> {
+  const retry = {...DEFAULT_RETRY, ...opts.retry}
+  for (let attempt = 1; ; attempt++) {
+    let res: Response | undefined
+    let error: unknown
+    try {
+      res = await fetch(url, {
+        method: 'PUT',
+        body,
+        headers: {
+          'x-ms-version': BLOB_API_VERSION,
+          'content-length': String(body.length),
+          'content-md5': createHash('md5').update(body).digest('base64'),
+          ...headers,
+        },
+        signal: opts.signal,
+      })
+    } catch (err) {
+      if (opts.signal?.aborted) throw err
+      error = (err as {cause?: unknown}).cause ?? err
+    }
+    if (res && res.status < 300) {
+      await res.arrayBuffer()
+      return
+    }
+    const text = res ? await res.text() : ''
+    const retryable = res ? isRetryableStatus(res.status) : isRetryableNetworkError(error)
+    if (!retryable || attempt > retry.maxRetries) {
+      if (res) throw blobError(res.status, text, url, what)
+      throw new RemoteError(`${what} ${redactUrl(url)}: ${(error as Error)?.message ?? String(error)}`)
+    }
+    const delay = retryDelay(attempt, res ? retryAfterMs((h) => res!.headers.get(h)) : undefined, retry)
+    opts.log?.(`${what}: ${res ? `HTTP ${res.status}` : 'network error'}: retrying in ${(delay / 1000).toFixed(1)}s (retry ${attempt} of ${retry.maxRetries})`)
+    await sleep(delay, opts.signal)
+  }
+}
+
+async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r')
+  try {
+    const buf = Buffer.alloc(length)
+    let done = 0
+    while (done < length) {
+      const {bytesRead} = await fh.read(buf, done, length - done, offset + done)
+      if (bytesRead === 0) throw new InvalidInputError(`${path}: file shrank while uploading`, {file: path})
+      done += bytesRead
+    }
+    return buf
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Block ids must all have the same length within a blob; base64 of a zero-padded index does. */
+export function blockId(index: number): string {
+  return Buffer.from(`block-${String(index).padStart(6, '0')}`).toString('base64')
+}
+
+/**
+ * Uploads files to a container SAS URI: files up to `blockSize` with one Put Blob, bigger ones as Put Block
+ * (in parallel, at most `concurrency` requests in flight overall) then Put Block List. Progress counts bytes.
+ */
+export async function uploadFiles(sasUri: string, root: string, files: ManifestFile[], opts: UploadOptions): Promise<{bytes: number; requests: number}> {
+  checkEndpointUrl(redactUrl(sasUri), 'upload SAS URI')
+  const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE
+  const limit = limiter(opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY)
+  const total = files.reduce((s, f) => s + f.size, 0)
+  let requests = 0
+  opts.progress.start(`uploading ${files.length} file${files.length === 1 ? '' : 's'}`, total)
+  const blob = {'x-ms-blob-type': 'BlockBlob', 'content-type': 'application/octet-stream'}
+  try {
+    await Promise.all(
+      files.map(async (f) => {
+        const full = join(root, f.path)
+        const url = blobUrl(sasUri, f.path)
+        if (f.size <= blockSize) {
+          await limit(async () => {
+            const data = await readRange(full, 0, f.size)
+            requests++
+            await blobPut(url, data, blob, 'Put Blob', opts)
+            opts.progress.advance(data.length)
+          })
+          return
+        }
+        const count = Math.ceil(f.size / blockSize)
+        const ids = Array.from({length: count}, (_, i) => blockId(i))
+        await Promise.all(
+          ids.map((id, i) =>
+            limit(async () => {
+              const offset = i * blockSize
+              const data = await readRange(full, offset, Math.min(blockSize, f.size - offset))
+              const u = new URL(url)
+              u.searchParams.set('comp', 'block')
+              u.searchParams.set('blockid', id)
+              requests++
+              await blobPut(u, data, {'content-type': 'application/octet-stream'}, 'Put Block', opts)
+              opts.progress.advance(data.length)
+            }),
+          ),
+        )
+        const xml = `<?xml version="1.0" encoding="utf-8"?><BlockList>${ids.map((id) => `<Latest>${id}</Latest>`).join('')}</BlockList>`
+        const u = new URL(url)
+        u.searchParams.set('comp', 'blocklist')
+        await limit(async () => {
+          requests++
+          await blobPut(u, Buffer.from(xml), {'content-type': 'application/xml', 'x-ms-blob-content-type': 'application/octet-stream'}, 'Put Block List', opts)
+        })
+      }),
+    )
+  } catch (error) {
+    opts.progress.stop('failed')
+    throw error
+  }
+  opts.progress.stop(`${total} bytes`)
+  return {bytes: total, requests}
+}
