@@ -8,13 +8,16 @@
  * samples are taken at full depth and converted here as PIL does:
  * - 16-bit grey (PIL mode I;16 / I): `convert('RGB')` clips each value to 255 (it does not scale);
  * - other 16-bit PNGs (RGB, RGBA, grey+alpha): PIL unpacks the high byte of each sample;
- * - alpha (an alpha channel or tRNS) is dropped, never composited.
+ * - CMYK JPEG (PIL assumes Adobe's inverted inks): PIL's own naive formula, no colour management (cmykToRgb);
+ * - alpha (an alpha channel or tRNS) is dropped, never composited;
+ * - a palette index past the end of PLTE is PIL's default grey (i, i, i) (see png-palette.ts).
  */
 import sharp from 'sharp'
 
 import {InvalidInputError} from '../core/errors.js'
 import {type ImageHeader, readImageHeader} from './header.js'
 import {applyOrientation} from './orientation.js'
+import {padPngPalette} from './png-palette.js'
 import type {RgbImage} from './types.js'
 
 export type {RgbImage} from './types.js'
@@ -38,13 +41,8 @@ export async function decodeImage(bytes: Uint8Array, source: string, limits: Dec
     )
   }
 
-  if (header.format === 'jpeg' && header.components === 4) {
-    throw new InvalidInputError(`${source}: CMYK/YCCK JPEG is not supported (PIL's naive CMYK to RGB conversion is not reproduced)`, {
-      file: source,
-    })
-  }
-
-  const decoded = await decodeToRgb(bytes, source, header, maxPixels)
+  const input = header.pngColorType === 3 ? padPngPalette(bytes, header.bitDepth) : bytes
+  const decoded = await decodeToRgb(input, source, header, maxPixels)
   return applyOrientation(decoded, header.orientation)
 }
 
@@ -57,12 +55,16 @@ function libvipsMessage(error: unknown): string {
 async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeader, maxPixels: number): Promise<RgbImage> {
   const sixteenBit = header.format === 'png' && header.bitDepth === 16
   const grey16 = sixteenBit && header.pngColorType === 0
+  const cmyk = header.format === 'jpeg' && header.components === 4
   let data: Buffer
   let info: sharp.OutputInfo
   try {
     // failOn 'truncated': refuse a file that ends early, as PIL does, but accept the recoverable warnings PIL accepts.
     let pipeline = sharp(bytes, {ignoreIcc: true, failOn: 'truncated', limitInputPixels: Math.max(1, maxPixels), autoOrient: false})
-    if (sixteenBit) {
+    if (cmyk) {
+      // The inks as libjpeg hands them over (Adobe-inverted, as PIL's "CMYK;I"), with no ICC transform.
+      pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk').raw()
+    } else if (sixteenBit) {
       pipeline = pipeline.toColourspace(header.pngColorType === 0 || header.pngColorType === 4 ? 'grey16' : 'rgb16').raw({depth: 'ushort'})
     } else {
       pipeline = pipeline.raw()
@@ -85,7 +87,9 @@ async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeade
   const out = new Uint8Array(n * 3)
   // Grey (1 channel) and grey+alpha (2) replicate channel 0; RGB (3) and RGBA (4) keep the first three.
   const colour = channels >= 3
-  if (sixteenBit) {
+  if (cmyk && channels === 4) {
+    cmykToRgb(out, data, n)
+  } else if (sixteenBit) {
     const aligned = data.byteOffset % 2 === 0 ? data : new Uint8Array(data)
     const samples = new Uint16Array(aligned.buffer, aligned.byteOffset, n * channels)
     for (let i = 0; i < n; i++) {
@@ -101,4 +105,16 @@ async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeade
   }
 
   return {width, height, data: out}
+}
+
+/** PIL's `cmyk2rgb`: each of R, G, B is clip(nk - c * nk / 255) with nk = 255 - k, in its MULDIV255 rounding. */
+function cmykToRgb(out: Uint8Array, cmyk: Uint8Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const nk = 255 - cmyk[i * 4 + 3]
+    for (let c = 0; c < 3; c++) {
+      const t = cmyk[i * 4 + c] * nk + 128
+      const v = nk - (((t >> 8) + t) >> 8)
+      out[i * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v
+    }
+  }
 }

@@ -5,6 +5,7 @@
  * Every malformed header is an InvalidInputError naming the source and the byte offset.
  */
 import {InvalidInputError} from '../core/errors.js'
+import {crc32} from './crc32.js'
 
 export type ImageFormat = 'png' | 'jpeg'
 
@@ -80,7 +81,28 @@ function readPngHeader(bytes: Uint8Array, source: string): ImageHeader {
     throw invalid(source, `broken PNG: bit depth ${bitDepth} (byte 24) is not allowed with colour type ${colorType}`)
   }
 
+  checkPngChunkCrcs(bytes, view, source)
   return {format: 'png', width, height, pngColorType: colorType, bitDepth, orientation: pngOrientation(bytes, view)}
+}
+
+/**
+ * PIL checks the CRC of every chunk before the first IDAT and refuses the file on a mismatch ("broken PNG file");
+ * libspng under sharp is set to tolerate it, so the check is made here.
+ */
+function checkPngChunkCrcs(bytes: Uint8Array, view: DataView, source: string): void {
+  let at = 8
+  while (at + 12 <= bytes.length) {
+    const length = view.getUint32(at)
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8))
+    if (type === 'IDAT' || at + 12 + length > bytes.length) return
+    const stored = view.getUint32(at + 8 + length)
+    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== stored) {
+      throw invalid(source, `broken PNG: bad checksum (CRC) of the ${JSON.stringify(type)} chunk at byte ${at}`)
+    }
+
+    if (type === 'IEND') return
+    at += 12 + length
+  }
 }
 
 /** PIL reads the eXIf chunk (and, failing that, the tiff:Orientation of an XMP iTXt chunk) for exif_transpose. */

@@ -7,7 +7,7 @@
  *
  * This is the arithmetic of the reference pixel_values (images/NAME.f32 of test/fixtures/vit-tiny and vit-geom), checked bit for bit for
  * every level. transformers' slow `rescale` multiplies in float64 and then rounds to float32; that differs from the
- * float32 product by one unit in the last place for about a third of the 256 levels (6e-8, far below any logit
+ * float32 product by one unit in the last place for 111 of the 256 levels (6e-8, far below any logit
  * tolerance), and the fixtures follow the float32 product, so that is what is computed here.
  *
  * JavaScript computes in float64; `Math.fround` after each operation gives exactly float32's result, since a

@@ -5,6 +5,8 @@
  */
 import {deflateSync} from 'node:zlib'
 
+import {crc32} from '../../src/image/crc32.js'
+
 export interface PngSpec {
   width: number
   height: number
@@ -27,23 +29,6 @@ export interface PngSpec {
 }
 
 const CHANNELS: Record<number, number> = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xed_b8_83_20 ^ (c >>> 1) : c >>> 1
-    t[n] = c >>> 0
-  }
-
-  return t
-})()
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xff_ff_ff_ff
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8)
-  return (c ^ 0xff_ff_ff_ff) >>> 0
-}
 
 export function pngChunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length)
