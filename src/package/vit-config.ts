@@ -1,6 +1,5 @@
-import {readFile} from 'node:fs/promises'
-
-import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {InvalidInputError} from '../core/errors.js'
+import {parseUserText, readUserText} from './read.js'
 
 /**
  * The facts of a Hugging Face ViTForImageClassification `config.json` that packaging, verification and the ONNX
@@ -86,19 +85,7 @@ export function parseVitConfig(json: unknown, file: string): VitConfigFacts {
 
 /** Reads and checks a config.json. */
 export async function readVitConfig(file: string): Promise<VitConfigFacts> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid JSON (${(error as Error).message})`, {file})
-  }
-  return parseVitConfig(json, file)
+  return parseVitConfig(parseUserText(await readUserText(file), file, JSON.parse, 'JSON'), file)
 }
 
 /** Number of tokens: one per patch plus the CLS token. */

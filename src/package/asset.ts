@@ -1,0 +1,153 @@
+import {parse, stringify} from 'yaml'
+
+import {InvalidInputError, UsageError} from '../core/errors.js'
+import {assetPath} from '../core/paths.js'
+import {parseUserText, readUserText} from './read.js'
+
+/**
+ * The registry side of a package: asset.yaml, spec.yaml (the current `system_metadata` form that azureml-assets
+ * enforces), model.yaml (where the weights will live) for one model name and version.
+ */
+
+export type Scenario = 'inference' | 'evaluation' | 'finetune'
+
+/** Where the mlflow_model_folder will be published from. */
+export type WeightsLocation =
+  | {type: 'azureblob'; storageName: string; containerName: string; containerPath: string}
+  | {type: 'local'; uri: string}
+
+export interface SpecOverrides {
+  /** `az ml model create --name`. */
+  name?: string
+  /** `az ml model create --version`: an integer, or 'auto'. */
+  version?: string
+  task?: string
+  license?: string
+  publisher?: string
+  huggingFaceModelId?: string
+  /** Per scenario: the allow list (also written as the recommended list) and its min-SKU spec. */
+  skus?: Partial<Record<Scenario, {skus: string[]; minSkuSpec: string}>>
+}
+
+/** A spec.yaml document as a plain object (keys in file order). */
+export type SpecDocument = Record<string, unknown>
+
+/** The spec template shipped with vitrine: the real google-vit-base-patch16-224 asset's spec.yaml. */
+export function defaultSpecTemplatePath(): string {
+  return assetPath('templates', 'package', 'spec.yaml')
+}
+
+/** Model names as azureml-assets accepts them (validate_name). */
+export const MODEL_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,254}$/
+/** Versions as `az ml model create --version` and azureml-assets take them. */
+export const MODEL_VERSION_RE = /^(?:[1-9][0-9]*|auto)$/
+
+export async function readSpecTemplate(file: string): Promise<SpecDocument> {
+  const doc = parseUserText(await readUserText(file), file, parse, 'YAML')
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidInputError(`${file}: a spec template must be a YAML mapping`, {file})
+  const spec = doc as SpecDocument
+  const sm = spec.system_metadata
+  if (sm !== undefined && (typeof sm !== 'object' || sm === null || Array.isArray(sm))) {
+    throw new InvalidInputError(`${file}: system_metadata must be a mapping`, {file})
+  }
+  return spec
+}
+
+function section(obj: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = obj[key]
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>
+  const fresh: Record<string, unknown> = {}
+  obj[key] = fresh
+  return fresh
+}
+
+const SCENARIO_KEYS: Record<Scenario, {computes: string; recommended: string; minSpec: string}> = {
+  inference: {computes: 'inferenceComputes', recommended: 'inferenceRecommendedSkus', minSpec: 'inferenceMinSkuSpec'},
+  evaluation: {computes: 'evaluationComputes', recommended: 'evaluationRecommendedSkus', minSpec: 'evaluationMinSkuSpec'},
+  finetune: {computes: 'finetuneComputes', recommended: 'finetuneRecommendedSkus', minSpec: 'finetuneMinSkuSpec'},
+}
+
+/**
+ * The spec for this package: the template with name, version and the flags applied. When the shipped template is
+ * used for another model than the one it describes, the facts that belong to that model alone (its Hugging Face id,
+ * source commit, training data, malware-scan flag) are dropped rather than claimed for the new weights.
+ */
+export function buildSpec(template: SpecDocument, o: SpecOverrides, options: {isDefaultTemplate: boolean}): SpecDocument {
+  const spec = structuredClone(template)
+  const name = o.name ?? (typeof spec.name === 'string' ? spec.name : undefined)
+  if (!name) throw new UsageError('the model needs a name: pass --name (as `az ml model create --name`) or a --spec-template with one')
+  if (!MODEL_NAME_RE.test(name)) {
+    throw new UsageError(`--name ${JSON.stringify(name)}: a model name starts with a letter and holds only letters, digits, '_', '.', '-' (at most 255 characters)`)
+  }
+  const sameModel = spec.name === name
+  // The shipped template's version (18) is google's; another model starts at 1.
+  const templateVersion = spec.version === undefined || (options.isDefaultTemplate && !sameModel) ? '1' : String(spec.version)
+  const version = o.version ?? templateVersion
+  if (!MODEL_VERSION_RE.test(version)) throw new UsageError(`--version ${JSON.stringify(version)}: must be a positive integer or auto`)
+  spec.name = name
+  spec.version = version === 'auto' ? 'auto' : Number(version)
+  if (spec.path === undefined) spec.path = './'
+
+  const sm = section(spec, 'system_metadata')
+  if (options.isDefaultTemplate && !sameModel) {
+    delete sm.huggingFaceModelId
+    delete sm.hiddenLayerScanned
+    const props = spec.properties as Record<string, unknown> | undefined
+    if (props) {
+      delete props.SHA
+      if (Object.keys(props).length === 0) delete spec.properties
+    }
+    const tags = spec.tags as Record<string, unknown> | undefined
+    if (tags) delete tags.training_dataset
+  }
+  if (o.huggingFaceModelId) sm.huggingFaceModelId = o.huggingFaceModelId
+  if (o.task) {
+    const tasks = section(sm, 'tasks')
+    tasks.inferenceTasks = [o.task]
+    if (Array.isArray(tasks.fineTuningTasks)) tasks.fineTuningTasks = [o.task]
+  }
+  if (o.license) sm.license = o.license
+  if (o.publisher) sm.publisher = o.publisher
+  for (const [scenario, value] of Object.entries(o.skus ?? {}) as Array<[Scenario, {skus: string[]; minSkuSpec: string}]>) {
+    const keys = SCENARIO_KEYS[scenario]
+    section(sm, 'supportedComputes')[keys.computes] = [...value.skus]
+    const sku = section(sm, 'SKU')
+    sku[keys.recommended] = [...value.skus]
+    sku[keys.minSpec] = value.minSkuSpec
+  }
+  return spec
+}
+
+/** The first inference task of a spec (for MLmodel), or image-classification. */
+export function specTask(spec: SpecDocument): string {
+  const tasks = (spec.system_metadata as Record<string, unknown> | undefined)?.tasks as Record<string, unknown> | undefined
+  const list = tasks?.inferenceTasks
+  return Array.isArray(list) && typeof list[0] === 'string' ? list[0] : 'image-classification'
+}
+
+export function specString(spec: SpecDocument, key: 'license' | 'publisher' | 'huggingFaceModelId'): string | undefined {
+  const v = (spec.system_metadata as Record<string, unknown> | undefined)?.[key]
+  return typeof v === 'string' && v ? v : undefined
+}
+
+/** YAML as the azureml-assets files are written: block style, sequences not indented, no line folding. */
+export function toYaml(doc: unknown): string {
+  return stringify(doc, {indentSeq: false, lineWidth: 0, singleQuote: true})
+}
+
+/** One YAML scalar, quoted only when it must be (for filling templates). */
+export function yamlScalar(value: string): string {
+  return stringify(value, {lineWidth: 0, singleQuote: true}).trimEnd()
+}
+
+export function assetYaml(): string {
+  return toYaml({extra_config: 'model.yaml', spec: 'spec.yaml', type: 'model', categories: ['Foundation Models']})
+}
+
+export function modelYaml(location: WeightsLocation): string {
+  const path =
+    location.type === 'azureblob'
+      ? {container_name: location.containerName, container_path: location.containerPath, storage_name: location.storageName, type: 'azureblob'}
+      : {type: 'local', uri: location.uri}
+  return toYaml({path, publish: {description: 'description.md', type: 'mlflow_model'}})
+}

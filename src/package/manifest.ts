@@ -1,0 +1,79 @@
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {readdir} from 'node:fs/promises'
+import {join} from 'node:path'
+
+/**
+ * DIR/manifest.json: the size and sha256 of every other file of a package, sorted by path, so that `vitrine verify`
+ * (and `vitrine apply`, before it uploads) can prove the folder is exactly what `vitrine package` wrote.
+ */
+export const MANIFEST_FILE = 'manifest.json'
+export const MANIFEST_SCHEMA_VERSION = 1
+
+export interface ManifestEntry {
+  /** POSIX path relative to the package folder. */
+  path: string
+  size: number
+  /** Lower-case hex. */
+  sha256: string
+}
+
+export interface PackageManifest {
+  schemaVersion: typeof MANIFEST_SCHEMA_VERSION
+  name: string
+  version: string
+  files: ManifestEntry[]
+}
+
+/** Streams a file through sha256 (constant memory, for 350 MB weights). */
+export async function hashFile(file: string): Promise<{size: number; sha256: string}> {
+  const hash = createHash('sha256')
+  let size = 0
+  for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) {
+    const buf = chunk as Buffer
+    hash.update(buf)
+    size += buf.length
+  }
+  return {size, sha256: hash.digest('hex')}
+}
+
+/** Every regular file under `dir`, as sorted POSIX paths relative to it. Anything that is not a directory counts as a file. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const files: string[] = []
+  const walk = async (sub: string): Promise<void> => {
+    for (const e of await readdir(join(dir, sub), {withFileTypes: true})) {
+      const rel = sub ? `${sub}/${e.name}` : e.name
+      if (e.isDirectory()) await walk(rel)
+      else files.push(rel)
+    }
+  }
+  await walk('')
+  return files.sort(comparePaths)
+}
+
+/** Byte-wise (code unit) order, the same in every locale, so the manifest is deterministic. */
+export function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** The manifest of the package in `dir` (every file except manifest.json itself). */
+export async function buildManifest(dir: string, name: string, version: string, onFile?: (path: string) => void): Promise<PackageManifest> {
+  const files: ManifestEntry[] = []
+  for (const path of await listFiles(dir)) {
+    if (path === MANIFEST_FILE) continue
+    onFile?.(path)
+    files.push({path, ...(await hashFile(join(dir, path)))})
+  }
+  return {schemaVersion: MANIFEST_SCHEMA_VERSION, name, version, files}
+}
+
+/** The manifest as written: two-space JSON, keys in a fixed order, final newline. */
+export function serializeManifest(m: PackageManifest): string {
+  const ordered = {
+    schemaVersion: m.schemaVersion,
+    name: m.name,
+    version: m.version,
+    files: m.files.map((f) => ({path: f.path, size: f.size, sha256: f.sha256})),
+  }
+  return JSON.stringify(ordered, null, 2) + '\n'
+}

@@ -1,0 +1,299 @@
+import {createHash} from 'node:crypto'
+import {copyFile, mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+
+import {writeDirAtomic} from '../core/atomic.js'
+import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {type Progress, silentProgress} from '../core/progress.js'
+import {exportOnnx} from '../onnx/export.js'
+import {readSafetensorsHeader} from '../weights/safetensors.js'
+import {
+  type SpecOverrides,
+  type WeightsLocation,
+  assetYaml,
+  buildSpec,
+  defaultSpecTemplatePath,
+  modelYaml,
+  readSpecTemplate,
+  specString,
+  specTask,
+  toYaml,
+  yamlScalar,
+} from './asset.js'
+import {MANIFEST_FILE, type ManifestEntry, buildManifest, hashFile, listFiles, serializeManifest} from './manifest.js'
+import {renderPackageTemplate} from './templates.js'
+import {type VitConfigFacts, compareTensorShapes, readVitConfig, tokenCount} from './vit-config.js'
+
+/**
+ * `vitrine package`: a checkpoint in, a folder a registry takes out —
+ *
+ *   DIR/mlflow_model_folder/  MLmodel, conda.yaml, python_env.yaml, requirements.txt, model/config.json,
+ *                             model/model.safetensors, components/image_processor/preprocessor_config.json
+ *                             [, model.onnx]
+ *   DIR/asset/                asset.yaml, spec.yaml, model.yaml, description.md, MLmodel
+ *   DIR/manifest.json         size and sha256 of every other file
+ *
+ * laid out as the registered google/vit-base-patch16-224 (azureml-assets, mlflow 2.10.2 transformers flavor).
+ * The same inputs give a byte-identical folder; the folder appears complete or not at all.
+ */
+
+/** The environment the registered ViT was saved with; the serving image expects these. */
+export const MLFLOW_ENV = {pythonVersion: '3.8.19', mlflowVersion: '2.10.2', transformersVersion: '4.40.1'} as const
+
+export const LAYOUT = {
+  mlflowDir: 'mlflow_model_folder',
+  modelDir: 'mlflow_model_folder/model',
+  config: 'mlflow_model_folder/model/config.json',
+  weights: 'mlflow_model_folder/model/model.safetensors',
+  preprocessor: 'mlflow_model_folder/components/image_processor/preprocessor_config.json',
+  mlmodel: 'mlflow_model_folder/MLmodel',
+  onnx: 'mlflow_model_folder/model.onnx',
+  assetDir: 'asset',
+} as const
+
+/** Options of the checkpoint conversion, passed through to `vitrine convert`'s library. */
+export interface ConvertOptions {
+  from?: string
+  dtype?: string
+  numHeads?: number
+  labelsFile?: string
+}
+
+export interface PackageOptions extends SpecOverrides {
+  convert?: ConvertOptions
+  /** A spec.yaml to start from instead of the shipped one (the real ViT asset's). */
+  specTemplate?: string
+  /** Where model.yaml says the weights will live; default: the package's own mlflow_model_folder. */
+  location?: WeightsLocation
+  /** Also write mlflow_model_folder/model.onnx. */
+  onnx?: boolean
+  /**
+   * MLmodel's utc_time_created: 'now', an ISO-8601 time, or undefined for SOURCE_DATE_EPOCH or else the Unix epoch,
+   * so that by default two runs give identical bytes.
+   */
+  created?: string
+}
+
+export interface PackageResult {
+  outDir: string
+  source: string
+  sourceFormat: string
+  name: string
+  version: string
+  task: string
+  dtype: string
+  numLabels: number
+  parameterCount: number
+  modelSizeBytes: number
+  onnx: boolean
+  weightsLocation: WeightsLocation
+  manifest: string
+  files: ManifestEntry[]
+}
+
+const TORCH_DTYPES: Record<string, string> = {F32: 'torch.float32', F16: 'torch.float16', BF16: 'torch.bfloat16'}
+
+/** "YYYY-MM-DD HH:MM:SS.ffffff", the form MLflow writes. */
+export function mlflowTime(date: Date): string {
+  const iso = date.toISOString() // 2024-05-03T04:19:08.175Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${iso.slice(20, 23)}000`
+}
+
+export function resolveCreated(created: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (created === 'now') return mlflowTime(new Date())
+  if (created !== undefined) {
+    const d = new Date(created)
+    if (Number.isNaN(d.getTime())) throw new UsageError(`--created ${JSON.stringify(created)}: not a time (use 'now' or ISO-8601, e.g. 2024-05-03T04:19:08Z)`)
+    return mlflowTime(d)
+  }
+  const epoch = env.SOURCE_DATE_EPOCH
+  if (epoch !== undefined && epoch !== '') {
+    if (!/^\d+$/.test(epoch)) throw new UsageError(`SOURCE_DATE_EPOCH=${epoch}: must be whole seconds since 1970`)
+    return mlflowTime(new Date(Number(epoch) * 1000))
+  }
+  return mlflowTime(new Date(0))
+}
+
+/** A default ViTImageProcessor config for a checkpoint that brings none (resize to the model's size, mean/std 0.5). */
+function defaultPreprocessor(c: VitConfigFacts): Record<string, unknown> {
+  return {
+    do_normalize: true,
+    do_rescale: true,
+    do_resize: true,
+    image_mean: [0.5, 0.5, 0.5],
+    image_processor_type: 'ViTImageProcessor',
+    image_std: [0.5, 0.5, 0.5],
+    resample: 2,
+    rescale_factor: 1 / 255,
+    size: {height: c.imageSize, width: c.imageSize},
+  }
+}
+
+/**
+ * Puts the canonical Hugging Face files (config.json, model.safetensors, preprocessor_config.json) of `src` into
+ * `modelDir`. Today SRC is a Hugging Face folder; other formats go through `vitrine convert` first.
+ */
+async function canonicalInto(src: string, modelDir: string, options: ConvertOptions): Promise<{format: string}> {
+  let st
+  try {
+    st = await stat(src)
+  } catch (error) {
+    throw describeFsError(error, src) ?? error
+  }
+  if (!st.isDirectory()) {
+    throw new UsageError(`${src}: vitrine package reads a Hugging Face model folder (config.json, model.safetensors); convert other checkpoints first with: vitrine convert ${src} --out DIR`, {file: src})
+  }
+  if (options.from || options.dtype || options.numHeads || options.labelsFile) {
+    throw new UsageError('--from, --dtype, --num-heads and --labels apply when packaging a checkpoint file; convert it with `vitrine convert` first, then package the folder')
+  }
+  await mkdir(modelDir, {recursive: true})
+  for (const f of ['config.json', 'model.safetensors']) {
+    try {
+      await copyFile(join(src, f), join(modelDir, f))
+    } catch (error) {
+      throw describeFsError(error, join(src, f)) ?? error
+    }
+  }
+  try {
+    await copyFile(join(src, 'preprocessor_config.json'), join(modelDir, 'preprocessor_config.json'))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    const c = await readVitConfig(join(modelDir, 'config.json'))
+    await writeFile(join(modelDir, 'preprocessor_config.json'), JSON.stringify(defaultPreprocessor(c), null, 2) + '\n')
+  }
+  return {format: 'safetensors'}
+}
+
+function numberList(v: unknown): string {
+  return Array.isArray(v) ? v.map((x) => String(x)).join(', ') : String(v)
+}
+
+/** Escapes a label for a JSON string inside the markdown sample. */
+function jsonInner(s: string): string {
+  return JSON.stringify(s).slice(1, -1)
+}
+
+/** "a, b, c, ... (1000 in all)" for the description. */
+function labelsPreview(labels: string[]): string {
+  const shown = labels.slice(0, 5).map((l) => `\`${l.replaceAll('`', "'")}\``)
+  return labels.length > 5 ? `${shown.join(', ')}, ...` : shown.join(', ')
+}
+
+export async function packageModel(src: string, outDir: string, options: PackageOptions = {}, progress: Progress = silentProgress): Promise<PackageResult> {
+  const isDefaultTemplate = options.specTemplate === undefined
+  const template = await readSpecTemplate(options.specTemplate ?? defaultSpecTemplatePath())
+  const spec = buildSpec(template, options, {isDefaultTemplate})
+  const name = String(spec.name)
+  const version = String(spec.version)
+  const created = resolveCreated(options.created)
+  const location: WeightsLocation = options.location ?? {type: 'local', uri: `../${LAYOUT.mlflowDir}`}
+  const task = specTask(spec)
+  let result: Omit<PackageResult, 'files' | 'outDir'> | undefined
+  let files: ManifestEntry[] = []
+
+  await writeDirAtomic(resolve(outDir), async (tmp) => {
+    const at = (rel: string): string => join(tmp, rel)
+    progress.start('Reading the checkpoint', 0)
+    const {format} = await canonicalInto(src, at(LAYOUT.modelDir), options.convert ?? {})
+    await mkdir(join(at(LAYOUT.preprocessor), '..'), {recursive: true})
+    await rename(join(at(LAYOUT.modelDir), 'preprocessor_config.json'), at(LAYOUT.preprocessor))
+    progress.stop()
+
+    const config = await readVitConfig(at(LAYOUT.config))
+    const header = await readSafetensorsHeader(at(LAYOUT.weights))
+    const problems = compareTensorShapes(config, header.tensors)
+    if (problems.length) throw new InvalidInputError(`${join(src, 'model.safetensors')}: ${problems.join('; ')}`, {file: join(src, 'model.safetensors')})
+    const dtypes = [...new Set(header.tensors.map((t) => t.dtype))]
+    const dtype = dtypes.length === 1 ? dtypes[0] : dtypes.join('+')
+    const torchDtype = TORCH_DTYPES[dtypes[0]] ?? 'torch.float32'
+    const parameterCount = header.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)
+    const pre = JSON.parse(await readFile(at(LAYOUT.preprocessor), 'utf8')) as Record<string, unknown>
+
+    if (options.onnx) await exportOnnx(at(LAYOUT.modelDir), at(LAYOUT.onnx), progress)
+
+    const env = {python_version: MLFLOW_ENV.pythonVersion, mlflow_version: MLFLOW_ENV.mlflowVersion, transformers_version: MLFLOW_ENV.transformersVersion}
+    await writeFile(at(`${LAYOUT.mlflowDir}/conda.yaml`), await renderPackageTemplate('conda.yaml', env))
+    await writeFile(at(`${LAYOUT.mlflowDir}/python_env.yaml`), await renderPackageTemplate('python_env.yaml', {python_version: env.python_version}))
+    await writeFile(at(`${LAYOUT.mlflowDir}/requirements.txt`), await renderPackageTemplate('requirements.txt', {mlflow_version: env.mlflow_version, transformers_version: env.transformers_version}))
+
+    // model_size_bytes as MLflow computes it: every file of the model folder, written before MLmodel itself.
+    let modelSizeBytes = 0
+    for (const rel of await listFiles(at(LAYOUT.mlflowDir))) modelSizeBytes += (await stat(join(at(LAYOUT.mlflowDir), rel))).size
+
+    progress.start('Hashing the weights', 0)
+    const weights = await hashFile(at(LAYOUT.weights))
+    progress.stop()
+    const baseModel = specString(spec, 'huggingFaceModelId') ?? name
+    // Deterministic: the same name, version and weights give the same id (MLflow's is a random uuid4 hex).
+    const modelUuid = createHash('sha256').update(`${name}\0${version}\0${weights.sha256}`).digest('hex').slice(0, 32)
+    const mlmodel = await renderPackageTemplate('MLmodel', {
+      ...env,
+      source_model_name: yamlScalar(baseModel),
+      base_model_name: yamlScalar(baseModel),
+      task: yamlScalar(task),
+      torch_dtype: torchDtype,
+      model_size_bytes: modelSizeBytes,
+      model_uuid: modelUuid,
+      utc_time_created: `'${created}'`,
+    })
+    await writeFile(at(LAYOUT.mlmodel), mlmodel)
+
+    const labels = config.labels
+    const patchCount = tokenCount(config) - 1
+    const description = await renderPackageTemplate('description.md', {
+      name,
+      task,
+      publisher: specString(spec, 'publisher') ?? 'unknown',
+      license: specString(spec, 'license') ?? 'unknown',
+      patch_size: config.patchSize,
+      image_size: config.imageSize,
+      num_channels: config.numChannels,
+      patch_count: patchCount,
+      token_count: patchCount + 1,
+      num_layers: config.numLayers,
+      hidden_size: config.hiddenSize,
+      num_heads: config.numHeads,
+      intermediate_size: config.intermediateSize,
+      parameter_count: parameterCount.toLocaleString('en-US'),
+      weights_dtype: dtype,
+      weights_bytes: weights.size.toLocaleString('en-US'),
+      weights_sha256: weights.sha256,
+      num_labels: labels.length,
+      labels_preview: labelsPreview(labels),
+      image_mean: numberList(pre.image_mean),
+      image_std: numberList(pre.image_std),
+      label_0: jsonInner(labels[0]),
+      label_1: jsonInner(labels[1] ?? labels[0]),
+    })
+
+    const assetDir = at(LAYOUT.assetDir)
+    await mkdir(assetDir, {recursive: true})
+    await writeFile(join(assetDir, 'asset.yaml'), assetYaml())
+    await writeFile(join(assetDir, 'spec.yaml'), toYaml(spec))
+    await writeFile(join(assetDir, 'model.yaml'), modelYaml(location))
+    await writeFile(join(assetDir, 'description.md'), description)
+    await writeFile(join(assetDir, 'MLmodel'), mlmodel)
+
+    progress.start('Writing the manifest', 0)
+    const manifest = await buildManifest(tmp, name, version)
+    await writeFile(join(tmp, MANIFEST_FILE), serializeManifest(manifest))
+    progress.stop()
+    files = manifest.files
+    result = {
+      source: src,
+      sourceFormat: format,
+      name,
+      version,
+      task,
+      dtype,
+      numLabels: labels.length,
+      parameterCount,
+      modelSizeBytes,
+      onnx: Boolean(options.onnx),
+      weightsLocation: location,
+      manifest: MANIFEST_FILE,
+    }
+  })
+  if (!result) throw new Error('package: the build produced no result')
+  return {outDir: resolve(outDir), ...result, files}
+}

@@ -1,0 +1,127 @@
+import {readFile, stat} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {InvalidInputError, UsageError, VitrineError, describeFsError} from '../core/errors.js'
+import {validateWithSchema} from '../core/json-schema.js'
+import {type Progress, silentProgress} from '../core/progress.js'
+import {readSafetensorsHeader} from '../weights/safetensors.js'
+import {MANIFEST_FILE, type PackageManifest, hashFile, listFiles} from './manifest.js'
+import {LAYOUT} from './package.js'
+import {parseUserText} from './read.js'
+import {compareTensorShapes, readVitConfig} from './vit-config.js'
+
+/**
+ * `vitrine verify DIR`: proves a package folder is what `vitrine package` wrote — every file of the manifest present
+ * with its size and sha256, no file the manifest does not list, and the weights' tensors shaped as config.json says.
+ */
+
+export interface VerifyIssue {
+  /** The file at fault, relative to the package folder. */
+  file: string
+  message: string
+}
+
+export interface VerifyResult {
+  dir: string
+  ok: boolean
+  name?: string
+  version?: string
+  /** Files whose size and hash were checked. */
+  filesChecked: number
+  bytesChecked: number
+  /** Tensors whose shapes were checked against config.json. */
+  tensorsChecked: number
+  issues: VerifyIssue[]
+}
+
+async function readManifest(dir: string): Promise<PackageManifest> {
+  const file = join(dir, MANIFEST_FILE)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UsageError(`${file}: no such file; is ${dir} a folder written by vitrine package?`, {file})
+    }
+    throw describeFsError(error, file) ?? error
+  }
+  const json = parseUserText(text, file, JSON.parse, 'JSON')
+  const checked = validateWithSchema<PackageManifest>('manifest.schema.json', json)
+  if (checked.state === 'error') {
+    const list = checked.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ')
+    throw new InvalidInputError(`${file}: not a vitrine manifest: ${list}`, {file})
+  }
+  return checked.data
+}
+
+export async function verifyPackage(dir: string, progress: Progress = silentProgress): Promise<VerifyResult> {
+  try {
+    const st = await stat(dir)
+    if (!st.isDirectory()) throw new UsageError(`${dir}: is not a directory`, {file: dir})
+  } catch (error) {
+    throw describeFsError(error, dir) ?? error
+  }
+  const manifest = await readManifest(dir)
+  const issues: VerifyIssue[] = []
+  let filesChecked = 0
+  let bytesChecked = 0
+
+  const listed = new Set(manifest.files.map((f) => f.path))
+  for (const f of manifest.files) {
+    if (f.path.split('/').some((part) => part === '..' || part === '') || f.path.startsWith('/')) {
+      issues.push({file: MANIFEST_FILE, message: `lists ${JSON.stringify(f.path)}, which is not a path inside the package`})
+      listed.delete(f.path)
+    }
+  }
+  const total = manifest.files.reduce((n, f) => n + f.size, 0)
+  progress.start('Verifying', total)
+  for (const f of manifest.files) {
+    if (!listed.has(f.path)) continue
+    const path = join(dir, f.path)
+    let actual: {size: number; sha256: string}
+    try {
+      const st = await stat(path)
+      if (!st.isFile()) {
+        issues.push({file: f.path, message: 'is not a regular file'})
+        continue
+      }
+      if (st.size !== f.size) {
+        issues.push({file: f.path, message: `size is ${st.size} bytes, the manifest says ${f.size}`})
+        progress.advance(f.size)
+        continue
+      }
+      actual = await hashFile(path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        issues.push({file: f.path, message: 'is missing'})
+        continue
+      }
+      throw error
+    }
+    progress.advance(f.size)
+    filesChecked++
+    bytesChecked += actual.size
+    if (actual.sha256 !== f.sha256) issues.push({file: f.path, message: `sha256 is ${actual.sha256}, the manifest says ${f.sha256}`})
+  }
+  progress.stop()
+
+  for (const path of await listFiles(dir)) {
+    if (path !== MANIFEST_FILE && !listed.has(path)) issues.push({file: path, message: 'is not listed in the manifest'})
+  }
+
+  // Shapes: read the header and the config even when their hashes failed, to say what is wrong with them.
+  let tensorsChecked = 0
+  try {
+    const config = await readVitConfig(join(dir, LAYOUT.config))
+    const header = await readSafetensorsHeader(join(dir, LAYOUT.weights))
+    tensorsChecked = header.tensors.length
+    for (const p of compareTensorShapes(config, header.tensors)) issues.push({file: LAYOUT.weights, message: p})
+  } catch (error) {
+    if (!(error instanceof VitrineError)) throw error
+    const file = error.file?.endsWith('config.json') ? LAYOUT.config : LAYOUT.weights
+    // A missing file is already reported above; anything else (bad JSON, bad header) is reported here.
+    if (!issues.some((i) => i.file === file && i.message === 'is missing')) issues.push({file, message: error.message.replace(`${join(dir, file)}: `, '')})
+  }
+
+  return {dir, ok: issues.length === 0, name: manifest.name, version: manifest.version, filesChecked, bytesChecked, tensorsChecked, issues}
+}
