@@ -73,6 +73,8 @@ const FORMAT_RULES: Record<SourceFormat, {containers: Container[]; scheme: Schem
   jax: {containers: ['npz'], scheme: 'jax'},
 }
 
+const SCHEME_NAMES: Record<Scheme, string> = {hf: 'Hugging Face', timm: 'timm', jax: 'JAX'}
+
 function formatOf(container: Container, scheme: Scheme): SourceFormat {
   if (scheme === 'timm') return 'timm'
   if (scheme === 'jax') return 'jax'
@@ -119,6 +121,10 @@ async function openAs(file: string, from: 'auto' | SourceFormat): Promise<Opened
       const rule = FORMAT_RULES[from]
       if (!rule.containers.includes(checkpoint.container)) {
         throw new InvalidInputError(`${file}: --from ${from} expects ${rule.containers.join(' or ')} content, but the file is ${checkpoint.container}`, {file})
+      }
+      const seen = detectScheme(checkpoint.tensors.keys())
+      if (seen && seen !== rule.scheme) {
+        throw new InvalidInputError(`${file}: --from ${from} expects ${SCHEME_NAMES[rule.scheme]} tensor names, but the names are ${SCHEME_NAMES[seen]} ones`, {file})
       }
       return {checkpoint, format: from, scheme: rule.scheme}
     }
@@ -167,13 +173,16 @@ const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`
 function checkTensors(rs: Recipe[], checkpoint: Checkpoint, geometryFrom: string): void {
   const expected = new Map<string, number[]>()
   for (const r of rs) expected.set(r.source, r.sourceShape)
-  const problems: string[] = []
+  // Mis-shaped and mis-typed tensors first (the most telling), then missing, then unexpected ones.
+  const wrong: string[] = []
+  const missing: string[] = []
   for (const [name, shape] of expected) {
     const t = checkpoint.tensors.get(name)
-    if (!t) problems.push(`tensor '${name}' is missing (expected shape ${fmtShape(shape)})`)
-    else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) problems.push(`tensor '${name}' has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`)
-    else if (!isFloatDtype(t.dtype)) problems.push(`tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16, BF16 or F64`)
+    if (!t) missing.push(`tensor '${name}' is missing (expected shape ${fmtShape(shape)})`)
+    else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) wrong.push(`tensor '${name}' has shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`)
+    else if (!isFloatDtype(t.dtype)) wrong.push(`tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16, BF16 or F64`)
   }
+  const problems = [...wrong, ...missing]
   for (const [name, t] of checkpoint.tensors) if (!expected.has(name)) problems.push(`unexpected tensor '${name}' (shape ${fmtShape(t.shape)})`)
   if (problems.length === 0) return
   const shown = problems.slice(0, 20)
