@@ -314,10 +314,13 @@ export function layerNorm(out: usize, inp: usize, gamma: usize, beta: usize, M: 
   }
 }
 
-/** Floats of per-thread scratch `attention` needs: K^T [hs][T4] and the scores [T][T4], T4 = T rounded up to 4. */
+/**
+ * Floats of per-thread scratch `attention` needs: K^T [hs][T16] and the scores [T][T16], T16 = T rounded up to 16 so
+ * the score product runs on full 16-column panels only (the padding columns of K^T are zero and never read back).
+ */
 export function attentionScratch(T: i32, C: i32, NH: i32): i32 {
-  const T4 = (T + 3) & ~3
-  return (C / NH) * T4 + T * T4
+  const T16 = (T + 15) & ~15
+  return (C / NH) * T16 + T * T16
 }
 
 /** Rows of P = softmax(S) in place over [T][ldT] floats, rows [0, T) each of length n. */
@@ -357,12 +360,12 @@ function softmaxRows(s: usize, rows: i32, n: i32, lds: usize): void {
  */
 export function attention(out: usize, qkv: usize, scratch: usize, B: i32, T: i32, C: i32, NH: i32, tid: i32, nth: i32): void {
   const hs = C / NH
-  const T4 = (T + 3) & ~3
+  const T16 = (T + 15) & ~15
   const kt = scratch + ((<usize>attentionScratch(T, C, NH) * <usize>tid) << 2)
-  const s = kt + ((<usize>hs * <usize>T4) << 2)
+  const s = kt + ((<usize>hs * <usize>T16) << 2)
   const scale: f32 = 1.0 / Mathf.sqrt(<f32>hs)
   const ld3 = (<usize>C * 3) << 2
-  const ldT = <usize>T4 << 2
+  const ldT = <usize>T16 << 2
   const jobs = B * NH
   const j0 = split(jobs, tid, nth), j1 = split(jobs, tid + 1, nth)
   for (let job = j0; job < j1; job++) {
@@ -371,12 +374,13 @@ export function attention(out: usize, qkv: usize, scratch: usize, B: i32, T: i32
     const q = base
     const k = base + (<usize>C << 2)
     const v = base + (<usize>C << 3)
-    // K^T [hs][T4], scaled
+    // K^T [hs][T16], scaled, padding columns zero
     for (let t = 0; t < T; t++) {
       const kr = k + <usize>t * ld3
       for (let i = 0; i < hs; i++) store<f32>(kt + <usize>i * ldT + (<usize>t << 2), load<f32>(kr + (<usize>i << 2)) * scale)
     }
-    gemmRowMajorB(s, ldT, q, ld3, kt, ldT, 0, T, 0, T, hs)
+    if (T16 > T) for (let i = 0; i < hs; i++) memory.fill(kt + <usize>i * ldT + (<usize>T << 2), 0, <usize>(T16 - T) << 2)
+    gemmRowMajorB(s, ldT, q, ld3, kt, ldT, 0, T, 0, T16, hs)
     softmaxRows(s, T, T, ldT)
     const o = out + ((<usize>b * <usize>T * <usize>C + <usize>h * <usize>hs) << 2)
     gemmRowMajorB(o, <usize>C << 2, s, ldT, v, ld3, 0, T, 0, hs, T)

@@ -148,6 +148,8 @@ class ThreadPool {
     for (let tid = 1; tid < nth; tid++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
+        // The source is CommonJS: without this a parent started with --input-type=module would run it as ESM.
+        execArgv: [],
         workerData: {module, memory, control, tid, nth, names: THREADED_KERNELS, spin: SPIN},
       })
       pool.workers.push(worker)

@@ -13,15 +13,9 @@ try {
   ascInstalled = false
 }
 
-interface BuildScript {
-  GENERATED: string
-  compileKernels(): Promise<{simd: Uint8Array; relaxed: Uint8Array}>
-  generatedModule(bins: {simd: Uint8Array; relaxed: Uint8Array}): string
-}
-
 describe.skipIf(!ascInstalled)('generated kernels module', () => {
   it('is what `npm run build:wasm` produces from assembly/kernels.ts', async () => {
-    const script = (await import('../../../scripts/build-wasm.mjs')) as BuildScript
+    const script = await import('../../../scripts/build-wasm.mjs')
     const bins = await script.compileKernels()
     const committed = await readFile(script.GENERATED, 'utf8')
     expect(committed === script.generatedModule(bins), 'stale src/engine/wasm/generated/kernels-wasm.ts: run npm run build:wasm').toBe(true)

@@ -1,0 +1,215 @@
+/**
+ * `npm run bench -- engine`: vitrine's WebAssembly engine against onnxruntime-node on ViT-B/16 geometry with seeded
+ * random weights (bench/lib/random-vit.ts), exported to ONNX by vitrine's own exporter (src/onnx/export.ts, what
+ * `vitrine package --onnx` writes). Both run in this process, alternated after a warm-up; medians of >= 5 runs;
+ * batch 1 and 8; 1 and 2 threads. Ratios are vitrine/ORT (below 1 = vitrine faster). Load time and peak RSS
+ * scoring one image are measured in fresh child processes (the built dist/ when present), for both engines.
+ *
+ * Environment: VITRINE_BENCH_RUNS (default 5), VITRINE_BENCH_THREADS (default "1,2"), VITRINE_BENCH_BATCHES
+ * (default "1,8"). The random model is cached in bench/out/engine/ (git-ignored; about 700 MB with the ONNX copy).
+ */
+import {execFile} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {mkdir, rm, stat} from 'node:fs/promises'
+import {loadavg} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+import {promisify} from 'node:util'
+
+import {loadModel} from '../src/engine/model.js'
+import {exportOnnx} from '../src/onnx/export.js'
+import {createWasmBackend} from '../src/engine/wasm/index.js'
+import {createOrtVit} from './lib/ort.js'
+import {seededRandom, VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
+
+const run = promisify(execFile)
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const OUT = join(ROOT, 'bench/out/engine')
+const MODEL_DIR = join(OUT, 'vit-b16-random')
+const ONNX_FILE = join(OUT, 'vit-b16-random.onnx')
+const CH = 3
+const H = VIT_B16.image
+const W = VIT_B16.image
+const FLOATS_PER_IMAGE = CH * H * W
+
+function envList(name: string, fallback: number[]): number[] {
+  const v = process.env[name]
+  return v ? v.split(',').map((s) => Number(s.trim())) : fallback
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const round = (x: number, digits = 1): number => Number(x.toFixed(digits))
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]))
+  return d
+}
+
+function randomPixels(batch: number, seed: number): Float32Array {
+  const rnd = seededRandom(seed)
+  const px = new Float32Array(batch * FLOATS_PER_IMAGE)
+  for (let i = 0; i < px.length; i++) px[i] = rnd() * 2 - 1
+  return px
+}
+
+async function ensureModel(): Promise<{safetensorsMB: number; onnxMB: number}> {
+  await mkdir(OUT, {recursive: true})
+  if (!existsSync(join(MODEL_DIR, 'model.safetensors'))) {
+    await rm(MODEL_DIR, {recursive: true, force: true})
+    await writeRandomVitFolder(MODEL_DIR, VIT_B16, 1234)
+  }
+  if (!existsSync(ONNX_FILE)) await exportOnnx(MODEL_DIR, ONNX_FILE)
+  const mb = async (f: string) => round((await stat(f)).size / 1e6)
+  return {safetensorsMB: await mb(join(MODEL_DIR, 'model.safetensors')), onnxMB: await mb(ONNX_FILE)}
+}
+
+/** Code of a child process that loads one engine, scores one image and prints load time, score time, peak RSS. */
+function childCode(engine: 'vitrine' | 'ort', threads: number): {args: string[]; runtime: string} {
+  const dist = join(ROOT, 'dist/src/engine/model.js')
+  const useDist = existsSync(dist) && existsSync(join(ROOT, 'dist/src/engine/wasm/index.js'))
+  const src = (p: string) => pathToFileURL(join(ROOT, useDist ? 'dist/src' : 'src', p)).href
+  const common = `
+    const px = new Float32Array(${FLOATS_PER_IMAGE}); for (let i = 0; i < px.length; i++) px[i] = Math.sin(i) ;
+    const rssBefore = process.memoryUsage().rss
+    const t0 = performance.now()`
+  const report = `
+    const ru = process.resourceUsage()
+    console.log(JSON.stringify({loadMs: t1 - t0, scoreMs: t2 - t1, baselineRssMB: rssBefore / 1048576, peakRssMB: ru.maxRSS / 1024}))
+    process.exit(0)`
+  const body =
+    engine === 'vitrine'
+      ? `
+    const {loadModel} = await import(${JSON.stringify(src('engine/model.js'))})
+    const {createWasmBackend} = await import(${JSON.stringify(src('engine/wasm/index.js'))})
+    ${common}
+    const backend = await createWasmBackend({threads: ${threads}})
+    const model = await loadModel(${JSON.stringify(MODEL_DIR)}, {backend})
+    const t1 = performance.now()
+    model.forward(px, 1)
+    const t2 = performance.now()
+    ${report}`
+      : `
+    const {createOrtVit} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'bench/lib/ort.ts')).href)})
+    ${common}
+    const vit = await createOrtVit(${JSON.stringify(ONNX_FILE)}, ${threads})
+    const t1 = performance.now()
+    await vit.run(px, 1, ${CH}, ${H}, ${W})
+    const t2 = performance.now()
+    ${report}`
+  // ORT's helper is TypeScript: tsx loads it; vitrine runs from dist/ (what users run) when it is built.
+  const needsTsx = engine === 'ort' || !useDist
+  return {args: [...(needsTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', body], runtime: needsTsx ? 'tsx' : 'dist'}
+}
+
+async function child(engine: 'vitrine' | 'ort', threads: number): Promise<Record<string, number | string>> {
+  const {args, runtime} = childCode(engine, threads)
+  const {stdout} = await run(process.execPath, args, {cwd: ROOT, maxBuffer: 1 << 20})
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>
+  return {runtime, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))}
+}
+
+interface BatchResult {
+  threads: number
+  batch: number
+  vitrineMs: number
+  ortMs: number
+  /** vitrine/ORT median latency (= ORT/vitrine throughput); target <= 1.5. */
+  ratio: number
+  vitrineImagesPerSec: number
+  ortImagesPerSec: number
+  maxAbsDiffLogits: number
+  vitrineRunsMs: number[]
+  ortRunsMs: number[]
+}
+
+export default async function engineBench(): Promise<object> {
+  const runs = Math.max(5, Number(process.env.VITRINE_BENCH_RUNS ?? 5))
+  const threadCounts = envList('VITRINE_BENCH_THREADS', [1, 2])
+  const batches = envList('VITRINE_BENCH_BATCHES', [1, 8])
+  const loadBefore = loadavg().map((x) => round(x, 2))
+  const sizes = await ensureModel()
+  const maxBatch = Math.max(...batches)
+
+  const results: BatchResult[] = []
+  const loads: Array<Record<string, number | string>> = []
+  for (const threads of threadCounts) {
+    const t0 = performance.now()
+    const backend = await createWasmBackend({threads})
+    const model = await loadModel(MODEL_DIR, {backend, maxBatch})
+    const vitrineLoadMs = performance.now() - t0
+    const t1 = performance.now()
+    const ortVit = await createOrtVit(ONNX_FILE, threads)
+    const ortLoadMs = performance.now() - t1
+    loads.push({threads, backend: backend.name, vitrineLoadMs: round(vitrineLoadMs), ortLoadMs: round(ortLoadMs)})
+    try {
+      for (const batch of batches) {
+        const px = randomPixels(batch, 42 + batch)
+        const vitrine = () => model.forward(px, batch)
+        const ortRun = () => ortVit.run(px, batch, CH, H, W)
+        // warm-up: compiles ORT's kernels, faults in both engines' memory
+        for (let w = 0; w < (batch === 1 ? 3 : 1); w++) {
+          vitrine()
+          await ortRun()
+        }
+        const vMs: number[] = []
+        const oMs: number[] = []
+        let vLogits = new Float32Array(0)
+        let oLogits = new Float32Array(0)
+        for (let r = 0; r < runs; r++) {
+          // alternate which engine goes first, so neither always runs on a cooler (or hotter) machine
+          for (const which of r % 2 === 0 ? ['v', 'o'] : ['o', 'v']) {
+            const s = performance.now()
+            if (which === 'v') vLogits = vitrine().slice()
+            else oLogits = (await ortRun()).slice()
+            ;(which === 'v' ? vMs : oMs).push(performance.now() - s)
+          }
+        }
+        const vitrineMs = median(vMs)
+        const ortMs = median(oMs)
+        results.push({
+          threads,
+          batch,
+          vitrineMs: round(vitrineMs),
+          ortMs: round(ortMs),
+          ratio: round(vitrineMs / ortMs, 3),
+          vitrineImagesPerSec: round((1000 * batch) / vitrineMs, 2),
+          ortImagesPerSec: round((1000 * batch) / ortMs, 2),
+          maxAbsDiffLogits: Number(maxAbsDiff(vLogits, oLogits).toExponential(2)),
+          vitrineRunsMs: vMs.map((x) => round(x)),
+          ortRunsMs: oMs.map((x) => round(x)),
+        })
+        process.stderr.write(`engine: threads ${threads} batch ${batch}: vitrine ${round(vitrineMs)} ms, ORT ${round(ortMs)} ms\n`)
+      }
+    } finally {
+      model.dispose()
+      backend.dispose()
+      await ortVit.release()
+    }
+  }
+
+  // Peak RSS and load time in fresh processes, two threads (the default on this machine), one image.
+  const scoreOneImage = {vitrine: await child('vitrine', 2), ort: await child('ort', 2)}
+
+  const find = (t: number, b: number) => results.find((r) => r.threads === t && r.batch === b)
+  const b1t2 = find(2, 1)
+  const b8 = results.filter((r) => r.batch === 8)
+  return {
+    model: {geometry: 'ViT-B/16 224 (seeded random weights)', ...sizes},
+    machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))},
+    runs,
+    results,
+    loads,
+    scoreOneImage,
+    targets: {
+      batch1Threads2LatencyRatio: b1t2 ? {value: b1t2.ratio, target: 1.5, met: b1t2.ratio <= 1.5} : null,
+      batch8ThroughputRatio: b8.map((r) => ({threads: r.threads, value: r.ratio, target: 1.5, met: r.ratio <= 1.5})),
+      loadMs: {value: scoreOneImage.vitrine.loadMs, target: 1000, met: Number(scoreOneImage.vitrine.loadMs) <= 1000},
+      peakRssMB: {value: scoreOneImage.vitrine.peakRssMB, target: 700, met: Number(scoreOneImage.vitrine.peakRssMB) <= 700},
+    },
+  }
+}
