@@ -144,7 +144,7 @@ export function loadSkuCatalog(file?: string): SkuCatalog {
     throw describeFsError(err, path) ?? new UsageError(`${path}: cannot read the SKU catalog (${(err as Error).message})`)
   }
   const parsed = parseSkuCatalogFile(text, path)
-  const origin = file === undefined ? `bundled ${path}` : path
+  const origin = file === undefined ? 'bundled data/sku-catalog.json' : path
   const defaultSource = parsed.origin && parsed.origin !== 'bundled' ? parsed.origin : origin
   const catalog = makeSkuCatalog(parsed.skus, origin, defaultSource)
   loaded.set(path, catalog)
