@@ -4,6 +4,8 @@ import {BaseCommand} from '../cli/base-command.js'
 import {renderPackageResult} from '../cli/package-render.js'
 import type {WeightsLocation} from '../src/package/asset.js'
 import {type PackageResult, packageModel} from '../src/package/package.js'
+import {type ConvertOptions, SOURCE_FORMATS} from '../src/weights/convert.js'
+import {OUTPUT_DTYPES} from '../src/weights/dtype.js'
 
 export default class Package extends BaseCommand {
   static override summary = 'Package a ViT checkpoint as an Azure ML MLflow model folder and model asset, with a manifest'
@@ -16,11 +18,12 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
 
   static override examples = [
     '<%= config.bin %> package examples/models/vit-digits --out build/vit-digits --name vit-digits --version 1',
+    '<%= config.bin %> package timm.pth --out pkg --name my-vit --dtype float16 --labels labels.txt',
     '<%= config.bin %> package ./hf-folder --out pkg --name my-vit --version 2 --onnx --storage-name acct --container-name models --container-path my-vit/2/mlflow_model_folder',
   ]
 
   static override args = {
-    src: Args.string({description: 'A Hugging Face ViT folder (config.json, model.safetensors, preprocessor_config.json)', required: true}),
+    src: Args.string({description: 'A ViT checkpoint: a weights file (.safetensors, .bin, .pth, .npz) or a model folder', required: true}),
   }
 
   static override flags = {
@@ -36,6 +39,10 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
     'container-name': Flags.string({description: 'Blob container of the weights', dependsOn: ['storage-name', 'container-path']}),
     'container-path': Flags.string({description: 'Path of mlflow_model_folder in the container', dependsOn: ['storage-name', 'container-name']}),
     'local-path': Flags.string({description: 'model.yaml local path of the weights, relative to DIR/asset (default: ../mlflow_model_folder)', exclusive: ['storage-name']}),
+    from: Flags.string({description: 'Source format (default: detected from the content)', options: ['auto', ...SOURCE_FORMATS], default: 'auto'}),
+    dtype: Flags.string({description: 'Element type of the packaged weights', options: Object.keys(OUTPUT_DTYPES), default: 'float32'}),
+    'num-heads': Flags.integer({description: 'Attention heads, for a checkpoint without config whose hidden size is not a standard ViT size', min: 1}),
+    labels: Flags.string({description: 'Class labels: a JSON id2label object or list, a config.json, or a text file with one label a line'}),
     onnx: Flags.boolean({description: 'Also write mlflow_model_folder/model.onnx (opset 17, input pixel_values, output logits)', default: false}),
     created: Flags.string({description: "MLmodel utc_time_created: 'now' or an ISO-8601 time (default: SOURCE_DATE_EPOCH, else 1970-01-01, for reproducible output)"}),
   }
@@ -62,6 +69,12 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
         location,
         onnx: flags.onnx,
         created: flags.created,
+        convert: {
+          from: flags.from as ConvertOptions['from'],
+          dtype: flags.dtype as ConvertOptions['dtype'],
+          numHeads: flags['num-heads'],
+          labelsFile: flags.labels,
+        },
       },
       this.progress(),
     )

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {writeStreamAtomic} from '../core/atomic.js'
 import {InvalidInputError, describeFsError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
-import {compareTensorShapes, readVitConfig, tokenCount, type VitConfigFacts} from '../package/vit-config.js'
+import {type VitConfigFacts, compareTensorShapes, readVitConfig} from '../package/vit-config.js'
 import {type TensorInfo, readSafetensorsHeader, tensorToFloat32} from '../weights/safetensors.js'
 import {type OnnxNode, OnnxDataType, modelProto, tensorProto, valueInfoProto} from './onnx-proto.js'
 import type {LazyBytes, ProtoMessage} from './protobuf.js'
@@ -120,7 +120,7 @@ function buildVitGraph(g: GraphBuilder, c: VitConfigFacts): void {
   const H = c.numHeads
   const D = C / H
   const P = c.patchSize
-  const T = tokenCount(c)
+  const T = c.numTokens
 
   // Patch embedding: a stride-P convolution, flattened to tokens.
   const conv = g.op(

@@ -1,11 +1,12 @@
 import {createHash} from 'node:crypto'
-import {copyFile, mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import {writeDirAtomic} from '../core/atomic.js'
-import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {exportOnnx} from '../onnx/export.js'
+import {type ConvertOptions, convertCheckpoint} from '../weights/convert.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
 import {
   type SpecOverrides,
@@ -22,7 +23,7 @@ import {
 } from './asset.js'
 import {MANIFEST_FILE, type ManifestEntry, buildManifest, hashFile, listFiles, serializeManifest} from './manifest.js'
 import {renderPackageTemplate} from './templates.js'
-import {type VitConfigFacts, compareTensorShapes, readVitConfig, tokenCount} from './vit-config.js'
+import {compareTensorShapes, readVitConfig} from './vit-config.js'
 
 /**
  * `vitrine package`: a checkpoint in, a folder a registry takes out —
@@ -51,16 +52,9 @@ export const LAYOUT = {
   assetDir: 'asset',
 } as const
 
-/** Options of the checkpoint conversion, passed through to `vitrine convert`'s library. */
-export interface ConvertOptions {
-  from?: string
-  dtype?: string
-  numHeads?: number
-  labelsFile?: string
-}
-
 export interface PackageOptions extends SpecOverrides {
-  convert?: ConvertOptions
+  /** How to read SRC (format, output dtype, heads, labels), as `vitrine convert` takes them. */
+  convert?: Omit<ConvertOptions, 'overwrite'>
   /** A spec.yaml to start from instead of the shipped one (the real ViT asset's). */
   specTemplate?: string
   /** Where model.yaml says the weights will live; default: the package's own mlflow_model_folder. */
@@ -114,56 +108,6 @@ export function resolveCreated(created: string | undefined, env: NodeJS.ProcessE
   return mlflowTime(new Date(0))
 }
 
-/** A default ViTImageProcessor config for a checkpoint that brings none (resize to the model's size, mean/std 0.5). */
-function defaultPreprocessor(c: VitConfigFacts): Record<string, unknown> {
-  return {
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    image_mean: [0.5, 0.5, 0.5],
-    image_processor_type: 'ViTImageProcessor',
-    image_std: [0.5, 0.5, 0.5],
-    resample: 2,
-    rescale_factor: 1 / 255,
-    size: {height: c.imageSize, width: c.imageSize},
-  }
-}
-
-/**
- * Puts the canonical Hugging Face files (config.json, model.safetensors, preprocessor_config.json) of `src` into
- * `modelDir`. Today SRC is a Hugging Face folder; other formats go through `vitrine convert` first.
- */
-async function canonicalInto(src: string, modelDir: string, options: ConvertOptions): Promise<{format: string}> {
-  let st
-  try {
-    st = await stat(src)
-  } catch (error) {
-    throw describeFsError(error, src) ?? error
-  }
-  if (!st.isDirectory()) {
-    throw new UsageError(`${src}: vitrine package reads a Hugging Face model folder (config.json, model.safetensors); convert other checkpoints first with: vitrine convert ${src} --out DIR`, {file: src})
-  }
-  if (options.from || options.dtype || options.numHeads || options.labelsFile) {
-    throw new UsageError('--from, --dtype, --num-heads and --labels apply when packaging a checkpoint file; convert it with `vitrine convert` first, then package the folder')
-  }
-  await mkdir(modelDir, {recursive: true})
-  for (const f of ['config.json', 'model.safetensors']) {
-    try {
-      await copyFile(join(src, f), join(modelDir, f))
-    } catch (error) {
-      throw describeFsError(error, join(src, f)) ?? error
-    }
-  }
-  try {
-    await copyFile(join(src, 'preprocessor_config.json'), join(modelDir, 'preprocessor_config.json'))
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    const c = await readVitConfig(join(modelDir, 'config.json'))
-    await writeFile(join(modelDir, 'preprocessor_config.json'), JSON.stringify(defaultPreprocessor(c), null, 2) + '\n')
-  }
-  return {format: 'safetensors'}
-}
-
 function numberList(v: unknown): string {
   return Array.isArray(v) ? v.map((x) => String(x)).join(', ') : String(v)
 }
@@ -193,16 +137,16 @@ export async function packageModel(src: string, outDir: string, options: Package
 
   await writeDirAtomic(resolve(outDir), async (tmp) => {
     const at = (rel: string): string => join(tmp, rel)
-    progress.start('Reading the checkpoint', 0)
-    const {format} = await canonicalInto(src, at(LAYOUT.modelDir), options.convert ?? {})
+    // SRC in any format becomes the canonical Hugging Face files, written straight into the model folder.
+    const {format} = await convertCheckpoint(src, at(LAYOUT.modelDir), options.convert ?? {}, progress)
     await mkdir(join(at(LAYOUT.preprocessor), '..'), {recursive: true})
     await rename(join(at(LAYOUT.modelDir), 'preprocessor_config.json'), at(LAYOUT.preprocessor))
-    progress.stop()
 
     const config = await readVitConfig(at(LAYOUT.config))
     const header = await readSafetensorsHeader(at(LAYOUT.weights))
     const problems = compareTensorShapes(config, header.tensors)
-    if (problems.length) throw new InvalidInputError(`${join(src, 'model.safetensors')}: ${problems.join('; ')}`, {file: join(src, 'model.safetensors')})
+    // convertCheckpoint already checked every tensor; this guards the layout the rest of the package relies on.
+    if (problems.length) throw new Error(`package: converted weights disagree with their config: ${problems.join('; ')}`)
     const dtypes = [...new Set(header.tensors.map((t) => t.dtype))]
     const dtype = dtypes.length === 1 ? dtypes[0] : dtypes.join('+')
     const torchDtype = TORCH_DTYPES[dtypes[0]] ?? 'torch.float32'
@@ -239,7 +183,7 @@ export async function packageModel(src: string, outDir: string, options: Package
     await writeFile(at(LAYOUT.mlmodel), mlmodel)
 
     const labels = config.labels
-    const patchCount = tokenCount(config) - 1
+    const patchCount = config.numPatches
     const description = await renderPackageTemplate('description.md', {
       name,
       task,

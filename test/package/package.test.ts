@@ -52,14 +52,16 @@ describe('packageModel layout and content', () => {
         'mlflow_model_folder/requirements.txt',
       ].sort(),
     )
-    // The Hugging Face files are the source's, byte for byte.
+    // The canonical Hugging Face files: weights and preprocessor byte for byte, config.json the same JSON.
     for (const [inPkg, inSrc] of [
-      ['mlflow_model_folder/model/config.json', 'config.json'],
       ['mlflow_model_folder/model/model.safetensors', 'model.safetensors'],
       ['mlflow_model_folder/components/image_processor/preprocessor_config.json', 'preprocessor_config.json'],
     ]) {
       expect(Buffer.compare(await readFile(join(out, inPkg)), await readFile(join(TINY, inSrc))), inPkg).toBe(0)
     }
+    expect(JSON.parse(await readFile(join(out, 'mlflow_model_folder/model/config.json'), 'utf8'))).toEqual(
+      JSON.parse(await readFile(join(TINY, 'config.json'), 'utf8')),
+    )
     expect(r.name).toBe('vit-tiny-fridge')
     expect(r.version).toBe('3')
     expect(r.numLabels).toBe(10)
@@ -255,5 +257,41 @@ describe('deterministic and atomic output', () => {
     await expect(packageModel(TINY, join(dir, 'pkg'), {name: '1bad name', version: '1'})).rejects.toThrow(/a model name starts with a letter/)
     await expect(packageModel(TINY, join(dir, 'pkg'), {name: 'ok-name', version: 'v2'})).rejects.toThrow(/must be a positive integer or auto/)
     expect(existsSync(join(dir, 'pkg'))).toBe(false)
+  })
+})
+
+describe('every checkpoint format', () => {
+  it('packages the PyTorch, timm and JAX checkpoints of a fixture into the same model folder', async () => {
+    const dir = await tempDir()
+    await packageModel(TINY, join(dir, 'hf'), {name: 'vit-tiny-fridge', version: '1'})
+    const reference = await readFile(join(dir, 'hf/mlflow_model_folder/model/model.safetensors'))
+    for (const [file, format] of [
+      ['pytorch_model.bin', 'pytorch'],
+      ['timm.pth', 'timm'],
+      ['vit_jax.npz', 'jax'],
+    ]) {
+      const out = join(dir, format)
+      const r = await packageModel(join(TINY, file), out, {name: 'vit-tiny-fridge', version: '1'})
+      expect(r.sourceFormat).toBe(format)
+      expect(Buffer.compare(await readFile(join(out, 'mlflow_model_folder/model/model.safetensors')), reference), file).toBe(0)
+      // Labels and geometry come from the config.json beside the weights.
+      expect(JSON.parse(await readFile(join(out, 'mlflow_model_folder/model/config.json'), 'utf8'))).toMatchObject({
+        hidden_size: 48,
+        id2label: {'0': 'can', '9': 'spoon'},
+      })
+    }
+  })
+
+  it('packages float16 weights: MLmodel says torch.float16 and model_size_bytes shrinks with them', async () => {
+    const dir = await tempDir()
+    const r32 = await packageModel(TINY, join(dir, 'f32'), {name: 'vit-tiny-fridge', version: '1'})
+    const r16 = await packageModel(TINY, join(dir, 'f16'), {name: 'vit-tiny-fridge', version: '1', convert: {dtype: 'float16'}, onnx: true})
+    expect(r16.dtype).toBe('F16')
+    const mlmodel = await yamlFile(join(dir, 'f16/mlflow_model_folder/MLmodel'))
+    expect((mlmodel.flavors as {transformers: {torch_dtype: string}}).transformers.torch_dtype).toBe('torch.float16')
+    const w16 = (await stat(join(dir, 'f16/mlflow_model_folder/model/model.safetensors'))).size
+    const w32 = (await stat(join(dir, 'f32/mlflow_model_folder/model/model.safetensors'))).size
+    const onnx = (await stat(join(dir, 'f16/mlflow_model_folder/model.onnx'))).size
+    expect(r32.modelSizeBytes - r16.modelSizeBytes + onnx).toBe(w32 - w16)
   })
 })
