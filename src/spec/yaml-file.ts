@@ -131,8 +131,10 @@ export function loadYamlFile(path: string, file = path): YamlFile {
   out.doc = doc
   for (const e of doc.errors) {
     const pos = lineCounter.linePos(e.pos[0])
-    const what = e.code === 'DUPLICATE_KEY' ? 'duplicate key' : 'YAML syntax error'
-    out.problems.push(problem(file, `${what}: ${firstLine(e.message)}`, pos.line, pos.col))
+    if (e.code === 'DUPLICATE_KEY') {
+      const key = /^["']?([^:"'\n]*)/.exec(out.text.slice(e.pos[0], e.pos[0] + 200))?.[1]?.trim()
+      out.problems.push(problem(file, `duplicate key${key ? ` '${key}'` : ''}: a mapping may state each key once`, pos.line, pos.col))
+    } else out.problems.push(problem(file, `YAML syntax error: ${firstLine(e.message)}`, pos.line, pos.col))
   }
   for (const w of doc.warnings) {
     const pos = lineCounter.linePos(w.pos[0])
