@@ -17,14 +17,16 @@ import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
 import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {parsePreprocessorConfig} from '../image/preprocessor.js'
 import type {Backend} from './backend.js'
-import {createTsBackend} from './backend-ts.js'
 import {type VitConfig, parseVitConfigText} from './config.js'
 import {createVitState} from './state.js'
 import {vitForward} from './vit.js'
 import {type VitWeights, loadVitWeights} from './weights.js'
 
 export interface LoadModelOptions {
-  /** The kernels to run on. Default: a new plain TypeScript backend, owned (and disposed) by the model. */
+  /**
+   * The kernels to run on (the caller keeps ownership). Default: a new backend owned and disposed by the model, from
+   * `selectBackend()`: WebAssembly SIMD on every core when this runtime has it, else the plain TypeScript kernels.
+   */
   backend?: Backend
   /** Images the preallocated activations hold; larger batches run in chunks of this size. Default 1. */
   maxBatch?: number
@@ -149,7 +151,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   }
 
   const ownsBackend = options.backend === undefined
-  const backend = options.backend ?? createTsBackend()
+  // Imported on demand: a caller that brings its own backend never loads the WebAssembly module.
+  const backend = options.backend ?? (await (await import('./wasm/index.js')).selectBackend())
   try {
     const weights = await loadVitWeights(files.weights, config, backend)
     const state = createVitState(config, backend, maxBatch)

@@ -3,6 +3,10 @@
  * backend (so a WebAssembly backend holds them in its own memory) and filled straight from model.safetensors: F32
  * tensors are read from the file into their view with no intermediate copy, F16 and BF16 are widened on the way in.
  * Query, key and value are fused into one [3C, C] linear per layer so attention's input is one matmul.
+ *
+ * The linears' weight views are handed to `backend.prepareLinear` once filled, and from then on belong to the
+ * backend: the WebAssembly backend packs them in place (its panel layout), so read them as [N, K] only on the
+ * TypeScript backend. The other views (embeddings, LayerNorm parameters) stay as loaded.
  */
 import {type FileHandle, open} from 'node:fs/promises'
 

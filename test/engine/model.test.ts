@@ -3,10 +3,15 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {InvalidInputError, UsageError} from '../../src/core/errors.js'
-import {loadModel, softmax, topK} from '../../src/engine/model.js'
+import {createTsBackend} from '../../src/engine/backend-ts.js'
+import {type LoadModelOptions, loadModel as loadModelWith, softmax, topK} from '../../src/engine/model.js'
+import {bestWasmVariant} from '../../src/engine/wasm/index.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {tempDir} from '../helpers/tmp.js'
 import {FIXTURES, readExpected, readF32} from './fixtures.js'
+
+// These tests run the plain TypeScript kernels (test/engine/wasm/ runs the same fixtures on the wasm backend).
+const loadModel = (dir: string, options: LoadModelOptions = {}) => loadModelWith(dir, {backend: createTsBackend(), ...options})
 
 /** The bar: PyTorch float32 logits within 1e-4 max abs. */
 const LOGITS_TOL = 1e-4
@@ -84,6 +89,13 @@ describe('loadModel layouts', () => {
     const model = await loadModel(out)
     expect(model.dir).toBe(join(out, 'mlflow_model_folder', 'model'))
     checkTensor(model.forward(pixels, 1), want, 'package horse', LOGITS_TOL)
+    model.dispose()
+  })
+
+  it('by default runs on the backend selectBackend picks (WebAssembly SIMD when available) and owns it', async () => {
+    const model = await loadModelWith(tiny)
+    expect(model.backend.name).toMatch(bestWasmVariant() === null ? /^ts$/ : /^wasm/)
+    checkTensor(model.forward(pixels, 1), want, 'default backend horse', LOGITS_TOL)
     model.dispose()
   })
 

@@ -5,13 +5,17 @@ import {describe, expect, it} from 'vitest'
 import {InvalidInputError} from '../../src/core/errors.js'
 import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {parseVitConfigText} from '../../src/engine/config.js'
-import {loadModel} from '../../src/engine/model.js'
+import {type LoadModelOptions, loadModel as loadModelWith} from '../../src/engine/model.js'
 import {loadVitWeights} from '../../src/engine/weights.js'
 import {bf16ToF32, f16ToF32, f32ToBf16, f32ToF16} from '../../src/weights/dtype.js'
 import {loadSafetensors, serializeSafetensorsHeader, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
 import {checkTensor, compareTensors} from '../helpers/check-tensor.js'
 import {tempDir} from '../helpers/tmp.js'
 import {FIXTURES, readExpected, readF32} from './fixtures.js'
+
+// The loader's tests run on the plain TypeScript kernels, whose Linear keeps the weight views as loaded (the wasm
+// backend packs them in place).
+const loadModel = (dir: string, options: LoadModelOptions = {}) => loadModelWith(dir, {backend: createTsBackend(), ...options})
 
 interface OutTensor {
   name: string
