@@ -31,14 +31,19 @@ export interface DecodeLimits {
 }
 
 export async function decodeImage(bytes: Uint8Array, source: string, limits: DecodeLimits = {}): Promise<RgbImage> {
-  const header = readImageHeader(bytes, source)
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS
+  if (!(maxPixels >= 1)) throw new RangeError(`decodeImage: maxPixels must be at least 1, got ${maxPixels}`)
+  const header = readImageHeader(bytes, source)
   const pixels = header.width * header.height
   if (pixels > maxPixels) {
     throw new InvalidInputError(
       `${source}: ${header.width}x${header.height} = ${pixels.toLocaleString('en-US')} pixels is over the limit of ${maxPixels.toLocaleString('en-US')} (a decompression bomb?); refused before decoding`,
       {file: source},
     )
+  }
+
+  if (header.format === 'jpeg' && header.bitDepth !== 8) {
+    throw new InvalidInputError(`${source}: ${header.bitDepth}-bit JPEG is not supported (PIL reads only 8-bit JPEG)`, {file: source})
   }
 
   const input = header.pngColorType === 3 ? padPngPalette(bytes, header.bitDepth) : bytes
@@ -60,7 +65,7 @@ async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeade
   let info: sharp.OutputInfo
   try {
     // failOn 'truncated': refuse a file that ends early, as PIL does, but accept the recoverable warnings PIL accepts.
-    let pipeline = sharp(bytes, {ignoreIcc: true, failOn: 'truncated', limitInputPixels: Math.max(1, maxPixels), autoOrient: false})
+    let pipeline = sharp(bytes, {ignoreIcc: true, failOn: 'truncated', limitInputPixels: Number.isFinite(maxPixels) ? Math.floor(maxPixels) : false, autoOrient: false})
     if (cmyk) {
       // The inks as libjpeg hands them over (Adobe-inverted, as PIL's "CMYK;I"), with no ICC transform.
       pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk').raw()

@@ -3,6 +3,9 @@
  * ViTImageProcessor computes on the image PIL loads (`load_image`: exif_transpose + convert('RGB'); resize BILINEAR;
  * rescale; normalise; CHW).
  */
+import {readFile} from 'node:fs/promises'
+
+import {describeFsError} from '../core/errors.js'
 import {type DecodeLimits, decodeImage} from './decode.js'
 import {toPixelValues} from './pixels.js'
 import type {PreprocessorConfig} from './preprocessor-config.js'
@@ -41,4 +44,19 @@ export async function preprocessImage(
 ): Promise<Float32Array> {
   const img = await decodeImage(bytes, source, options)
   return toPixelValues(resizeForModel(img, pre), pre, options.out, options.offset)
+}
+
+/**
+ * preprocessImage of a file on disk. A missing or unreadable path is a UsageError naming it; bad contents an
+ * InvalidInputError naming it.
+ */
+export async function preprocessImageFile(path: string, pre: PreprocessorConfig, options: PreprocessOptions = {}): Promise<Float32Array> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(path)
+  } catch (error) {
+    throw describeFsError(error, path) ?? error
+  }
+
+  return preprocessImage(bytes, pre, path, options)
 }

@@ -225,3 +225,37 @@ describe('bad input: a clear InvalidInputError naming the source, never a crash'
     expect(img).toEqual({width: 1, height: 1, data: new Uint8Array([1, 2, 3])})
   })
 })
+
+describe('JPEG, against PIL (fixtures/jpeg: JPEGs saved by PIL and the RGB PIL decodes from each)', () => {
+  const dir = join(import.meta.dirname, 'fixtures', 'jpeg')
+  const {cases} = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as {cases: Array<{file: string; size: [number, number]}>}
+
+  it('has the baseline, progressive, EXIF, grey and CMYK cases', () => {
+    expect(cases.map((c) => c.file)).toEqual(['baseline-420.jpg', 'baseline-444.jpg', 'progressive-420.jpg', 'progressive-exif6.jpg', 'grey.jpg', 'cmyk.jpg'])
+  })
+
+  for (const {file, size} of cases) {
+    it(`${file}: the same RGB bytes as PIL`, async () => {
+      const img = await decodeImage(readFileSync(join(dir, file)), file)
+      expect([img.width, img.height]).toEqual(size)
+      const want = new Uint8Array(readFileSync(join(dir, `${file}.rgb`)))
+      let mismatches = 0
+      for (let i = 0; i < want.length; i++) if (img.data[i] !== want[i]) mismatches++
+      expect(img.data.length).toBe(want.length)
+      expect(mismatches).toBe(0)
+    })
+  }
+
+  it('a 1x1 JPEG decodes', async () => {
+    const jpg = await sharp(Buffer.from([200, 100, 50]), {raw: {width: 1, height: 1, channels: 3}}).jpeg({quality: 100}).toBuffer()
+    const img = await decodeImage(jpg, 'dot.jpg')
+    expect([img.width, img.height, img.data.length]).toEqual([1, 1, 3])
+  })
+
+  it('a 12-bit JPEG is refused, as PIL refuses it', async () => {
+    const jpg = new Uint8Array(readFileSync(join(dir, 'baseline-444.jpg')))
+    const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0)
+    jpg[sof + 4] = 12
+    await expect(decodeImage(jpg, 'deep.jpg')).rejects.toThrow(/^deep\.jpg: 12-bit JPEG is not supported/)
+  })
+})

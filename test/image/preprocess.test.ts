@@ -147,3 +147,15 @@ describe('preprocessImage without resizing', () => {
     expect([...px.subarray(0, 6)].map((x) => Math.round(x * 10) / 10)).toEqual([-1, -0.6, -0.2, 0.2, 0.6, 1])
   })
 })
+
+describe('preprocessImageFile', () => {
+  it('reads the file and names it in errors', async () => {
+    const {preprocessImageFile} = await import('../../src/image/index.js')
+    const {UsageError} = await import('../../src/core/errors.js')
+    const pre = {...VIT_DEFAULTS, height: 8, width: 8}
+    const px = await preprocessImageFile(join(ROOT, 'test/fixtures/images/block.png'), pre)
+    expect(px.length).toBe(3 * 64)
+    await expect(preprocessImageFile(join(ROOT, 'no/such/image.png'), pre)).rejects.toBeInstanceOf(UsageError)
+    await expect(preprocessImageFile(join(ROOT, 'test/fixtures/images/truncated.jpg'), pre)).rejects.toThrow(/truncated\.jpg: cannot decode this JPEG/)
+  })
+})
