@@ -12,10 +12,6 @@ const USE_RELAXED: bool = RELAXED != 0
 
 /** Width of a packed weight panel: the micro-kernel computes a 2x16 tile (8 accumulators + 4 B vectors + 2 A). */
 const NR: i32 = 16
-/** K is processed in blocks of KC so a panel slice (KC x 16 floats = 16 KiB) stays in L1 across the rows. */
-const KC: i32 = 256
-/** Rows are processed in blocks of MC so the A block (MC x KC floats) stays in L2 across the panels. */
-const MC: i32 = 96
 
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -194,21 +190,25 @@ export function heapBase(): usize {
 }
 
 /**
- * Packs a linear weight W[N, K] (PyTorch layout) into column panels: panel p holds columns [16p, 16p + w) as
- * [K][w] (w = 16 except for the last panel of an N that is not a multiple of 16), panels one after another, so the
- * packed weight has exactly N*K floats. dst and src must not overlap. Threads split the panels.
+ * Packs a linear weight W[N, K] (PyTorch layout) at `w` in place into column panels: panel p holds columns
+ * [16p, 16p + w) as [K][w] (w = 16 except for the last panel of an N that is not a multiple of 16), panels one
+ * after another, so the packed weight has exactly N*K floats and panel p occupies the very floats that rows
+ * [16p, 16p + w) occupied. Each panel's rows are copied to the thread's block of `tmp` (16 x K floats per thread)
+ * and scattered back: cache-local, and no second copy of the model. Threads split the panels.
  */
-export function packLinear(dst: usize, src: usize, N: i32, K: i32, tid: i32, nth: i32): void {
+export function packLinear(w: usize, N: i32, K: i32, tmp: usize, tid: i32, nth: i32): void {
   const panels = (N + NR - 1) / NR
   const p0 = split(panels, tid, nth), p1 = split(panels, tid + 1, nth)
+  const own = tmp + ((<usize>tid * <usize>NR * <usize>K) << 2)
   for (let p = p0; p < p1; p++) {
     const n0 = p * NR
-    const w = min(NR, N - n0)
-    const base = dst + ((<usize>n0 * <usize>K) << 2)
-    for (let j = 0; j < w; j++) {
-      let s = src + ((<usize>(n0 + j) * <usize>K) << 2)
+    const width = min(NR, N - n0)
+    const base = w + ((<usize>n0 * <usize>K) << 2)
+    memory.copy(own, base, (<usize>width * <usize>K) << 2)
+    const step = <usize>width << 2
+    for (let j = 0; j < width; j++) {
+      let s = own + ((<usize>j * <usize>K) << 2)
       let d = base + (<usize>j << 2)
-      const step = <usize>w << 2
       for (let k = 0; k < K; k++) {
         store<f32>(d, load<f32>(s))
         s += 4
@@ -219,13 +219,15 @@ export function packLinear(dst: usize, src: usize, N: i32, K: i32, tid: i32, nth
 }
 
 /**
- * out[M, N] = epilogue(inp[M, K] @ W^T + bias) (+ residual[M, N]), W packed by packLinear. `partial` is scratch of
- * min(M, 96) x N floats for sums across K blocks (unused when K <= 256). bias, residual: 0 for none; residual may
- * be out. Threads split the panels (columns), so each reads only its part of the weight.
+ * out[M, N] = epilogue(inp[M, K] @ W^T + bias) (+ residual[M, N]), W packed by packLinear. K is processed in blocks
+ * of KC (a panel slice of KC x 16 floats stays in L1 across the rows) and rows in blocks of MC (the A block of
+ * MC x KC floats stays in L2 across the panels); `partial` is scratch of min(M, MC) x N floats for the sums across
+ * K blocks (unused when K <= KC). bias, residual: 0 for none; residual may be out. Threads split the panels
+ * (columns), so each reads only its part of the weight.
  */
 export function linear(
   out: usize, inp: usize, packed: usize, bias: usize, residual: usize, partial: usize,
-  M: i32, N: i32, K: i32, gelu: i32, tid: i32, nth: i32,
+  M: i32, N: i32, K: i32, gelu: i32, KC: i32, MC: i32, tid: i32, nth: i32,
 ): void {
   const panels = (N + NR - 1) / NR
   const p0 = split(panels, tid, nth), p1 = split(panels, tid + 1, nth)

@@ -55,9 +55,9 @@ interface KernelExports {
 export const THREADED_KERNELS = ['packLinear', 'linear', 'layerNorm', 'attention', 'gelu', 'softmax'] as const
 type ThreadedKernel = (typeof THREADED_KERNELS)[number]
 
-/** Must match KC and MC in assembly/kernels.ts: the linear kernel blocks K by KC and keeps MC rows of partials. */
-const KC = 256
-const MC = 96
+/** The linear kernel's blocking (see `linear` in assembly/kernels.ts): K in blocks of KC, rows in blocks of MC. */
+const KC = Number(process.env.VITRINE_WASM_KC ?? 768)
+const MC = Number(process.env.VITRINE_WASM_MC ?? 96)
 const PAGE = 65536
 /** The modules declare a 4 GiB maximum; the memory is created with the same maximum (shared memories must). */
 const MAX_PAGES = 65536
@@ -237,9 +237,10 @@ class Arena {
     const end = ptr + Math.ceil(Math.max(bytes, 1) / ALIGN) * ALIGN
     const have = this.memory.buffer.byteLength
     if (end > have) {
-      const pages = Math.ceil((end - have) / PAGE)
-      if (have / PAGE + pages > MAX_PAGES) throw new RangeError(`wasm backend: out of memory (${end} bytes wanted, 4 GiB at most)`)
-      this.memory.grow(pages)
+      const needed = Math.ceil((end - have) / PAGE)
+      if (have / PAGE + needed > MAX_PAGES) throw new RangeError(`wasm backend: out of memory (${end} bytes wanted, 4 GiB at most)`)
+      // Grow by at least 16 MiB at a time: a model allocates hundreds of tensors, and untouched pages cost nothing.
+      this.memory.grow(Math.min(MAX_PAGES - have / PAGE, Math.max(needed, 256)))
       this.buffers.add(this.memory.buffer)
     }
     this.top = end
@@ -364,11 +365,15 @@ export class WasmBackend implements Backend {
     const n = N * K
     if (weight.length < n) throw new RangeError(`prepareLinear: weight holds ${weight.length} floats, [${N}, ${K}] needs ${n}`)
     if (bias && bias.length < N) throw new RangeError(`prepareLinear: bias holds ${bias.length} floats, ${N} needed`)
-    // Pack from a scratch copy into the weight's own place (or into a new block for a foreign weight).
-    const src = this.packScratch.get(n)
-    this.arena.view(src, n).set(weight.subarray(0, n))
-    const packed = this.arena.owns(weight) ? weight.byteOffset : this.arena.allocBytes(n * 4)
-    this.pool.run('packLinear', [packed, src, N, K])
+    // A weight in this memory is packed where it is; any other is copied in first (the caller may drop it).
+    let packed: number
+    if (this.arena.owns(weight)) packed = weight.byteOffset
+    else {
+      const copy = this.arena.f32(n)
+      copy.set(weight.subarray(0, n))
+      packed = copy.byteOffset
+    }
+    this.pool.run('packLinear', [packed, N, K, this.packScratch.get(16 * K * this.pool.nth)])
     let biasPtr = 0
     if (bias) {
       if (this.arena.owns(bias)) biasPtr = bias.byteOffset
@@ -392,7 +397,7 @@ export class WasmBackend implements Backend {
     const resPtr = residual === undefined ? 0 : residual === out ? outPtr : s.input(residual, M * N)
     const partial = K > KC ? this.partialScratch.get(Math.min(M, MC) * N) : 0
     try {
-      this.pool.run('linear', [outPtr, inPtr, packed, bias, resPtr, partial, M, N, K, epilogue === 'gelu' ? 1 : 0])
+      this.pool.run('linear', [outPtr, inPtr, packed, bias, resPtr, partial, M, N, K, epilogue === 'gelu' ? 1 : 0, KC, MC])
     } finally {
       s.finish()
     }
