@@ -81,7 +81,7 @@ export function convertFloatBytes(bytes: Uint8Array, from: FloatDtype | 'F64', t
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let values: Float32Array
   if (from === 'F32') {
-    values = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Float32Array(bytes.slice().buffer)
+    values = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Float32Array(new Uint8Array(bytes).buffer)
   } else {
     values = new Float32Array(n)
     if (from === 'F64') for (let i = 0; i < n; i++) values[i] = dv.getFloat64(8 * i, true)

@@ -70,7 +70,7 @@ export function npyToRowMajor(data: Uint8Array, h: NpyHeader): Uint8Array {
   const elem = DTYPE_BYTES[h.dtype]
   let out = data
   if (h.bigEndian) {
-    out = data.slice()
+    out = new Uint8Array(data) // a copy: Buffer.slice would be a view
     for (let i = 0; i < out.length; i += elem) out.subarray(i, i + elem).reverse()
   }
   if (h.fortranOrder && h.shape.length > 1) {

@@ -143,10 +143,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   const lookupGlobal = (module: string, name: string): PyGlobal => {
     const g = options.findGlobal(module, name)
     if (!g) {
-      const allowed = options.allowedNames?.length ? ` (allowed: ${options.allowedNames.join(', ')})` : ''
+      const allowed = options.allowedNames?.length ? ` (the globals allowed are ${options.allowedNames.join(', ')})` : ''
       throw new InvalidInputError(
-        `${file}: pickle at byte offset ${opAt} refers to the global '${module}.${name}', which a weights file has no use for; refusing to load it (nothing was executed)${allowed}`,
-        {file, hint: 'Only state dicts of tensors are read. If you trust the file, re-save it as safetensors with transformers or safetensors.torch.save_file.'},
+        `${file}: pickle at byte offset ${opAt} refers to the global '${module}.${name}', which a weights file has no use for; refusing to load it (nothing was executed)`,
+        {file, hint: `Only state dicts of tensors are read${allowed}. If you trust the file, re-save it as safetensors (transformers save_pretrained or safetensors.torch.save_file).`},
       )
     }
     return g

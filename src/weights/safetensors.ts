@@ -141,7 +141,7 @@ export function tensorToFloat32(bytes: Uint8Array, dtype: string, name: string, 
   const n = bytes.length / (DTYPE_BYTES[dtype] ?? 1)
   if (dtype === 'F32') {
     if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n)
-    return new Float32Array(bytes.slice().buffer, 0, n)
+    return new Float32Array(new Uint8Array(bytes).buffer, 0, n) // a copy (Buffer.slice would be a view)
   }
   if (dtype === 'F16' || dtype === 'BF16') {
     const out = new Float32Array(n)

@@ -34,7 +34,7 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
 type Elements = Uint8Array | Uint16Array | Uint32Array
 
 function elementView(bytes: Uint8Array, elemSize: 1 | 2 | 4): Elements {
-  const aligned = bytes.byteOffset % elemSize === 0 ? bytes : bytes.slice()
+  const aligned = bytes.byteOffset % elemSize === 0 ? bytes : new Uint8Array(bytes) // a copy at offset 0 (Buffer.slice would be a view)
   if (elemSize === 1) return aligned
   if (elemSize === 2) return new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2)
   return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4)
