@@ -6,6 +6,7 @@
  */
 import {InvalidInputError} from '../core/errors.js'
 import {crc32} from './crc32.js'
+import {pngOrientation, resolveOrientation} from './exif.js'
 
 export type ImageFormat = 'png' | 'jpeg'
 
@@ -82,7 +83,7 @@ function readPngHeader(bytes: Uint8Array, source: string): ImageHeader {
   }
 
   checkPngChunkCrcs(bytes, view, source)
-  return {format: 'png', width, height, pngColorType: colorType, bitDepth, orientation: pngOrientation(bytes, view)}
+  return {format: 'png', width, height, pngColorType: colorType, bitDepth, orientation: pngOrientation(bytes)}
 }
 
 /**
@@ -105,67 +106,19 @@ function checkPngChunkCrcs(bytes: Uint8Array, view: DataView, source: string): v
   }
 }
 
-/** PIL reads the eXIf chunk (and, failing that, the tiff:Orientation of an XMP iTXt chunk) for exif_transpose. */
-function pngOrientation(bytes: Uint8Array, view: DataView): number {
-  let at = 8
-  let xmpOrientation: number | undefined
-  while (at + 8 <= bytes.length) {
-    const length = view.getUint32(at)
-    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8))
-    const body = bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + length))
-    if (type === 'eXIf') {
-      const o = tiffOrientation(body)
-      if (o !== undefined) return o
-    } else if (type === 'iTXt' && xmpOrientation === undefined) {
-      xmpOrientation = xmpTiffOrientation(body)
-    } else if (type === 'IEND') {
-      break
-    }
+const XMP_NAMESPACE = 'http://ns.adobe.com/xap/1.0/\0'
 
-    at += 12 + length
-  }
-
-  return xmpOrientation ?? 1
-}
-
-/** Pillow's fallback: `tiff:Orientation="N"` or `<tiff:Orientation>N` in XMP text. */
-function xmpTiffOrientation(body: Uint8Array): number | undefined {
-  const text = new TextDecoder('latin1').decode(body)
-  // iTXt: keyword NUL compression-flag ...; Pillow keeps it in info["XML:com.adobe.xmp"].
-  if (!text.startsWith('XML:com.adobe.xmp\0')) return undefined
-  const match = /tiff:Orientation(="|>)([0-9])/.exec(text)
-  return match ? Number(match[2]) : undefined
-}
-
-/** Orientation (tag 0x0112) from IFD0 of a TIFF stream; undefined when absent or unreadable. */
-export function tiffOrientation(tiff: Uint8Array): number | undefined {
-  if (tiff.length < 8) return undefined
-  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength)
-  let little: boolean
-  if (tiff[0] === 0x49 && tiff[1] === 0x49) little = true
-  else if (tiff[0] === 0x4d && tiff[1] === 0x4d) little = false
-  else return undefined
-  const ifd = view.getUint32(4, little)
-  if (ifd + 2 > tiff.length) return undefined
-  const count = view.getUint16(ifd, little)
-  for (let i = 0; i < count; i++) {
-    const entry = ifd + 2 + i * 12
-    if (entry + 12 > tiff.length) return undefined
-    if (view.getUint16(entry, little) !== 0x01_12) continue
-    const type = view.getUint16(entry + 2, little)
-    if (type === 3) return view.getUint16(entry + 8, little)
-    if (type === 4) return view.getUint32(entry + 8, little)
-    if (type === 1) return tiff[entry + 8]
-    return undefined
-  }
-
-  return undefined
+function startsWithText(bytes: Uint8Array, text: string): boolean {
+  if (bytes.length < text.length) return false
+  for (let i = 0; i < text.length; i++) if (bytes[i] !== text.charCodeAt(i)) return false
+  return true
 }
 
 function readJpegHeader(bytes: Uint8Array, source: string): ImageHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let at = 2
-  let orientation: number | undefined
+  let exif: Uint8Array | undefined
+  let xmp: Uint8Array | undefined
   for (;;) {
     // Markers may be preceded by fill bytes 0xFF.
     while (at < bytes.length && bytes[at] === 0xff && bytes[at + 1] === 0xff) at++
@@ -195,14 +148,12 @@ function readJpegHeader(bytes: Uint8Array, source: string): ImageHeader {
         throw invalid(source, `unsupported JPEG: the frame header at byte ${at} gives a size of ${width}x${height}`)
       }
 
-      return {format: 'jpeg', width, height, bitDepth, components, orientation: orientation ?? 1}
+      return {format: 'jpeg', width, height, bitDepth, components, orientation: resolveOrientation(exif, xmp)}
     }
 
-    if (marker === 0xe1 && orientation === undefined) {
-      // PIL keeps the first "Exif\0\0" APP1 segment (it does not read a JPEG's XMP for exif_transpose).
-      if (body.length >= 6 && String.fromCharCode(...body.subarray(0, 6)) === 'Exif\0\0') {
-        orientation = tiffOrientation(body.subarray(6)) ?? 1
-      }
+    if (marker === 0xe1) {
+      if (exif === undefined && startsWithText(body, 'Exif\0\0')) exif = body
+      else if (xmp === undefined && startsWithText(body, XMP_NAMESPACE)) xmp = body.subarray(XMP_NAMESPACE.length)
     }
 
     at += 2 + length

@@ -259,3 +259,41 @@ describe('JPEG, against PIL (fixtures/jpeg: JPEGs saved by PIL and the RGB PIL d
     await expect(decodeImage(jpg, 'deep.jpg')).rejects.toThrow(/^deep\.jpg: 12-bit JPEG is not supported/)
   })
 })
+
+describe('where the orientation is read from (Pillow getexif)', () => {
+  const dir = join(import.meta.dirname, 'fixtures', 'jpeg')
+  const spec: PngSpec = {width: 3, height: 2, colorType: 2, bitDepth: 8, samples: [0, 1, 2, 10, 11, 12].flatMap((v) => [v, 0, 0])}
+  const segment = (marker: number, body: Uint8Array): Uint8Array => Buffer.concat([Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body])
+  const withSegments = (jpg: Uint8Array, ...segments: Uint8Array[]): Uint8Array => Buffer.concat([jpg.subarray(0, 2), ...segments, jpg.subarray(2)])
+  const xmpPacket = (o: number): Uint8Array => new TextEncoder().encode(`http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><rdf:Description tiff:Orientation="${o}"/></x:xmpmeta>`)
+  const exifWithout = (): Uint8Array => {
+    // IFD0 with one unrelated tag (0x010f Make) and no Orientation.
+    const t = exifOrientation(1)
+    new DataView(t.buffer).setUint16(10, 0x01_0f, true)
+    return t
+  }
+
+  it('a JPEG whose only orientation is in its XMP packet is rotated (Pillow >= 11 reads info["xmp"])', async () => {
+    const jpg = new Uint8Array(readFileSync(join(dir, 'baseline-444.jpg')))
+    const img = await decodeImage(withSegments(jpg, segment(0xe1, xmpPacket(6))), 'xmp.jpg')
+    expect([img.width, img.height]).toEqual([48, 64])
+  })
+
+  it('EXIF Orientation wins over XMP; EXIF without the tag falls back to XMP', async () => {
+    const jpg = new Uint8Array(readFileSync(join(dir, 'baseline-444.jpg')))
+    const exif = (t: Uint8Array): Uint8Array => segment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), t]))
+    const both = await decodeImage(withSegments(jpg, exif(exifOrientation(1)), segment(0xe1, xmpPacket(6))), 'both.jpg')
+    expect([both.width, both.height]).toEqual([64, 48])
+    const fallback = await decodeImage(withSegments(jpg, exif(exifWithout()), segment(0xe1, xmpPacket(8))), 'fallback.jpg')
+    expect([fallback.width, fallback.height]).toEqual([48, 64])
+  })
+
+  it('a PNG "Raw profile type exif" zTXt chunk (ImageMagick) is read when there is no eXIf', async () => {
+    const blob = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exifOrientation(8)])
+    const text = `\nexif\n${String(blob.length).padStart(8)}\n${blob.toString('hex').replace(/(.{72})/g, '$1\n')}\n`
+    const ztxt = Buffer.concat([Buffer.from('Raw profile type exif\0\0', 'latin1'), deflateSync(Buffer.from(text, 'latin1'))])
+    const img = await decodeImage(writePng({...spec, extraChunks: [['zTXt', ztxt]]}), 'raw-profile.png')
+    expect([img.width, img.height]).toEqual([2, 3])
+    expect([...img.data].filter((_, i) => i % 3 === 0)).toEqual([2, 12, 1, 11, 0, 10])
+  })
+})
