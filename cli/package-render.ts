@@ -12,6 +12,8 @@ export function renderPackageResult(r: PackageResult): string {
     '  asset/                asset.yaml, spec.yaml, model.yaml, description.md, MLmodel',
     `  manifest.json         ${r.files.length} files with size and sha256`,
     `  weights will live at  ${where}`,
+    `  vitrine validate      0 errors, ${r.validation.warnings} warning${r.validation.warnings === 1 ? '' : 's'}`,
+    ...r.validation.warningMessages.map((m) => `    warning: ${m}`),
     `Next: vitrine validate ${r.outDir}/asset && vitrine verify ${r.outDir}`,
   ].join('\n')
 }

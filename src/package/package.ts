@@ -1,14 +1,17 @@
 import {createHash} from 'node:crypto'
 import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
-import {join, resolve} from 'node:path'
+import {join, relative, resolve} from 'node:path'
 
 import {writeDirAtomic} from '../core/atomic.js'
-import {UsageError} from '../core/errors.js'
+import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {exportOnnx} from '../onnx/export.js'
+import {loadSkuCatalog} from '../skus/catalog.js'
+import {validatePaths} from '../spec/validate.js'
 import {type ConvertOptions, convertCheckpoint} from '../weights/convert.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
 import {
+  type Scenario,
   type SpecOverrides,
   type WeightsLocation,
   assetYaml,
@@ -22,6 +25,7 @@ import {
   yamlScalar,
 } from './asset.js'
 import {MANIFEST_FILE, type ManifestEntry, buildManifest, hashFile, listFiles, serializeManifest} from './manifest.js'
+import {scenarioSkus} from './skus.js'
 import {renderPackageTemplate} from './templates.js'
 import {compareTensorShapes, readVitConfig} from './vit-config.js'
 
@@ -66,6 +70,10 @@ export interface PackageOptions extends SpecOverrides {
    * so that by default two runs give identical bytes.
    */
   created?: string
+  /** SKU names per scenario, replacing the template's lists; min-SKU specs are computed from the SKU catalog. */
+  skuNames?: Partial<Record<Scenario, string[]>>
+  /** A SKU catalog file replacing the bundled one (for --*-sku and for validating the asset). */
+  skuCatalog?: string
 }
 
 export interface PackageResult {
@@ -82,6 +90,8 @@ export interface PackageResult {
   onnx: boolean
   weightsLocation: WeightsLocation
   manifest: string
+  /** `vitrine validate` of the written asset folder (a package with errors is never written). */
+  validation: {errors: number; warnings: number; warningMessages: string[]}
   files: ManifestEntry[]
 }
 
@@ -126,7 +136,12 @@ function labelsPreview(labels: string[]): string {
 export async function packageModel(src: string, outDir: string, options: PackageOptions = {}, progress: Progress = silentProgress): Promise<PackageResult> {
   const isDefaultTemplate = options.specTemplate === undefined
   const template = await readSpecTemplate(options.specTemplate ?? defaultSpecTemplatePath())
-  const spec = buildSpec(template, options, {isDefaultTemplate})
+  const catalog = loadSkuCatalog(options.skuCatalog)
+  const skus: SpecOverrides['skus'] = {}
+  for (const [scenario, names] of Object.entries(options.skuNames ?? {}) as Array<[Scenario, string[] | undefined]>) {
+    if (names?.length) skus[scenario] = scenarioSkus(scenario, names, catalog)
+  }
+  const spec = buildSpec(template, {...options, skus: {...options.skus, ...skus}}, {isDefaultTemplate})
   const name = String(spec.name)
   const version = String(spec.version)
   const created = resolveCreated(options.created)
@@ -134,6 +149,7 @@ export async function packageModel(src: string, outDir: string, options: Package
   const task = specTask(spec)
   let result: Omit<PackageResult, 'files' | 'outDir'> | undefined
   let files: ManifestEntry[] = []
+  let validation: PackageResult['validation'] = {errors: 0, warnings: 0, warningMessages: []}
 
   await writeDirAtomic(resolve(outDir), async (tmp) => {
     const at = (rel: string): string => join(tmp, rel)
@@ -218,6 +234,20 @@ export async function packageModel(src: string, outDir: string, options: Package
     await writeFile(join(assetDir, 'description.md'), description)
     await writeFile(join(assetDir, 'MLmodel'), mlmodel)
 
+    // The asset must pass `vitrine validate`; a package that would not is not written at all.
+    const checked = await validatePaths([assetDir], {skuCatalog: options.skuCatalog})
+    const diagnostics = checked.assets.flatMap((a) => a.diagnostics)
+    const errors = diagnostics.filter((d) => d.severity === 'error')
+    const warnings = diagnostics.filter((d) => d.severity !== 'error')
+    const where = (file: string): string => `asset/${relative(assetDir, file) || file}`
+    if (errors.length) {
+      throw new InvalidInputError(
+        `the asset for ${name} would not pass vitrine validate:\n${errors.map((d) => `  ${where(d.file)}:${d.line}:${d.column} ${d.message} (${d.rule})`).join('\n')}`,
+        {hint: 'Fix the flags or the --spec-template named above.'},
+      )
+    }
+    validation = {errors: 0, warnings: warnings.length, warningMessages: warnings.map((d) => `${where(d.file)}:${d.line}: ${d.message}`)}
+
     progress.start('Writing the manifest', 0)
     const manifest = await buildManifest(tmp, name, version)
     await writeFile(join(tmp, MANIFEST_FILE), serializeManifest(manifest))
@@ -236,6 +266,7 @@ export async function packageModel(src: string, outDir: string, options: Package
       onnx: Boolean(options.onnx),
       weightsLocation: location,
       manifest: MANIFEST_FILE,
+      validation,
     }
   })
   if (!result) throw new Error('package: the build produced no result')

@@ -32,6 +32,11 @@ describe('vitrine package', () => {
     expect(r.exitCode).toBe(0)
     expect(r.stdout).toContain('Packaged vit-tiny-fridge version 1 (image-classification, 10 labels, 84,922 parameters, F32)')
     expect(r.stdout).toContain('manifest.json         12 files with size and sha256')
+    expect(r.stdout).toContain('vitrine validate      0 errors, 0 warnings')
+    // What it says is what `vitrine validate` finds.
+    const v = await runCli(['validate', join(out, 'asset'), '--json'])
+    expect(v.exitCode).toBe(0)
+    expect((JSON.parse(v.stdout) as {summary: unknown}).summary).toEqual({assets: 1, errors: 0, warnings: 0})
   })
 
   it('a missing source is a usage error (exit 2) naming it, with nothing written', async () => {

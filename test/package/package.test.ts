@@ -8,6 +8,7 @@ import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
 import {packageModel} from '../../src/package/package.js'
+import {validatePaths} from '../../src/spec/validate.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures')
@@ -145,6 +146,7 @@ describe('packageModel layout and content', () => {
         'name: from-template',
         'version: 4',
         'system_metadata:',
+        '  sharedComputeCapacityEnabled: true',
         '  license: MIT',
         '  publisher: Contoso',
         '  tasks: {inferenceTasks: [image-classification]}',
@@ -293,5 +295,66 @@ describe('every checkpoint format', () => {
     const w32 = (await stat(join(dir, 'f32/mlflow_model_folder/model/model.safetensors'))).size
     const onnx = (await stat(join(dir, 'f16/mlflow_model_folder/model.onnx'))).size
     expect(r32.modelSizeBytes - r16.modelSizeBytes + onnx).toBe(w32 - w16)
+  })
+})
+
+describe('the asset passes vitrine validate', () => {
+  const validateErrors = async (assetDir: string): Promise<string[]> => {
+    const r = await validatePaths([assetDir])
+    expect(r.assets).toHaveLength(1)
+    return r.assets[0].diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)
+  }
+
+  it('with the defaults, with a blob location and with SKUs from flags: 0 errors', async () => {
+    const dir = await tempDir()
+    const r1 = await packageModel(TINY, join(dir, 'a'), {name: 'vit-tiny-fridge', version: '1'})
+    expect(r1.validation).toEqual({errors: 0, warnings: 0, warningMessages: []})
+    expect(await validateErrors(join(dir, 'a/asset'))).toEqual([])
+
+    await packageModel(TINY, join(dir, 'b'), {
+      name: 'vit-tiny-fridge',
+      version: '2',
+      location: {type: 'azureblob', storageName: 'acct', containerName: 'models', containerPath: 'x/mlflow_model_folder'},
+      skuNames: {inference: ['Standard_DS3_v2', 'Standard_E4s_v3'], finetune: ['Standard_NC4as_T4_v3'], evaluation: ['Standard_NC4as_T4_v3']},
+    })
+    expect(await validateErrors(join(dir, 'b/asset'))).toEqual([])
+    const sm = (await yamlFile(join(dir, 'b/asset/spec.yaml'))).system_metadata as {SKU: Record<string, unknown>; supportedComputes: Record<string, unknown>}
+    // DS3_v2 is 4 vCPU / 0 GPU / 14 GiB / 28 GiB disk, E4s_v3 4 / 0 / 32 / 64: the per-field minimum is DS3_v2's.
+    expect(sm.SKU.inferenceMinSkuSpec).toBe('4|0|14|28')
+    expect(sm.SKU.inferenceRecommendedSkus).toEqual(['Standard_DS3_v2', 'Standard_E4s_v3'])
+    expect(sm.supportedComputes.inferenceComputes).toEqual(['Standard_DS3_v2', 'Standard_E4s_v3'])
+    expect(sm.SKU.finetuneMinSkuSpec).toBe('4|1|28|176')
+  })
+
+  it('refuses an unknown SKU with a suggestion, before writing', async () => {
+    const dir = await tempDir()
+    await expect(packageModel(TINY, join(dir, 'pkg'), {name: 'vit-tiny-fridge', skuNames: {inference: ['Standard_DS3_V2']}})).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/--inference-sku: unknown SKU Standard_DS3_V2 \(did you mean Standard_DS3_v2\?\)/),
+    })
+    expect(existsSync(join(dir, 'pkg'))).toBe(false)
+  })
+
+  it('refuses to write a package whose asset would fail validation, naming file, line and rule', async () => {
+    const dir = await tempDir()
+    const template = join(dir, 'spec.yaml')
+    // Standard_DS11_v2 is a real VM size but not an inference SKU azureml-assets supports.
+    await writeFile(
+      template,
+      [
+        'name: bad-skus',
+        'version: 1',
+        'system_metadata:',
+        '  sharedComputeCapacityEnabled: true',
+        '  license: MIT',
+        '  tasks: {inferenceTasks: [image-classification]}',
+        '',
+      ].join('\n'),
+    )
+    await expect(packageModel(TINY, join(dir, 'pkg'), {specTemplate: template, skuNames: {inference: ['Standard_DS11_v2']}})).rejects.toMatchObject({
+      exitCode: 1,
+      message: expect.stringMatching(/would not pass vitrine validate:\n  asset\/spec\.yaml:\d+:\d+ .*Standard_DS11_v2/),
+    })
+    expect((await readdir(dir)).sort()).toEqual(['spec.yaml'])
   })
 })
