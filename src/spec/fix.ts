@@ -18,7 +18,7 @@ interface Splice {
 
 export interface FileFixResult {
   text: string
-  applied: Array<{edit: Edit; line: number}>
+  applied: Array<{edit: Edit; line: number; description: string}>
   skipped: Array<{edit: Edit; reason: string}>
 }
 
@@ -134,6 +134,11 @@ export function applyFixes(yf: YamlFile, edits: Edit[]): FileFixResult {
   if (check.errors.length) {
     return {text: yf.text, applied: [], skipped: [...skipped, ...planned.map((p) => ({edit: p.edit, reason: `the result would not parse (${check.errors[0].message.split('\n')[0]})`}))]}
   }
-  const applied = planned.map((p) => ({edit: p.edit, line: yf.lineCounter.linePos(p.splice.start).line}))
+  const applied = planned.map((p) => {
+    // Registry properties are immutable per version (publish_utils): say so where a fix changed one.
+    const path = p.edit.kind === 'add-key' ? p.edit.parentPath : p.edit.path
+    const note = path[0] === 'properties' ? ' (a registry property: publishing the change needs a version bump)' : ''
+    return {edit: p.edit, line: yf.lineCounter.linePos(p.splice.start).line, description: p.edit.description + note}
+  })
   return {text, applied, skipped}
 }

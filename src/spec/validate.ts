@@ -129,7 +129,7 @@ async function applyAllFixes(validations: AssetValidation[], dirs: Map<string, F
     await writeFileAtomic(abs, result.text)
     for (const a of result.applied) {
       const d = diags.find((x) => x.fix === a.edit)!
-      records.push({file, line: a.line, rule: d.rule, message: a.edit.description})
+      records.push({file, line: a.line, rule: d.rule, message: a.description})
     }
   }
   return records.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))

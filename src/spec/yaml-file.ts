@@ -36,24 +36,83 @@ function problem(file: string, message: string, line = 1, column = 1): FixableDi
   return {rule: 'yaml-syntax', severity: 'error', message, file, line, column}
 }
 
-/** The first NUL byte, or the first byte that is not UTF-8, of a buffer that should be text. */
+/** The offset of the first byte that cannot be in YAML text (NUL, or not UTF-8), if any. */
 function binaryOffset(buf: Buffer): number | undefined {
-  const nul = buf.indexOf(0)
-  if (nul >= 0) return nul
-  try {
-    new TextDecoder('utf-8', {fatal: true}).decode(buf)
-    return undefined
-  } catch {
-    // Find the offending byte for the message: decode growing prefixes is too slow; scan for invalid sequences.
-    for (let i = 0; i < buf.length; ) {
-      const b = buf[i]
-      const n = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0
-      if (n === 0) return i
-      for (let k = 1; k < n; k++) if ((buf[i + k] ?? 0) >> 6 !== 2) return i
-      i += n
+  if (buf.indexOf(0) < 0) {
+    try {
+      new TextDecoder('utf-8', {fatal: true}).decode(buf)
+      return undefined
+    } catch {
+      // fall through to find the offending byte
     }
-    return 0
   }
+  for (let i = 0; i < buf.length; ) {
+    const b = buf[i]
+    if (b === 0) return i
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0
+    if (n === 0) return i
+    for (let k = 1; k < n; k++) if ((buf[i + k] ?? 0) >> 6 !== 2) return i
+    i += n
+  }
+  return 0
+}
+
+/** Indentation beyond which a line can only be part of a pathological nesting. */
+const MAX_INDENT = 4 * MAX_YAML_DEPTH
+
+/**
+ * A cheap scan for nesting before parsing: yaml's composer recurses per level, and a 1 MB file of `[[[[` or
+ * `- - - -` takes it tens of seconds to overflow. Counts unclosed flow brackets outside quotes and comments,
+ * compact block indicators (`- `, `? `) at the start of a line, and indentation. Errs only on the side of refusing
+ * absurd files: no real spec comes near these limits. Returns the 0-based offset where the limit was passed.
+ */
+export function nestingTooDeep(text: string): {offset: number; what: string} | undefined {
+  let flow = 0
+  let quote = ''
+  let lineStart = true
+  let indent = 0
+  let compact = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '\n') {
+      lineStart = true
+      indent = 0
+      compact = 0
+      continue
+    }
+    if (quote) {
+      if (quote === '"' && c === '\\') i++
+      else if (c === quote) {
+        if (quote === "'" && text[i + 1] === "'") i++
+        else quote = ''
+      }
+      continue
+    }
+    if (lineStart) {
+      if (c === ' ') {
+        if (++indent > MAX_INDENT) return {offset: i, what: `indented more than ${MAX_INDENT} columns`}
+        continue
+      }
+      if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\n')) {
+        if (++compact > MAX_YAML_DEPTH) return {offset: i, what: `more than ${MAX_YAML_DEPTH} nested block entries on one line`}
+        i++
+        continue
+      }
+      lineStart = false
+    }
+    if (c === '#' && (i === 0 || text[i - 1] === ' ' || text[i - 1] === '\t' || text[i - 1] === '\n')) {
+      const nl = text.indexOf('\n', i)
+      if (nl < 0) break
+      i = nl - 1
+    } else if (c === '"' || c === "'") {
+      // A quote opens a quoted scalar only where a scalar starts; inside a plain scalar it is just a character.
+      const prev = text[i - 1]
+      if (prev === undefined || prev === ' ' || prev === '[' || prev === '{' || prev === ',' || prev === ':' || prev === '\n') quote = c
+    } else if (c === '[' || c === '{') {
+      if (++flow > MAX_YAML_DEPTH) return {offset: i, what: `more than ${MAX_YAML_DEPTH} nested flow collections`}
+    } else if ((c === ']' || c === '}') && flow > 0) flow--
+  }
+  return undefined
 }
 
 /** Depth of the node tree, iteratively (a recursive walk is what a deep file would overflow). */
@@ -121,6 +180,15 @@ export function loadYamlFile(path: string, file = path): YamlFile {
     return out
   }
   out.text = buf.toString('utf8')
+  const deep = nestingTooDeep(out.text)
+  if (deep) {
+    // The line counter is filled by the parser, which is not run: count lines here.
+    const before = out.text.slice(0, deep.offset)
+    const line = before.split('\n').length
+    const column = deep.offset - before.lastIndexOf('\n')
+    out.problems.push(problem(file, `${file} is nested too deeply (${deep.what}); not parsed`, line, column))
+    return out
+  }
   let doc: Document.Parsed
   try {
     doc = parseDocument(out.text, {lineCounter, uniqueKeys: true, prettyErrors: false})

@@ -98,7 +98,7 @@ describe('validate: each rule fires alone at the right line', () => {
   })
 
   it('schema: a misspelt system_metadata key', async () => {
-    const {dir, texts} = await copy('current', {'spec.yaml': sub('  hiddenLayerScanned: true\n', '  hiddenLayerScanned: true\n  tasks2: {}\n  SKU2: 1\n')})
+    const {dir} = await copy('current', {'spec.yaml': sub('  hiddenLayerScanned: true\n', '  hiddenLayerScanned: true\n  tasks2: {}\n  SKU2: 1\n')})
     const errors = await errorsOf(dir)
     // Unknown keys of system_metadata itself are allowed (it has many); a non-object SKU block is not.
     expect(errors).toEqual([])
@@ -160,7 +160,7 @@ describe('validate: each rule fires alone at the right line', () => {
   })
 
   it('sku-allow-list-missing: inference always, evaluation when its other keys are there', async () => {
-    const l = await copy('legacy', {'spec.yaml': (t) => t.replace(/  inference_compute_allow_list:\n {4}\[[^\]]*\]\n/, '')})
+    const l = await copy('legacy', {'spec.yaml': (t) => t.replace(/ {2}inference_compute_allow_list:\n {4}\[[^\]]*\]\n/, '')})
     expect(l.texts['spec.yaml']).not.toContain('inference_compute_allow_list')
     expectOnly(await errorsOf(l.dir), 'sku-allow-list-missing', 'spec.yaml', [lineOf(l.texts['spec.yaml'], 'tags:')])
     const c = await copy('current', {'spec.yaml': (t) => t.replace(/ {4}evaluationComputes:\n( {4}- .*\n)+/, '')})
