@@ -353,7 +353,7 @@ describe('the asset passes vitrine validate', () => {
     )
     await expect(packageModel(TINY, join(dir, 'pkg'), {specTemplate: template, skuNames: {inference: ['Standard_DS11_v2']}})).rejects.toMatchObject({
       exitCode: 1,
-      message: expect.stringMatching(/would not pass vitrine validate:\n  asset\/spec\.yaml:\d+:\d+ .*Standard_DS11_v2/),
+      message: expect.stringMatching(/would not pass vitrine validate:\n {2}asset\/spec\.yaml:\d+:\d+ .*Standard_DS11_v2/),
     })
     expect((await readdir(dir)).sort()).toEqual(['spec.yaml'])
   })
