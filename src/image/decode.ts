@@ -10,14 +10,14 @@
  * - other 16-bit PNGs (RGB, RGBA, grey+alpha): PIL unpacks the high byte of each sample;
  * - CMYK JPEG (PIL assumes Adobe's inverted inks): PIL's own naive formula, no colour management (cmykToRgb);
  * - alpha (an alpha channel or tRNS) is dropped, never composited;
- * - a palette index past the end of PLTE is PIL's default grey (i, i, i) (see png-palette.ts).
+ * - a palette index past the end of PLTE is black, in libspng as in Pillow since 10.1 (Pillow <= 10.0 gave the
+ *   grey (i, i, i) of its default palette).
  */
 import sharp from 'sharp'
 
 import {InvalidInputError} from '../core/errors.js'
 import {type ImageHeader, readImageHeader} from './header.js'
 import {applyOrientation} from './orientation.js'
-import {padPngPalette} from './png-palette.js'
 import type {RgbImage} from './types.js'
 
 export type {RgbImage} from './types.js'
@@ -46,8 +46,7 @@ export async function decodeImage(bytes: Uint8Array, source: string, limits: Dec
     throw new InvalidInputError(`${source}: ${header.bitDepth}-bit JPEG is not supported (PIL reads only 8-bit JPEG)`, {file: source})
   }
 
-  const input = header.pngColorType === 3 ? padPngPalette(bytes, header.bitDepth) : bytes
-  const decoded = await decodeToRgb(input, source, header, maxPixels)
+  const decoded = await decodeToRgb(bytes, source, header, maxPixels)
   return applyOrientation(decoded, header.orientation)
 }
 
