@@ -1,4 +1,4 @@
-import {cp, readFile, writeFile} from 'node:fs/promises'
+import {cp, readFile, truncate, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -32,9 +32,11 @@ async function fixtureTensors(fixture: string): Promise<OutTensor[]> {
 }
 
 /** A Hugging Face folder with the fixture's config and preprocessor and the given tensors. */
-async function writeFolder(fixture: string, tensors: OutTensor[]): Promise<string> {
+async function writeFolder(fixture: string, tensors: OutTensor[], configPatch: Record<string, unknown> = {}): Promise<string> {
   const dir = await tempDir()
-  for (const f of ['config.json', 'preprocessor_config.json']) await cp(join(FIXTURES, fixture, f), join(dir, f))
+  await cp(join(FIXTURES, fixture, 'preprocessor_config.json'), join(dir, 'preprocessor_config.json'))
+  const config = JSON.parse(await readFile(join(FIXTURES, fixture, 'config.json'), 'utf8')) as Record<string, unknown>
+  await writeFile(join(dir, 'config.json'), JSON.stringify({...config, ...configPatch}))
   const {head} = serializeSafetensorsHeader(tensors)
   const body = Buffer.concat([head, ...tensors.map((t) => t.bytes)])
   await writeFile(join(dir, 'model.safetensors'), body)
@@ -157,6 +159,32 @@ describe('weights errors name the tensor and both shapes', () => {
     const err = await loadModel(await writeFolder(fixture, tensors)).catch((error: unknown) => error)
     expect((err as Error).message).toMatch(/tensors are missing: .* and \d+ more/)
     expect((err as InvalidInputError).hint).toMatch(/vitrine convert/)
+  })
+
+  it('qkv_bias false: no query/key/value biases, computed as zero biases', async () => {
+    const tensors = await fixtureTensors(fixture)
+    const isQkvBias = (name: string) => /attention\.attention\.(query|key|value)\.bias$/.test(name)
+    const zeroBiases = tensors.map((t) => (isQkvBias(t.name) ? {...t, bytes: new Uint8Array(t.bytes.length)} : t))
+    const noBiases = tensors.filter((t) => !isQkvBias(t.name))
+    expect(noBiases.length).toBe(tensors.length - 9)
+    const withZeros = await loadModel(await writeFolder(fixture, zeroBiases))
+    const without = await loadModel(await writeFolder(fixture, noBiases, {qkv_bias: false}))
+    expect(without.config.qkvBias).toBe(false)
+    expect(without.weights.layers[0].qkvBias).toBeNull()
+    const px = readF32(join(FIXTURES, fixture, 'images', 'coffee.f32'))
+    expect(without.forward(px, 1)).toEqual(withZeros.forward(px, 1))
+    // and qkv_bias true with the biases missing is an error naming them
+    await expect(loadModel(await writeFolder(fixture, noBiases))).rejects.toThrow(/9 tensors are missing: 'vit\.encoder\.layer\.0\.attention\.attention\.query\.bias' \[32\]/)
+  })
+
+  it('a truncated model.safetensors names the file and the offset', async () => {
+    const dir = await writeFolder(fixture, await fixtureTensors(fixture))
+    const file = join(dir, 'model.safetensors')
+    await truncate(file, 100_000)
+    const err = await loadModel(dir).catch((error: unknown) => error)
+    expect(err).toBeInstanceOf(InvalidInputError)
+    expect((err as Error).message.startsWith(`${file}: `)).toBe(true)
+    expect((err as Error).message).toMatch(/tensor '.*': data_offsets \[\d+, \d+\] run past the end of the file/)
   })
 
   it('ignores extra tensors (a pooler, say)', async () => {
