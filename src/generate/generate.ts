@@ -170,9 +170,9 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
     throw new UsageError('--train-data reads a folder per class, which cannot hold multilabel annotations; write the JSONL yourself for --multilabel')
   }
 
-  const facts: ModelAssetFacts = await readModelAssetFacts(options.asset)
+  const facts: ModelAssetFacts = await readModelAssetFacts(resolve(cwd, options.asset))
   const catalog = loadSkuCatalog(options.skuCatalog)
-  if (!options.skipValidation) await assertAssetValid(options.asset, catalog)
+  if (!options.skipValidation) await assertAssetValid(options.asset, {cwd, ...(options.skuCatalog ? {skuCatalog: options.skuCatalog} : {})})
   if (kind !== 'model') {
     const tasks = new Set([...(facts.task ? [facts.task] : []), ...facts.inferenceTasks])
     if (!tasks.has('image-classification')) {

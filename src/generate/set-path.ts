@@ -105,7 +105,8 @@ function candidates(value: string): unknown[] {
  */
 export function applySetAssignment(a: SetAssignment, targets: SetTarget[]): {target: SetTarget; path: string[]} {
   const {target, path} = resolveSetTarget(a, targets)
-  let firstValueError: string | undefined
+  // Each reading's complaint; a type error of one reading matters less than what the other reading violates.
+  const complaints: Array<{keyword: string; text: string}> = []
   for (const value of candidates(a.value)) {
     const copy = structuredClone(target.data)
     const blocked = setIn(copy, path, value)
@@ -126,7 +127,8 @@ export function applySetAssignment(a: SetAssignment, targets: SetTarget[]): {tar
       Object.assign(target.data, copy)
       return {target, path}
     }
-    firstValueError ??= `${formatPath(wrong.path)} ${wrong.message}`
+    complaints.push({keyword: wrong.keyword, text: `${formatPath(wrong.path)} ${wrong.message}`})
   }
-  throw new InvalidInputError(`--set ${a.raw}: ${firstValueError} (${target.schema})`)
+  const best = complaints.find((c) => c.keyword !== 'type') ?? complaints[0]
+  throw new InvalidInputError(`--set ${a.raw}: ${best.text} (${target.schema})`)
 }

@@ -1,0 +1,97 @@
+import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+import {parse} from 'yaml'
+
+import {InvalidInputError, UsageError} from '../../src/core/errors.js'
+import {generate} from '../../src/generate/generate.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const ROOT = new URL('../..', import.meta.url).pathname
+const CURRENT = join(ROOT, 'test/fixtures/azureml-assets/google-vit-base-patch16-224-current')
+
+async function copyAsset(): Promise<string> {
+  const dir = join(await tempDir(), 'asset')
+  cpSync(CURRENT, dir, {recursive: true})
+  return dir
+}
+
+describe('generate', () => {
+  it('refuses an asset that fails validation, listing the validator diagnostics', async () => {
+    const dir = await copyAsset()
+    const spec = join(dir, 'spec.yaml')
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('inferenceMinSkuSpec: 2|0|14|28', 'inferenceMinSkuSpec: 4|0|14|28'))
+    const err = await generate({kind: 'online-endpoint', asset: dir}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InvalidInputError)
+    expect(String((err as Error).message)).toMatch(/fails validation/)
+    expect(String((err as Error).message)).toMatch(/spec\.yaml:\d+:\d+ min-sku-spec-mismatch/)
+  })
+
+  it('refuses an unknown KIND and a missing asset folder as usage errors', async () => {
+    await expect(generate({kind: 'online', asset: CURRENT})).rejects.toThrow(UsageError)
+    await expect(generate({kind: 'online', asset: CURRENT})).rejects.toThrow(/expected one of online-endpoint, batch-endpoint, finetune, evaluation, model/)
+    await expect(generate({kind: 'model', asset: '/no/such/asset'})).rejects.toThrow(UsageError)
+  })
+
+  it('names the registry and the compute where they are asked for', async () => {
+    const {texts} = await generate({kind: 'batch-endpoint', asset: CURRENT, registry: 'my-reg', compute: 'cpu-small'})
+    const d = parse(texts.get('batch-deployment.yaml')!)
+    expect(d.model).toBe('azureml://registries/my-reg/models/google-vit-base-patch16-224/versions/18')
+    expect(d.compute).toBe('azureml:cpu-small')
+    await expect(generate({kind: 'batch-endpoint', asset: CURRENT, compute: 'bad name'})).rejects.toThrow(UsageError)
+  })
+
+  it('a version of auto references the latest label', async () => {
+    const dir = await copyAsset()
+    const spec = join(dir, 'spec.yaml')
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(/^version: 18$/m, 'version: auto'))
+    const {texts, result} = await generate({kind: 'online-endpoint', asset: dir, skipValidation: true})
+    expect(parse(texts.get('online-deployment.yaml')!).model).toBe('azureml://registries/azureml/models/google-vit-base-patch16-224/labels/latest')
+    const model = await generate({kind: 'model', asset: dir, skipValidation: true})
+    expect(parse(model.texts.get('model-version.yaml')!).version).toBeUndefined()
+    expect(model.result.warnings.join()).toMatch(/version auto/)
+    expect(result.asset.version).toBe('auto')
+  })
+
+  it('an instance type set at its full path is held to the allow list too', async () => {
+    await expect(generate({kind: 'evaluation', asset: CURRENT, set: ['jobs.pipeline_component_job.inputs.instance_type=Standard_DS3_v2']})).rejects.toThrow(/not in google-vit-base-patch16-224's evaluation allow list/)
+    const ok = await generate({kind: 'evaluation', asset: CURRENT, set: ['instance_type=Standard_NC6s_v3']})
+    expect(parse(ok.texts.get('evaluation-pipeline.yaml')!).jobs.pipeline_component_job.inputs.instance_type).toBe('Standard_NC6s_v3')
+    expect(ok.result.instanceType).toMatchObject({name: 'Standard_NC6s_v3', source: 'set', location: 'evaluation-pipeline.yaml: jobs.pipeline_component_job.inputs.instance_type'})
+    const forced = await generate({kind: 'online-endpoint', asset: CURRENT, set: ['deployment.instance_type=Standard_DS1_v2'], force: true})
+    expect(parse(forced.texts.get('online-deployment.yaml')!).instance_type).toBe('Standard_DS1_v2')
+    expect(forced.result.warnings.join('\n')).toMatch(/outside .* allow list/)
+  })
+
+  it('a renamed endpoint carries its deployment along', async () => {
+    const {texts} = await generate({kind: 'online-endpoint', asset: CURRENT, set: ['endpoint.name=vit-prod']})
+    expect(parse(texts.get('online-deployment.yaml')!).endpoint_name).toBe('vit-prod')
+  })
+
+  it('--set of a commented-out hyperparameter switches it on and drops its comment', async () => {
+    const {texts} = await generate({kind: 'finetune', asset: CURRENT, set: ['jobs.huggingface_transformers_model_finetune_job.inputs.number_of_epochs=3']})
+    const text = texts.get('finetune-pipeline.yaml')!
+    expect(parse(text).jobs.huggingface_transformers_model_finetune_job.inputs.number_of_epochs).toBe(3)
+    expect(text).not.toMatch(/#\s+number_of_epochs/)
+    expect(text).toMatch(/#\s+learning_rate/)
+  })
+
+  it('--test-data: an MLTable folder, a JSONL file or an image folder, relative to the YAML', async () => {
+    const work = await tempDir()
+    mkdirSync(join(work, 'data/mlt'), {recursive: true})
+    writeFileSync(join(work, 'data/mlt/MLTable'), 'paths:\n  - file: ./a.jsonl\n')
+    writeFileSync(join(work, 'data/test.jsonl'), '')
+    mkdirSync(join(work, 'data/images/a'), {recursive: true})
+    const input = async (p: string) => {
+      const r = await generate({kind: 'evaluation', asset: CURRENT, testData: p, out: 'eval', cwd: work})
+      return {input: parse(r.texts.get('evaluation-pipeline.yaml')!).jobs.pipeline_component_job.inputs.test_data, warnings: r.result.warnings}
+    }
+    expect((await input('data/mlt')).input).toEqual({path: '../data/mlt', type: 'mltable'})
+    expect((await input('data/test.jsonl')).input).toEqual({path: '../data/test.jsonl', type: 'uri_file'})
+    const folder = await input('data/images')
+    expect(folder.input).toEqual({path: '../data/images', type: 'uri_folder'})
+    expect(folder.warnings.join()).toMatch(/needs an MLTable/)
+    await expect(input('data/nothing')).rejects.toThrow(UsageError)
+  })
+})
