@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
-import {join, relative, resolve} from 'node:path'
+import {join, relative, resolve, sep} from 'node:path'
 
 import {writeDirAtomic} from '../core/atomic.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
@@ -151,7 +151,14 @@ export async function packageModel(src: string, outDir: string, options: Package
   let files: ManifestEntry[] = []
   let validation: PackageResult['validation'] = {errors: 0, warnings: 0, warningMessages: []}
 
-  await writeDirAtomic(resolve(outDir), async (tmp) => {
+  // Replacing DIR must never delete the checkpoint being packaged.
+  const outAbs = resolve(outDir)
+  const srcAbs = resolve(src)
+  if (srcAbs === outAbs || srcAbs.startsWith(outAbs + sep)) {
+    throw new UsageError(`--out ${outDir} would replace the source ${src}: choose another output folder`, {file: outDir})
+  }
+
+  await writeDirAtomic(outAbs, async (tmp) => {
     const at = (rel: string): string => join(tmp, rel)
     // SRC in any format becomes the canonical Hugging Face files, written straight into the model folder.
     const {format} = await convertCheckpoint(src, at(LAYOUT.modelDir), options.convert ?? {}, progress)

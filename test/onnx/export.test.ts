@@ -44,3 +44,19 @@ describe('exportOnnx', () => {
     })
   }
 })
+
+describe('exportOnnx input checks', () => {
+  it('refuses weights that disagree with config.json, naming the tensor, and writes nothing', async () => {
+    const {copyFile, writeFile, readdir} = await import('node:fs/promises')
+    const dir = await tempDir()
+    const src = join(FIXTURES, 'vit-geom')
+    await copyFile(join(src, 'model.safetensors'), join(dir, 'model.safetensors'))
+    const config = JSON.parse(await readFile(join(src, 'config.json'), 'utf8')) as Record<string, unknown>
+    config.intermediate_size = 81
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config))
+    await expect(exportOnnx(dir, join(dir, 'model.onnx'))).rejects.toThrow(
+      /tensor 'vit\.encoder\.layer\.0\.intermediate\.dense\.weight' has shape \[80, 32\], expected \[81, 32\]/,
+    )
+    expect((await readdir(dir)).sort()).toEqual(['config.json', 'model.safetensors'])
+  })
+})

@@ -254,6 +254,16 @@ describe('deterministic and atomic output', () => {
     expect((await readdir(dir)).sort()).toEqual(['pkg', 'src'])
   })
 
+  it('refuses an output folder that would replace the source', async () => {
+    const dir = await tempDir()
+    const {cp} = await import('node:fs/promises')
+    await cp(TINY, join(dir, 'model'), {recursive: true})
+    for (const out of [join(dir, 'model'), dir]) {
+      await expect(packageModel(join(dir, 'model'), out, {name: 'vit-tiny-fridge'})).rejects.toMatchObject({exitCode: 2, message: expect.stringMatching(/would replace the source/)})
+    }
+    expect(existsSync(join(dir, 'model/model.safetensors'))).toBe(true)
+  })
+
   it('refuses a bad name or version before writing anything', async () => {
     const dir = await tempDir()
     await expect(packageModel(TINY, join(dir, 'pkg'), {name: '1bad name', version: '1'})).rejects.toThrow(/a model name starts with a letter/)
