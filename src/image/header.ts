@@ -123,7 +123,12 @@ function readJpegHeader(bytes: Uint8Array, source: string): ImageHeader {
     // Markers may be preceded by fill bytes 0xFF.
     while (at < bytes.length && bytes[at] === 0xff && bytes[at + 1] === 0xff) at++
     if (at + 4 > bytes.length) throw invalid(source, `truncated JPEG: the file ends at byte ${bytes.length} before its frame header`)
-    if (bytes[at] !== 0xff) throw invalid(source, `broken JPEG: expected a marker at byte ${at}, found 0x${bytes[at].toString(16)}`)
+    // PIL (and libjpeg, with a warning) skip junk bytes between segments.
+    if (bytes[at] !== 0xff || bytes[at + 1] === 0x00) {
+      at++
+      continue
+    }
+
     const marker = bytes[at + 1]
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
       at += 2

@@ -117,6 +117,23 @@ describe('PNG colour types and bit depths, as PIL convert("RGB")', () => {
     expect(await decodeSpec({...spec, filter: 2})).toEqual(await decodeSpec(spec))
   })
 
+  it('gAMA, cHRM and sRGB chunks are ignored, as PIL ignores them', async () => {
+    const be32 = (...values: number[]): Uint8Array => {
+      const b = new Uint8Array(values.length * 4)
+      values.forEach((v, i) => new DataView(b.buffer).setUint32(i * 4, v))
+      return b
+    }
+
+    for (const extra of [
+      ['gAMA', be32(100_000)],
+      ['cHRM', be32(31_270, 32_900, 64_000, 33_000, 30_000, 60_000, 15_000, 6000)],
+      ['sRGB', new Uint8Array([0])],
+    ] as Array<[string, Uint8Array]>) {
+      const spec: PngSpec = {width: W, height: H, colorType: 2, bitDepth: 8, samples: samples(2, 256), extraChunks: [extra]}
+      expect(await decodeSpec(spec)).toEqual(Array.from(spec.samples))
+    }
+  })
+
   it('an embedded ICC profile (iCCP, Display P3) is ignored, as PIL ignores it', async () => {
     // sharp's bundled P3 profile, taken from a file it tags with it, embedded in a PNG written here.
     const tagged = await sharp(Buffer.alloc(3), {raw: {width: 1, height: 1, channels: 3}}).png().withIccProfile('p3').toBuffer()
@@ -296,5 +313,18 @@ describe('where the orientation is read from (Pillow getexif)', () => {
     const img = await decodeImage(writePng({...spec, extraChunks: [['zTXt', ztxt]]}), 'raw-profile.png')
     expect([img.width, img.height]).toEqual([2, 3])
     expect([...img.data].filter((_, i) => i % 3 === 0)).toEqual([2, 12, 1, 11, 0, 10])
+  })
+})
+
+describe('JPEG quirks PIL tolerates', () => {
+  it('junk bytes between segments are skipped (PIL and libjpeg skip them)', async () => {
+    const dir = join(import.meta.dirname, 'fixtures', 'jpeg')
+    const jpg = new Uint8Array(readFileSync(join(dir, 'baseline-444.jpg')))
+    // After the APP0 segment that follows SOI: 3 junk bytes.
+    const app0End = 4 + ((jpg[4] << 8) | jpg[5])
+    const junk = Buffer.concat([jpg.subarray(0, app0End), Buffer.from([0x12, 0x34, 0x56]), jpg.subarray(app0End)])
+    const img = await decodeImage(junk, 'junk.jpg')
+    const clean = await decodeImage(jpg, 'clean.jpg')
+    expect(img.data).toEqual(clean.data)
   })
 })
