@@ -3,6 +3,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {InvalidInputError, UsageError} from '../../src/core/errors.js'
+import {packageModel} from '../../src/package/package.js'
+import {readSafetensorsHeader} from '../../src/weights/safetensors.js'
 import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {type LoadModelOptions, loadModel as loadModelWith, softmax, topK} from '../../src/engine/model.js'
 import {bestWasmVariant} from '../../src/engine/wasm/index.js'
@@ -96,6 +98,18 @@ describe('loadModel layouts', () => {
     const model = await loadModelWith(tiny)
     expect(model.backend.name).toMatch(bestWasmVariant() === null ? /^ts$/ : /^wasm/)
     checkTensor(model.forward(pixels, 1), want, 'default backend horse', LOGITS_TOL)
+    model.dispose()
+  })
+
+  it('reads what `vitrine package` really writes (from the timm checkpoint, converted to F16 on the way)', async () => {
+    const out = join(await tempDir(), 'pkg')
+    await packageModel(join(tiny, 'timm.pth'), out, {convert: {dtype: 'float16', labelsFile: join(tiny, 'config.json')}})
+    const model = await loadModel(out)
+    expect(model.dir).toBe(join(out, 'mlflow_model_folder', 'model'))
+    expect(new Set((await readSafetensorsHeader(model.files.weights)).tensors.map((t) => t.dtype))).toEqual(new Set(['F16']))
+    expect(model.labels).toEqual(['can', 'carton', 'milk_bottle', 'water_bottle', 'apple', 'banana', 'kettle', 'mug', 'plate', 'spoon'])
+    // F16 weights: the bound of test/engine/weights.test.ts (4 * 2^-11 * max|logit|)
+    checkTensor(model.forward(pixels, 1), want, 'packaged f16 horse', 4 * 2 ** -11 * Math.max(...want.map(Math.abs)))
     model.dispose()
   })
 
