@@ -12,9 +12,10 @@ const MARK: Record<PlannedResource['action'], string> = {
 /** The plan, one resource a line, each field change and note indented under it. */
 export function renderPlan(resources: PlannedResource[]): string {
   const lines: string[] = []
-  const width = Math.max(0, ...resources.map((r) => `${KIND_LABEL[r.kind]} ${r.name}`.length))
+  const kindWidth = Math.max(0, ...resources.map((r) => KIND_LABEL[r.kind].length))
+  const nameWidth = Math.max(0, ...resources.map((r) => r.name.length))
   for (const r of resources) {
-    lines.push(`  ${MARK[r.action]}  ${`${KIND_LABEL[r.kind]} ${r.name}`.padEnd(width)}  (${r.file})`)
+    lines.push(`  ${MARK[r.action]}  ${KIND_LABEL[r.kind].padEnd(kindWidth)}  ${r.name.padEnd(nameWidth)}  (${r.file})`)
     for (const c of r.changes) lines.push(`        ${formatChange(c)}`)
     if (r.reason) lines.push(`        ${r.action === 'refused' ? 'refused: ' : ''}${r.reason}`)
     for (const n of r.notes) lines.push(`        note: ${n}`)
@@ -27,7 +28,7 @@ export function renderSummary(result: ApplyResult): string {
   const parts = [`${s.create} to create`, `${s.update} to update`, `${s.noChange} unchanged`]
   if (s.refused) parts.push(`${s.refused} refused`)
   let text = `Plan: ${parts.join(', ')}.`
-  if (result.mode === 'plan' && !result.changesPending && !s.refused) text = `No changes. ${text}`
+  if (s.create + s.update + s.refused === 0) text = `No changes. ${text}`
   return text
 }
 

@@ -103,8 +103,9 @@ Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage err
       this.log(renderSummary(result))
       if (result.mode === 'apply' && result.applied) this.log(renderOutcome(result))
       if (result.summary.refused) this.logToStderr('Nothing was applied: the plan holds refused changes.')
-      if (result.error) this.logToStderr(`Error: ${result.error.message}`)
     }
+    // Also under --json (where oclif's logToStderr is silent): a failed apply must say why on stderr.
+    if (result.error) process.stderr.write(`Error: ${result.error.message}\n`)
     if (result.summary.refused) process.exitCode = 1
     else if (result.error) process.exitCode = result.error.exitCode
     else if (result.interrupted) process.exitCode = EXIT_INTERRUPTED

@@ -207,6 +207,7 @@ export async function applyPlan(client: ArmClient, entries: PlanEntry[], opts: A
           break
         }
         case 'online-deployment': {
+          await waitForBusyEndpoint(client, entries, e, opts)
           const status = await sdkLro(e, (o) =>
             client.sdk.onlineDeployments.beginCreateOrUpdate(rg, ws, endpointName, deploymentName, d.body as unknown as OnlineDeployment, o),
           )
@@ -214,6 +215,7 @@ export async function applyPlan(client: ArmClient, entries: PlanEntry[], opts: A
           break
         }
         case 'batch-deployment': {
+          await waitForBusyEndpoint(client, entries, e, opts)
           const status = await sdkLro(e, (o) =>
             client.sdk.batchDeployments.beginCreateOrUpdate(rg, ws, endpointName, deploymentName, d.body as unknown as BatchDeployment, o),
           )
@@ -302,6 +304,42 @@ function endpointBody(entries: PlanEntry[], e: PlanEntry): JsonObject {
   if (d.kind === 'online-endpoint-traffic') props.traffic = (d.body.properties as JsonObject).traffic
   if (d.kind === 'batch-endpoint-default') props.defaults = (d.body.properties as JsonObject).defaults
   return body
+}
+
+/**
+ * Azure refuses (409) a deployment PUT while its endpoint is still being created or updated by an earlier run.
+ * When this apply leaves the endpoint alone but found it busy, wait for it to settle first.
+ */
+async function waitForBusyEndpoint(client: ArmClient, entries: PlanEntry[], e: PlanEntry, opts: ApplyOptions): Promise<void> {
+  const d = e.desired
+  const epPath = d.path.slice(0, d.path.lastIndexOf('/deployments/'))
+  const ep = entries.find((x) => x.desired.path === epPath && (x.desired.kind === 'online-endpoint' || x.desired.kind === 'batch-endpoint'))
+  if (!ep || ep.planned.action !== 'no-change') return
+  const state = statusOf(ep.current)
+  if (!state || LRO_TERMINAL.has(state.toLowerCase())) return
+  const label = `${KIND_LABEL[ep.desired.kind]} ${ep.desired.name}`
+  opts.log(`${label}: ${state} by an earlier operation: waiting for it before ${KIND_LABEL[d.kind]} ${d.name}`)
+  const report = statusReporter(opts.log, label)
+  for (;;) {
+    let r
+    try {
+      r = await client.request('GET', epPath, {apiVersion: ep.desired.apiVersion, what: label})
+    } catch (error) {
+      if (isAbort(error, opts.signal)) throw new Interrupted()
+      throw error
+    }
+    const s = statusOf(r.json) ?? 'Succeeded'
+    report(s)
+    if (LRO_TERMINAL.has(s.toLowerCase())) {
+      if (s.toLowerCase() !== 'succeeded') throw new RemoteError(`${label}: provisioningState ${s}: fix the endpoint before deploying to it`)
+      return
+    }
+    try {
+      await sleep(opts.pollIntervalMs, opts.signal)
+    } catch {
+      throw new Interrupted()
+    }
+  }
 }
 
 /** Polls a raw long-running PUT (registry model versions) to a terminal state, then returns the resource. */

@@ -326,8 +326,10 @@ async function readPackage(dir: string, target: ApplyTarget): Promise<DesiredRes
   const modelFiles = manifest.files.filter((f) => f.path.startsWith('mlflow_model_folder/'))
   if (modelFiles.length === 0) throw new InvalidInputError(`${manifestPath}: files: lists nothing under mlflow_model_folder/`, {file: manifestPath})
   const [spec] = await parseYamlDocuments(specPath)
+  // azureml-assets keeps `publish: {description, type}` in the extra_config (model.yaml) named by asset.yaml.
   const assetYaml = await readOptionalYaml(join(dir, 'asset', 'asset.yaml'))
-  const publish = isObject(assetYaml?.publish) ? assetYaml.publish : {}
+  const extra = typeof assetYaml?.extra_config === 'string' ? await readOptionalYaml(join(dir, 'asset', assetYaml.extra_config)) : undefined
+  const publish = isObject(extra?.publish) ? extra.publish : isObject(assetYaml?.publish) ? assetYaml.publish : {}
   let description: string | undefined
   if (typeof publish.description === 'string') {
     description = (await readText(join(dir, 'asset', publish.description))).trim()
