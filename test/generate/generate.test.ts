@@ -94,4 +94,16 @@ describe('generate', () => {
     expect(folder.warnings.join()).toMatch(/needs an MLTable/)
     await expect(input('data/nothing')).rejects.toThrow(UsageError)
   })
+
+  it('model: a local weights folder is referenced relative to where the YAML goes', async () => {
+    const dir = await copyAsset()
+    mkdirSync(join(dir, 'mlflow_model_folder'))
+    writeFileSync(join(dir, 'model.yaml'), 'path:\n  type: local\n  uri: ./mlflow_model_folder\npublish:\n  description: description.md\n  type: mlflow_model\n')
+    const work = join(dir, '..')
+    const written = await generate({kind: 'model', asset: 'asset', out: 'register', cwd: work})
+    expect(parse(written.texts.get('model-version.yaml')!).path).toBe('../asset/mlflow_model_folder')
+    const printed = await generate({kind: 'model', asset: 'asset', cwd: work, set: ['version=19', 'tags.stage=test']})
+    const m = parse(printed.texts.get('model-version.yaml')!)
+    expect([m.path, m.version, m.tags.stage]).toEqual(['./asset/mlflow_model_folder', 19, 'test'])
+  })
 })
