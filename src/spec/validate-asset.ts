@@ -171,7 +171,7 @@ function checkScenario(r: Reporter, spec: YamlFile, s: Scenario, sc: ResolvedSce
       .map((n) => ctx.catalog.get(n)!)
       .filter((sku) => shortfalls(sku, figures).length > 0)
       .map((sku) => `${sku.name} (${shortfalls(sku, figures).join(', ')})`)
-    const belowText = below.length ? `; below the stated spec: ${below.join(', ')}` : '; every allowed SKU exceeds it in some field'
+    const belowText = below.length ? `; below the stated spec: ${below.join(', ')}` : '; no allowed SKU falls below it (the spec understates the minimum)'
     r.at(spec, minPath, 'min-sku-spec-mismatch', `${label}: min-SKU spec states ${stated}, the allow list's minimum is ${expected}${belowText}`, {
       fix: {kind: 'set-scalar', path: minPath, value: expected, description: `${label} min-SKU spec ${stated} -> ${expected}`},
     })
