@@ -51,7 +51,7 @@ export function resolveSetTarget(a: SetAssignment, targets: SetTarget[]): {targe
   const fields = [...new Set(targets.flatMap((t) => topLevelProperties(t.schema)))].filter((k) => k !== '$schema').sort()
   throw new UsageError(
     `--set ${a.raw}: '${first}' is not a field of ${targets.map((t) => t.schema).join(' or ')}` +
-      (roles.length > 1 || rest.length > 0 ? ` (nor a document: ${roles.join(', ')})` : ''),
+      (rest.length > 0 ? ` (nor a document: ${roles.join(', ')})` : ''),
     {hint: `Fields: ${fields.join(', ')}`},
   )
 }
