@@ -158,6 +158,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     const state = createVitState(config, backend, maxBatch)
     const {numChannels: ch, imageHeight: H, imageWidth: W, numLabels} = config
     const imageFloats = ch * H * W
+    let disposed = false
     return {
       dir: files.dir,
       config,
@@ -167,6 +168,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       files: {config: files.config, weights: files.weights, preprocessor: files.preprocessor},
       weights,
       forward(pixelValues, batch) {
+        if (disposed) throw new Error('internal: forward() called on a disposed model')
         if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`)
         if (pixelValues.length !== batch * imageFloats) {
           throw new InvalidInputError(
@@ -182,6 +184,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
         return logits
       },
       dispose() {
+        if (disposed) return
+        disposed = true
         if (ownsBackend) backend.dispose()
       },
     }
@@ -218,4 +222,26 @@ export function topK(probs: Float32Array, k: number, labels: string[]): Predicti
   const ids = Array.from({length: probs.length}, (_, i) => i)
   ids.sort((a, b) => probs[b] - probs[a] || a - b)
   return ids.slice(0, Math.max(0, Math.min(k, ids.length))).map((i) => ({label: labels[i], score: probs[i]}))
+}
+
+export interface Classification {
+  /** This image's logits [numLabels] and their softmax. */
+  logits: Float32Array
+  probs: Float32Array
+  /** The k best labels, best first. */
+  top: Prediction[]
+}
+
+/**
+ * Runs `batch` preprocessed images through the model and returns, per image, its logits, probabilities and top-k
+ * labels: what score, serve, batch and evaluate all report.
+ */
+export function classify(model: VitModel, pixelValues: Float32Array, batch: number, k: number): Classification[] {
+  const n = model.config.numLabels
+  const logits = model.forward(pixelValues, batch)
+  const probs = softmax(logits, n)
+  return Array.from({length: batch}, (_, b) => {
+    const p = probs.subarray(b * n, (b + 1) * n)
+    return {logits: logits.subarray(b * n, (b + 1) * n), probs: p, top: topK(p, k, model.labels)}
+  })
 }

@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {loadModel, softmax, topK} from '../../src/engine/model.js'
+import {classify, loadModel} from '../../src/engine/model.js'
 import {preprocessImage} from '../../src/image/index.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {EXAMPLES, FIXTURES} from './fixtures.js'
@@ -21,17 +21,16 @@ describe('examples/models/vit-digits on its 20 sample digits', () => {
     const expected = JSON.parse(await readFile(join(FIXTURES, 'vit-digits', 'expected.json'), 'utf8')) as {images: DigitExpected[]}
     expect(expected.images).toHaveLength(20)
     const model = await loadModel(join(EXAMPLES, 'models', 'vit-digits'), {maxBatch: 8})
-    const {numChannels: ch, imageHeight: H, imageWidth: W, numLabels} = model.config
+    const {numChannels: ch, imageHeight: H, imageWidth: W} = model.config
     const pixels = new Float32Array(20 * ch * H * W)
     for (const [i, img] of expected.images.entries()) {
       const file = join(EXAMPLES, 'images', 'digits', img.image)
       await preprocessImage(await readFile(file), model.preprocessor, file, {out: pixels, offset: i * ch * H * W})
     }
-    const logits = model.forward(pixels, 20)
-    const probs = softmax(logits, numLabels)
+    const results = classify(model, pixels, 20, 3)
     for (const [i, img] of expected.images.entries()) {
-      checkTensor(logits.subarray(i * numLabels, (i + 1) * numLabels), img.logits, `${img.image} logits`, 1e-4)
-      const top = topK(probs.subarray(i * numLabels, (i + 1) * numLabels), 3, model.labels)
+      const {logits, top} = results[i]
+      checkTensor(logits, img.logits, `${img.image} logits`, 1e-4)
       expect(top.map((p) => p.label), img.image).toEqual(img.top.map((p) => p.label))
       checkTensor(top.map((p) => p.score), img.top.map((p) => p.score), `${img.image} top-3 scores`, 1e-5)
       expect(top[0].label, img.image).toBe(img.true_label)

@@ -145,6 +145,13 @@ describe('loadModel layouts', () => {
     model.dispose()
   })
 
+  it('dispose is idempotent and forward after it is refused', async () => {
+    const model = await loadModel(tiny)
+    model.dispose()
+    model.dispose()
+    expect(() => model.forward(pixels, 1)).toThrow(/disposed/)
+  })
+
   it('returns a copy of the logits (the next call does not overwrite them)', async () => {
     const model = await loadModel(tiny)
     const first = model.forward(pixels, 1)
