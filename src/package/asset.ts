@@ -2,6 +2,7 @@ import {parse, stringify} from 'yaml'
 
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {assetPath} from '../core/paths.js'
+import {resolveSpec} from '../spec/resolve.js'
 import {parseUserText, readUserText} from './read.js'
 
 /**
@@ -27,6 +28,63 @@ export interface SpecOverrides {
   huggingFaceModelId?: string
   /** Per scenario: the allow list (also written as the recommended list) and its min-SKU spec. */
   skus?: Partial<Record<Scenario, {skus: string[]; minSkuSpec: string}>>
+}
+
+/** The legacy keys #5150 moved into system_metadata, per scenario. */
+const LEGACY_SCENARIO_KEYS: Record<Scenario, {tag: string; props: string[]}> = {
+  inference: {tag: 'inference_compute_allow_list', props: ['inference-recommended-sku', 'inference-min-sku-spec']},
+  evaluation: {tag: 'evaluation_compute_allow_list', props: ['evaluation-recommended-sku', 'evaluation-min-sku-spec']},
+  finetune: {tag: 'finetune_compute_allow_list', props: ['finetune-recommended-sku', 'finetune-min-sku-spec']},
+}
+
+/**
+ * A legacy (tags/properties) spec rewritten in the system_metadata form azureml-assets now enforces, with the same
+ * mapping validate_model_spec uses to read it (#5150/#5190); tags and properties that were not migrated (SHA,
+ * model_specific_defaults, training_dataset, ...) stay. A spec already in the current form is returned as is.
+ */
+export function migrateLegacySpec(spec: SpecDocument): SpecDocument {
+  const r = resolveSpec(spec)
+  if (r.form === 'current') return spec
+  const tags: Record<string, unknown> = {...r.tags}
+  const properties: Record<string, unknown> = {...r.properties}
+  for (const k of ['task', 'license', 'author', 'huggingface_model_id', 'hiddenlayerscanned', 'SharedComputeCapacityEnabled']) delete tags[k]
+  for (const k of ['finetuning-tasks', 'SharedComputeCapacityEnabled']) delete properties[k]
+  const sm: Record<string, unknown> = {sharedComputeCapacityEnabled: r.sharedCompute.enabled}
+  const tasks: Record<string, unknown> = {}
+  if (r.finetuningTasks) tasks.fineTuningTasks = [...r.finetuningTasks.value]
+  if (r.inferenceTasks.length) tasks.inferenceTasks = [...r.inferenceTasks]
+  if (Object.keys(tasks).length) sm.tasks = tasks
+  const sku: Record<string, unknown> = {}
+  const computes: Record<string, unknown> = {}
+  for (const scenario of Object.keys(LEGACY_SCENARIO_KEYS) as Scenario[]) {
+    const resolved = r.scenarios[scenario]
+    const keys = SCENARIO_KEYS[scenario]
+    if (resolved.recommended) sku[keys.recommended] = [...resolved.recommended.value]
+    if (resolved.minSkuSpec) sku[keys.minSpec] = resolved.minSkuSpec.value
+    if (resolved.allowList) computes[keys.computes] = [...resolved.allowList.value]
+    delete tags[LEGACY_SCENARIO_KEYS[scenario].tag]
+    for (const p of LEGACY_SCENARIO_KEYS[scenario].props) delete properties[p]
+  }
+  if (Object.keys(sku).length) sm.SKU = sku
+  if (r.publisher) sm.publisher = r.publisher
+  if (r.huggingFaceModelId) sm.huggingFaceModelId = r.huggingFaceModelId
+  if (r.license) sm.license = r.license.value
+  if (Object.keys(computes).length) sm.supportedComputes = computes
+
+  const out: SpecDocument = {}
+  for (const [k, v] of Object.entries(spec)) {
+    if (k === 'tags') out.tags = tags
+    else if (k === 'properties') out.properties = properties
+    else if (k === 'version') {
+      // system_metadata goes where the real asset has it: after tags/properties, before version.
+      out.system_metadata = sm
+      out.version = v
+    } else out[k] = v
+  }
+  if (!('system_metadata' in out)) out.system_metadata = sm
+  if (out.properties && Object.keys(properties).length === 0) delete out.properties
+  if (out.tags && Object.keys(tags).length === 0) delete out.tags
+  return out
 }
 
 /** A spec.yaml document as a plain object (keys in file order). */
@@ -73,7 +131,7 @@ const SCENARIO_KEYS: Record<Scenario, {computes: string; recommended: string; mi
  * source commit, training data, malware-scan flag) are dropped rather than claimed for the new weights.
  */
 export function buildSpec(template: SpecDocument, o: SpecOverrides, options: {isDefaultTemplate: boolean}): SpecDocument {
-  const spec = structuredClone(template)
+  const spec = structuredClone(migrateLegacySpec(template))
   const name = o.name ?? (typeof spec.name === 'string' ? spec.name : undefined)
   if (!name) throw new UsageError('the model needs a name: pass --name (as `az ml model create --name`) or a --spec-template with one')
   if (!MODEL_NAME_RE.test(name)) {
