@@ -88,27 +88,45 @@ async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeade
   }
 
   const n = width * height
+  if (!cmyk && !sixteenBit && channels === 3) {
+    // Already what convert('RGB') gives: hand sharp's buffer over without a copy.
+    return {width, height, data: new Uint8Array(data.buffer, data.byteOffset, n * 3)}
+  }
+
   const out = new Uint8Array(n * 3)
-  // Grey (1 channel) and grey+alpha (2) replicate channel 0; RGB (3) and RGBA (4) keep the first three.
-  const colour = channels >= 3
   if (cmyk && channels === 4) {
     cmykToRgb(out, data, n)
   } else if (sixteenBit) {
     const aligned = data.byteOffset % 2 === 0 ? data : new Uint8Array(data)
     const samples = new Uint16Array(aligned.buffer, aligned.byteOffset, n * channels)
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < 3; c++) {
-        const v = samples[i * channels + (colour ? c : 0)]
-        out[i * 3 + c] = grey16 ? (v > 255 ? 255 : v) : v >> 8
-      }
-    }
+    const reduce = grey16 ? (v: number): number => (v > 255 ? 255 : v) : (v: number): number => v >> 8
+    copyToRgb(out, samples, n, channels, reduce)
   } else {
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < 3; c++) out[i * 3 + c] = data[i * channels + (colour ? c : 0)]
-    }
+    copyToRgb(out, data, n, channels, (v) => v)
   }
 
   return {width, height, data: out}
+}
+
+/**
+ * out <- RGB from `channels` samples per pixel: grey (1) and grey+alpha (2) replicate the grey, RGB (3) and RGBA (4)
+ * keep the first three; `reduce` maps a sample to 8 bits. One loop per layout keeps each loop simple for the JIT.
+ */
+function copyToRgb(out: Uint8Array, src: Uint8Array | Uint16Array, n: number, channels: number, reduce: (v: number) => number): void {
+  if (channels <= 2) {
+    for (let i = 0, s = 0, o = 0; i < n; i++, s += channels, o += 3) {
+      const v = reduce(src[s])
+      out[o] = v
+      out[o + 1] = v
+      out[o + 2] = v
+    }
+  } else {
+    for (let i = 0, s = 0, o = 0; i < n; i++, s += channels, o += 3) {
+      out[o] = reduce(src[s])
+      out[o + 1] = reduce(src[s + 1])
+      out[o + 2] = reduce(src[s + 2])
+    }
+  }
 }
 
 /** PIL's `cmyk2rgb`: each of R, G, B is clip(nk - c * nk / 255) with nk = 255 - k, in its MULDIV255 rounding. */
