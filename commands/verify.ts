@@ -7,7 +7,8 @@ import {type VerifyResult, verifyPackage} from '../src/package/verify.js'
 export default class Verify extends BaseCommand {
   static override summary = 'Check a package folder against its manifest: every file, size, sha256, and the tensor shapes'
   static override description = `Re-hashes every file listed in DIR/manifest.json, reports missing, changed and unlisted files, and checks that
-mlflow_model_folder/model/model.safetensors holds exactly the tensors config.json implies, with their shapes.
+mlflow_model_folder/model/model.safetensors holds exactly the tensors config.json implies, with their shapes, and
+that MLmodel model_size_bytes is still true to the files.
 Exits 1 naming each bad file.`
 
   static override examples = ['<%= config.bin %> verify build/vit-digits', '<%= config.bin %> verify build/vit-digits --json']

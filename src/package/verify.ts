@@ -1,6 +1,8 @@
 import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {parse} from 'yaml'
+
 import {InvalidInputError, UsageError, VitrineError, describeFsError} from '../core/errors.js'
 import {validateWithSchema} from '../core/json-schema.js'
 import {type Progress, silentProgress} from '../core/progress.js'
@@ -107,6 +109,26 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
 
   for (const path of await listFiles(dir)) {
     if (path !== MANIFEST_FILE && !listed.has(path)) issues.push({file: path, message: 'is not listed in the manifest'})
+  }
+
+  // MLmodel's model_size_bytes must stay true to the model folder (every file but MLmodel, as MLflow counts).
+  // Checked only when no file of the folder is already reported (a missing or changed file explains the gap).
+  const folderReported = issues.some((i) => i.file.startsWith(`${LAYOUT.mlflowDir}/`))
+  const mlmodelText = folderReported ? undefined : await readFile(join(dir, LAYOUT.mlmodel), 'utf8').catch(() => undefined)
+  if (mlmodelText !== undefined) {
+    let declared: unknown
+    try {
+      declared = (parse(mlmodelText) as Record<string, unknown> | null)?.model_size_bytes
+    } catch {
+      issues.push({file: LAYOUT.mlmodel, message: 'is not valid YAML'})
+    }
+    if (declared !== undefined) {
+      let actual = 0
+      for (const rel of await listFiles(join(dir, LAYOUT.mlflowDir))) {
+        if (rel !== 'MLmodel') actual += (await stat(join(dir, LAYOUT.mlflowDir, rel))).size
+      }
+      if (declared !== actual) issues.push({file: LAYOUT.mlmodel, message: `model_size_bytes is ${JSON.stringify(declared)}, but the model folder holds ${actual} bytes besides MLmodel`})
+    }
   }
 
   // Shapes: read the header and the config even when their hashes failed, to say what is wrong with them.

@@ -94,8 +94,9 @@ describe('verifyPackage', () => {
     await writeFile(manifestPath, JSON.stringify(manifest))
     const r = await verifyPackage(dir)
     expect(r.ok).toBe(false)
-    expect(r.issues.every((i) => i.file === WEIGHTS)).toBe(true)
-    const messages = r.issues.map((i) => i.message)
+    // The weights are named for each tensor; MLmodel because its model_size_bytes no longer counts config.json right.
+    expect(new Set(r.issues.map((i) => i.file))).toEqual(new Set([WEIGHTS, 'mlflow_model_folder/MLmodel']))
+    const messages = r.issues.filter((i) => i.file === WEIGHTS).map((i) => i.message)
     expect(messages).toContain("tensor 'classifier.weight' has shape [5, 32], expected [6, 32]")
     expect(messages).toContain("tensor 'classifier.bias' has shape [5], expected [6]")
     expect(messages).toContain("tensor 'vit.encoder.layer.2.attention.attention.query.weight' is unexpected for this config")
@@ -115,5 +116,20 @@ describe('verifyPackage', () => {
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest))
     const r = await verifyPackage(dir)
     expect(r.issues).toEqual([{file: 'manifest.json', message: 'lists "../outside", which is not a path inside the package'}])
+  })
+})
+
+describe('verifyPackage and MLmodel', () => {
+  it('catches a model_size_bytes that is no longer true to the files, even with a consistent manifest', async () => {
+    const dir = await copyOfPackage()
+    // Drop model.onnx and its manifest entry: hashes agree, but MLmodel still counts the ONNX bytes.
+    await rm(join(dir, 'mlflow_model_folder/model.onnx'))
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {files: Array<{path: string}>}
+    manifest.files = manifest.files.filter((f) => f.path !== 'mlflow_model_folder/model.onnx')
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest))
+    const r = await verifyPackage(dir)
+    expect(r.issues).toHaveLength(1)
+    expect(r.issues[0].file).toBe('mlflow_model_folder/MLmodel')
+    expect(r.issues[0].message).toMatch(/^model_size_bytes is \d+, but the model folder holds \d+ bytes besides MLmodel$/)
   })
 })
