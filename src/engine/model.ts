@@ -116,13 +116,16 @@ async function findPreprocessor(dir: string, candidates: string[]): Promise<stri
   throw new InvalidInputError(`${dir}: no preprocessor_config.json (looked for ${candidates.join(', ')})`, {file: candidates[0]})
 }
 
-async function readJson(file: string): Promise<unknown> {
-  let text: string
+async function readText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8')
+    return await readFile(file, 'utf8')
   } catch (error) {
     throw describeFsError(error, file) ?? error
   }
+}
+
+async function readJson(file: string): Promise<unknown> {
+  const text = await readText(file)
   try {
     return JSON.parse(text)
   } catch (error) {
@@ -135,13 +138,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const maxBatch = options.maxBatch ?? 1
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`)
   const files = await resolveModelFiles(dir)
-  let configText: string
-  try {
-    configText = await readFile(files.config, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, files.config) ?? error
-  }
-  const {config, labels} = parseVitConfigText(configText, files.config)
+  const {config, labels} = parseVitConfigText(await readText(files.config), files.config)
   const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor)
   if (preprocessor.doResize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
     throw new InvalidInputError(
