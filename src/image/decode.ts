@@ -22,7 +22,7 @@ import type {RgbImage} from './types.js'
 
 export type {RgbImage} from './types.js'
 
-/** PIL's Image.MAX_IMAGE_PIXELS: above it PIL warns, and a processing pipeline should refuse. */
+/** PIL's Image.MAX_IMAGE_PIXELS: PIL warns above it (and refuses above twice it); vitrine refuses above it. */
 export const DEFAULT_MAX_PIXELS = 89_478_485
 
 export interface DecodeLimits {
@@ -50,10 +50,10 @@ export async function decodeImage(bytes: Uint8Array, source: string, limits: Dec
   return applyOrientation(decoded, header.orientation)
 }
 
-/** What sharp returned, described for a message. */
+/** What sharp returned, described for a message (a truncated file said as such first). */
 function libvipsMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  return message.replace(/\s+/g, ' ').trim()
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim()
+  return /premature end|truncated|not enough data|unexpected end|end of stream/i.test(message) ? `the file is truncated (${message})` : message
 }
 
 async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeader, maxPixels: number): Promise<RgbImage> {
