@@ -5,7 +5,7 @@ import {join, relative, resolve, sep} from 'node:path'
 import {writeDirAtomic} from '../core/atomic.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
-import {exportOnnx} from '../onnx/export.js'
+import {ONNX_OPSET, exportOnnx} from '../onnx/export.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
 import {validatePaths} from '../spec/validate.js'
 import {type ConvertOptions, convertCheckpoint} from '../weights/convert.js'
@@ -231,6 +231,9 @@ export async function packageModel(src: string, outDir: string, options: Package
       image_std: numberList(pre.image_std),
       label_0: jsonInner(labels[0]),
       label_1: jsonInner(labels[1] ?? labels[0]),
+      onnx_row: options.onnx
+        ? `\n|ONNX|\`model.onnx\`, opset ${ONNX_OPSET}: input \`pixel_values\` [batch, ${config.numChannels}, ${config.imageSize}, ${config.imageSize}] float32, output \`logits\` [batch, ${labels.length}]|`
+        : '',
     })
 
     const assetDir = at(LAYOUT.assetDir)

@@ -188,6 +188,11 @@ describe('packageModel layout and content', () => {
     expect(text).toContain('# License\n\nMIT\n')
     expect(text).toContain('{"label": "can", "score": 0.91}')
     expect(text).not.toMatch(/\{\{/)
+    expect(text).not.toContain('ONNX')
+    await packageModel(TINY, out, {name: 'vit-tiny-fridge', version: '1', onnx: true})
+    expect(await readFile(join(out, 'asset/description.md'), 'utf8')).toContain(
+      '|ONNX|`model.onnx`, opset 17: input `pixel_values` [batch, 3, 224, 224] float32, output `logits` [batch, 10]|',
+    )
   })
 })
 
