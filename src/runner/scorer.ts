@@ -1,0 +1,148 @@
+/**
+ * The Scorer: one model loaded once, scoring lists of encoded images (PNG/JPEG/... bytes) the way the managed
+ * endpoint does, one outcome per image. It is what `vitrine score`, `serve`, `batch` and `evaluate` share.
+ *
+ *   const scorer = await Scorer.load('examples/models/vit-digits', {threads: 2})
+ *   const [first] = await scorer.score([{id: 'a.png', bytes}], {topK: 5})
+ *   if (first.ok) console.log(first.predictions)          // [{label, score}, ...] best first
+ *   scorer.dispose()
+ *
+ * One bad image never fails the others: an image that does not decode is `{ok: false, error}` naming its id, and
+ * the good ones of the same list are still batched through the network together.
+ */
+import {type VitrineError, isVitrineError} from '../core/errors.js'
+import type {Backend} from '../engine/backend.js'
+import {type Prediction, type VitModel, classify, loadModel} from '../engine/model.js'
+import {defaultThreads, selectBackend} from '../engine/wasm/index.js'
+import {preprocessImage} from '../image/index.js'
+
+export type {Prediction} from '../engine/model.js'
+
+export type BackendChoice = 'wasm' | 'ts'
+
+export interface ScorerOptions {
+  /** Kernel threads (wasm backend); default every core. */
+  threads?: number
+  /** 'wasm' (default, falls back to 'ts' where WebAssembly SIMD is missing) or 'ts' (plain TypeScript kernels). */
+  backend?: BackendChoice
+  /** Images run through the network at once (the preallocated activations); default 8. */
+  maxBatch?: number
+  /** Refuse images with more pixels than this before decoding (default PIL's MAX_IMAGE_PIXELS). */
+  maxPixels?: number
+}
+
+/** One encoded image to score; `id` names it in errors (a file name, `input_data[3]`, a CSV row). */
+export interface ScoreInput {
+  id: string
+  bytes: Uint8Array
+}
+
+export interface ScoreOptions {
+  /** Labels per image, best first (default 5, as the Hugging Face pipeline); capped at the number of labels. */
+  topK?: number
+  /** Also return every class's probability (class-id order). */
+  probabilities?: boolean
+}
+
+export type ScoreOutcome =
+  | {ok: true; predictions: Prediction[]; probabilities?: Float32Array}
+  | {ok: false; error: string; /** The error class, e.g. InvalidInputError. */ kind: string}
+
+export const DEFAULT_TOP_K = 5
+export const DEFAULT_MAX_BATCH = 8
+
+export class Scorer {
+  private disposed = false
+
+  private constructor(
+    readonly model: VitModel,
+    private readonly backend: Backend,
+    /** The threads the kernels run on (1 for the TypeScript backend). */
+    readonly threads: number,
+    readonly backendName: string,
+    /** Images the network runs at once. */
+    readonly maxBatch: number,
+    private readonly maxPixels: number | undefined,
+  ) {}
+
+  /** Loads the model folder (Hugging Face, MLflow or `vitrine package` layout) on the chosen backend. */
+  static async load(dir: string, options: ScorerOptions = {}): Promise<Scorer> {
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`)
+    const threads = options.threads ?? defaultThreads()
+    const backend = await selectBackend({threads, prefer: options.backend ?? 'wasm'})
+    try {
+      const model = await loadModel(dir, {backend, maxBatch})
+      const isWasm = backend.name !== 'ts'
+      return new Scorer(model, backend, isWasm ? threads : 1, backend.name, maxBatch, options.maxPixels)
+    } catch (error) {
+      backend.dispose()
+      throw error
+    }
+  }
+
+  /** Class names in class-id order. */
+  get labels(): string[] {
+    return this.model.labels
+  }
+
+  /**
+   * Scores every image; the result has one outcome per input, in order. Images are decoded concurrently, then the
+   * ones that decoded run through the network in batches of up to maxBatch (the model chunks larger batches).
+   * Only user errors (bad bytes, over-size images) become per-image outcomes; anything else is a bug and throws.
+   */
+  async score(items: readonly ScoreInput[], options: ScoreOptions = {}): Promise<ScoreOutcome[]> {
+    if (this.disposed) throw new Error('internal: score() called on a disposed Scorer')
+    const topK = options.topK ?? DEFAULT_TOP_K
+    if (!Number.isSafeInteger(topK) || topK < 1) throw new RangeError(`topK must be a positive integer, got ${topK}`)
+    const outcomes: ScoreOutcome[] = Array.from({length: items.length})
+    const pixels: Array<Float32Array | undefined> = await Promise.all(
+      items.map(async (item, i) => {
+        try {
+          return await preprocessImage(item.bytes, this.model.preprocessor, item.id, {maxPixels: this.maxPixels})
+        } catch (error) {
+          if (!isVitrineError(error)) throw error
+          outcomes[i] = failure(error)
+          return undefined
+        }
+      }),
+    )
+
+    const good = pixels.flatMap((p, i) => (p ? [i] : []))
+    if (good.length === 0) return outcomes
+    const {numChannels: ch, imageHeight: H, imageWidth: W} = this.model.config
+    const size = ch * H * W
+    // The model's size is fixed by its position embeddings; with do_resize false an image of another size cannot run.
+    const batch = new Float32Array(good.length * size)
+    let n = 0
+    for (const i of good) {
+      const p = pixels[i] as Float32Array
+      if (p.length !== size) {
+        outcomes[i] = {ok: false, kind: 'InvalidInputError', error: `${items[i].id}: the image is not ${W}x${H}, and the processor does not resize (do_resize is false)`}
+        continue
+      }
+      batch.set(p, n * size)
+      good[n++] = i
+    }
+    if (n === 0) return outcomes
+    const results = classify(this.model, batch.subarray(0, n * size), n, topK)
+    for (let b = 0; b < n; b++) {
+      const r = results[b]
+      outcomes[good[b]] = options.probabilities
+        ? {ok: true, predictions: r.top, probabilities: Float32Array.from(r.probs)}
+        : {ok: true, predictions: r.top}
+    }
+    return outcomes
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.model.dispose()
+    this.backend.dispose()
+  }
+}
+
+function failure(error: VitrineError): ScoreOutcome {
+  return {ok: false, error: error.message, kind: error.name}
+}
