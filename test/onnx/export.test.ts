@@ -60,3 +60,25 @@ describe('exportOnnx input checks', () => {
     expect((await readdir(dir)).sort()).toEqual(['config.json', 'model.safetensors'])
   })
 })
+
+describe('exportOnnx from float16 / bfloat16 weights', () => {
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    it(`widens ${dtype} weights to float32 initializers that onnxruntime runs`, async () => {
+      const {convertCheckpoint} = await import('../../src/weights/convert.js')
+      const dir = await tempDir()
+      const src = join(FIXTURES, 'vit-geom')
+      await convertCheckpoint(src, join(dir, 'half'), {dtype})
+      await exportOnnx(join(dir, 'half'), join(dir, 'model.onnx'))
+      const expected = JSON.parse(await readFile(join(src, 'expected.json'), 'utf8')) as Expected
+      const raw = await readFile(join(src, expected.inputs.file))
+      const session = await ort.InferenceSession.create(join(dir, 'model.onnx'))
+      const r = await session.run({pixel_values: new ort.Tensor('float32', new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)), expected.inputs.shape)})
+      const data = r.logits.data as Float32Array
+      const diffs = expected.inputs.logits.flat().map((v, i) => Math.abs(v - data[i]))
+      // Rounded weights move the logits a little, not a lot; and not at all would mean the rounding was lost.
+      expect(Math.max(...diffs)).toBeLessThan(dtype === 'float16' ? 5e-3 : 5e-2)
+      expect(Math.max(...diffs)).toBeGreaterThan(1e-6)
+      await session.release()
+    })
+  }
+})
