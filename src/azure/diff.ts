@@ -4,9 +4,11 @@ import type {FieldChange, JsonObject} from './types.js'
 /**
  * Maps replaced whole by a PUT: a key present in Azure but not in the file is a change (it would be removed).
  * Everything else is compared only on the fields the file sets, because Azure adds read-only and default fields
- * (provisioningState, scoringUri, identity.principalId, ...) that the file never mentions.
+ * (provisioningState, scoringUri, identity.principalId, ...) that the file never mentions. `properties.properties`
+ * and `environmentVariables` are compared on the file's keys only: Azure adds its own there
+ * (`AzureAsyncOperationUri`, `azureml.onlineendpointid`), so a key removed from the file is not reported.
  */
-const WHOLE_MAPS = new Set(['tags', 'properties.tags', 'properties.properties', 'properties.environmentVariables', 'properties.traffic'])
+const WHOLE_MAPS = new Set(['tags', 'properties.tags', 'properties.traffic'])
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true
@@ -36,7 +38,7 @@ export function diffResource(desired: JsonObject, current: JsonObject | undefine
     const h = isObject(have) ? have : {}
     for (const [k, v] of Object.entries(want)) {
       const path = prefix ? `${prefix}.${k}` : k
-      if (skip.has(path)) continue
+      if (v === undefined || skip.has(path)) continue
       if (WHOLE_MAPS.has(path) && isObject(v)) {
         const cur = isObject(h[k]) ? (h[k] as JsonObject) : {}
         for (const key of [...new Set([...Object.keys(v), ...Object.keys(cur)])].sort()) {

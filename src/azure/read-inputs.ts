@@ -208,8 +208,8 @@ async function readYamlFile(file: string, target: ApplyTarget): Promise<DesiredR
       }
       case 'pipeline-job': {
         const ws = workspacePath(target)
-        const {name, body, notes} = pipelineJobBody(ctx, y, basename(file, extname(file)))
-        out.push({kind: 'pipeline-job', name, file, path: `${ws}/jobs/${enc(name)}`, apiVersion: RAW_API_VERSION, body, notes})
+        const {name, body, notes, contentNamed} = pipelineJobBody(ctx, y, basename(file, extname(file)))
+        out.push({kind: 'pipeline-job', name, file, path: `${ws}/jobs/${enc(name)}`, apiVersion: RAW_API_VERSION, body, notes, contentNamed})
         break
       }
     }

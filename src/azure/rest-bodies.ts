@@ -160,7 +160,6 @@ export function onlineEndpointBody(ctx: YamlContext, y: JsonObject): {name: stri
   if (y.mirror_traffic !== undefined) notes.push('mirror_traffic is not sent (not in api-version 2022-10-01)')
   const body = prune({
     identity: identityBody(ctx, y),
-    kind: 'Managed',
     tags: stringMap(ctx, y, 'tags'),
     properties: prune({
       authMode: enumValue(ctx, 'auth_mode', str(ctx, y, 'auth_mode') ?? 'key', AUTH_MODE),
@@ -432,7 +431,7 @@ function mapEntries(ctx: YamlContext, y: JsonObject, key: string): Array<[string
  * pipelineJob YAML -> Job REST body, sent raw because the 2.1.1 serializer drops `uri` and `mode` of asset inputs.
  * Step nodes follow azure-ai-ml's REST form: `componentId`, snake_case `job_input_type`, literal values as strings.
  */
-export function pipelineJobBody(ctx: YamlContext, y: JsonObject, fileStem: string): {name: string; body: JsonObject; notes: string[]} {
+export function pipelineJobBody(ctx: YamlContext, y: JsonObject, fileStem: string): {name: string; body: JsonObject; notes: string[]; contentNamed: boolean} {
   const type = str(ctx, y, 'type') ?? 'pipeline'
   if (type !== 'pipeline') fail(ctx, 'type', `must be 'pipeline', got '${type}'`)
   const notes: string[] = []
@@ -482,6 +481,7 @@ export function pipelineJobBody(ctx: YamlContext, y: JsonObject, fileStem: strin
   })
   const body = {properties}
   let name = str(ctx, y, 'name')
+  const contentNamed = !name
   if (!name) {
     // A job has no natural key: name it after its content so that applying the same file twice finds the job it
     // submitted the first time instead of submitting another.
@@ -490,7 +490,7 @@ export function pipelineJobBody(ctx: YamlContext, y: JsonObject, fileStem: strin
     notes.push(`no name in the YAML: named '${name}' after its content`)
   }
   if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) fail(ctx, 'name', `'${name}' is not a valid job name (letters, digits, _ and -)`)
-  return {name, body, notes}
+  return {name, body, notes, contentNamed}
 }
 
 /** JSON with keys sorted at every level: equal objects give equal text. */

@@ -51,6 +51,8 @@ export interface DesiredResource {
   deploymentName?: string
   /** Tracked resources (endpoints, deployments) need the workspace's location. */
   needsLocation?: boolean
+  /** A job named after the hash of its body: if a job of that name exists, it is this one. */
+  contentNamed?: boolean
   /** For routing steps: the deployments the routing names. */
   routesTo?: string[]
 }

@@ -281,6 +281,8 @@ export class FakeArm {
         ...props,
         provisioningState: exists ? 'Updating' : 'Creating',
         ...(ep?.[1] === 'onlineEndpoints' ? {scoringUri: `https://${name}.${this.location}.inference.ml.azure.com/score`, traffic: props.traffic ?? {}} : {}),
+        // Azure adds its own entries to properties.properties; apply must not see them as changes.
+        properties: {...((props.properties ?? {}) as Json), 'azureml.onlineendpointid': `/fake/${name}`, AzureAsyncOperationUri: `${this.url}/operations/x`},
       },
       ...(body.identity ? {identity: {...(body.identity as Json), principalId: '00000000-0000-0000-0000-00000000abcd', tenantId: 't'}} : {}),
     }

@@ -150,7 +150,6 @@ describe('vitrine apply against the fake ARM + blob server', () => {
     expect(epPuts[0].json).toEqual({
       location: 'westeurope',
       identity: {type: 'SystemAssigned'},
-      kind: 'Managed',
       tags: {model: 'vit-digits'},
       properties: {authMode: 'Key', description: 'ViT digits classifier'},
     })
@@ -312,7 +311,8 @@ describe('vitrine apply against the fake ARM + blob server', () => {
 
   it('reports a 401 with Azure\'s code and never prints the token', async () => {
     fake.token = 'a-different-token'
-    const r = await apply([join(FIX, 'online-endpoint.yaml'), '--plan'])
+    // Even with the Azure SDK's most verbose logging on stderr.
+    const r = await apply([join(FIX, 'online-endpoint.yaml'), '--plan'], {AZURE_LOG_LEVEL: 'verbose'})
     expectNoSecrets(r)
     expect(r.exitCode).toBe(3)
     expect(flat(r.stderr)).toContain('InvalidAuthenticationToken: The access token is invalid. (HTTP 401)')
