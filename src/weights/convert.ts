@@ -327,8 +327,14 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
             await write(chunk)
           }
           await put(head)
-          for (const r of ordered) {
-            const bytes = await buildTensor(r, checkpoint.tensors.get(r.source)!, cache, dtype)
+          // Read and re-lay tensor i+1 while tensor i is written: reads and writes overlap, two tensors in memory.
+          const build = (i: number): Promise<Uint8Array> => buildTensor(ordered[i], checkpoint.tensors.get(ordered[i].source)!, cache, dtype)
+          let next = ordered.length ? build(0) : undefined
+          for (let i = 0; i < ordered.length; i++) {
+            const bytes = await next!
+            next = i + 1 < ordered.length ? build(i + 1) : undefined
+            // A failed prefetch is awaited (and thrown) on the next turn; keep it from being reported as unhandled.
+            next?.catch(() => undefined)
             await put(bytes)
             progress.advance(bytes.length)
           }

@@ -22,7 +22,11 @@ export function f16ToF32(h: number): number {
 /** float32 value to half-precision bits, rounding to nearest even (as numpy/PyTorch `.half()`). */
 export function f32ToF16(value: number): number {
   f32[0] = value
-  const x = u32[0]
+  return f32BitsToF16(u32[0])
+}
+
+/** f32ToF16 on the float32's bit pattern (integer arithmetic only: the bulk converters use this). */
+export function f32BitsToF16(x: number): number {
   const sign = (x >>> 16) & 0x8000
   const exp = (x >>> 23) & 0xff
   let mant = x & 0x7fffff
@@ -55,7 +59,11 @@ export function bf16ToF32(b: number): number {
 /** float32 value to bfloat16 bits, rounding to nearest even (as PyTorch `.bfloat16()`); NaN stays NaN. */
 export function f32ToBf16(value: number): number {
   f32[0] = value
-  const x = u32[0]
+  return f32BitsToBf16(u32[0])
+}
+
+/** f32ToBf16 on the float32's bit pattern. */
+export function f32BitsToBf16(x: number): number {
   if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 0x40) & 0xffff
   const rounded = x + 0x7fff + ((x >>> 16) & 1)
   return (rounded >>> 16) & 0xffff
@@ -89,8 +97,10 @@ export function convertFloatBytes(bytes: Uint8Array, from: FloatDtype | 'F64', t
     else for (let i = 0; i < n; i++) values[i] = bf16ToF32(dv.getUint16(2 * i, true))
   }
   if (to === 'F32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
+  // Round from the bit patterns: integer work only, several times faster than going through float values.
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n)
   const out = new Uint16Array(n)
-  if (to === 'F16') for (let i = 0; i < n; i++) out[i] = f32ToF16(values[i])
-  else for (let i = 0; i < n; i++) out[i] = f32ToBf16(values[i])
+  if (to === 'F16') for (let i = 0; i < n; i++) out[i] = f32BitsToF16(bits[i])
+  else for (let i = 0; i < n; i++) out[i] = f32BitsToBf16(bits[i])
   return new Uint8Array(out.buffer)
 }

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {convertFloatBytes, f32ToBf16, f32ToF16} from '../../src/weights/dtype.js'
-import {gatherStrided, isContiguous, permuteAxes} from '../../src/weights/strided.js'
+import {gatherStrided, isContiguous, permuteAxes, transposeTiled} from '../../src/weights/strided.js'
 
 const u8 = (a: ArrayLike<number>, T: Uint16ArrayConstructor | Uint32ArrayConstructor | Float64ArrayConstructor): Uint8Array => new Uint8Array(new T(a as number[]).buffer)
 
@@ -20,6 +20,15 @@ describe('strided gather and axis permutation', () => {
     const out = gatherStrided(src, 8, 0, [2], [1])
     expect([...out]).toEqual([...src])
     expect([...new Uint16Array(gatherStrided(u8([5, 6, 7, 8], Uint16Array), 2, 1, [3], [1]).buffer)]).toEqual([6, 7, 8])
+  })
+
+  it('the tiled transpose equals the naive strided gather (odd sizes straddle the 32x32 tiles)', () => {
+    for (const [rows, cols] of [[1, 1], [3, 70], [33, 65], [64, 32], [100, 7]]) {
+      for (const elem of [2, 4] as const) {
+        const src = new Uint8Array(rows * cols * elem).map((_, i) => (i * 131 + 7) & 0xff)
+        expect(Buffer.from(transposeTiled(src, elem, rows, cols)).equals(Buffer.from(gatherStrided(src, elem, 0, [cols, rows], [1, cols]))), `${rows}x${cols}x${elem}`).toBe(true)
+      }
+    }
   })
 
   it('knows contiguous strides (size-1 axes are free)', () => {

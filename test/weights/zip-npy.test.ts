@@ -58,7 +58,7 @@ describe('zip reader', () => {
     const w = await ZipWriter.create(path)
     await w.add(name, npyBytes('F32', [1], new Uint8Array(4)))
     await w.close()
-    const err = await convertCheckpoint(path, join(dir, 'out')).catch((e: unknown) => e as Error)
+    const err = await convertCheckpoint(path, join(dir, 'out')).then(() => undefined, (e: unknown) => e as Error)
     expect(err?.message).toMatch(new RegExp(`^${path}: zip entry '${name.replace(/[.*/\\]/g, '\\$&')}' \\(central directory byte offset \\d+\\) `))
     expect(err?.message).toMatch(pattern)
     await expectNothingWritten(join(dir, 'out'))

@@ -1,0 +1,156 @@
+/**
+ * `npm run bench -- convert`: `vitrine convert` on seeded random full-size ViT-B/16 weights (86.6 M parameters,
+ * 346 MB in float32) from each source format: Hugging Face safetensors (bench/lib/random-vit.ts), and the same
+ * numbers written as torch.save pytorch_model.bin, timm .pth (fused qkv) and Google JAX .npz (zip64) by
+ * bench/lib/formats.ts. Each conversion runs the built CLI in a fresh child process; a preload hook prints the child's
+ * peak RSS at exit: VmHWM from /proc/self/status (the high-water mark of the process's own memory since exec).
+ * process.resourceUsage().maxRSS is printed too, but on Linux it also counts the parent's RSS at fork time (the
+ * kernel carries it across exec), so it overstates a child started from a big parent. Target: < 600 MB everywhere.
+ *
+ * Peers, in the same run on the same file: the same bytes streamed by Node (read 4 MB, write 4 MB, no conversion:
+ * the I/O floor of any streaming converter) and fs.copyFile (the kernel's copy). Ratios are convert throughput /
+ * peer throughput. Throughput counts source bytes per second of wall time, process start included. The machine is
+ * shared and its disk noisy: ratios mean more than MB/s. Files are cached in bench/out/convert/ (git-ignored, ~1.4 GB).
+ */
+import {execFile} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {createReadStream, existsSync} from 'node:fs'
+import {copyFile, mkdir, open, rm, stat, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
+
+import {writeHfTorchFromSafetensors, writeJaxNpzFromSafetensors, writeTimmFromSafetensors} from './lib/formats.js'
+import {VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
+
+const run = promisify(execFile)
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const OUT = join(ROOT, 'bench/out/convert')
+const HF_DIR = join(OUT, 'vit-b16-random')
+const RSS_TARGET_MB = 600
+const round = (x: number, digits = 1): number => Number(x.toFixed(digits))
+
+/** Source files by format; each lives in its own folder (no config.json beside it), as a user's download would. */
+async function ensureSources(): Promise<Record<string, string>> {
+  await mkdir(OUT, {recursive: true})
+  const hf = join(HF_DIR, 'model.safetensors')
+  if (!existsSync(hf)) {
+    await rm(HF_DIR, {recursive: true, force: true})
+    await writeRandomVitFolder(HF_DIR, VIT_B16, 4321)
+  }
+  const files: Record<string, string> = {
+    safetensors: hf,
+    pytorch: join(OUT, 'pytorch/pytorch_model.bin'),
+    timm: join(OUT, 'timm/vit_base_patch16_224.pth'),
+    jax: join(OUT, 'jax/ViT-B_16.npz'),
+  }
+  const writers: Record<string, (src: string, dst: string) => Promise<void>> = {
+    pytorch: writeHfTorchFromSafetensors,
+    timm: writeTimmFromSafetensors,
+    jax: (src, dst) => writeJaxNpzFromSafetensors(src, dst, {heads: VIT_B16.heads}),
+  }
+  for (const [format, write] of Object.entries(writers)) {
+    if (existsSync(files[format])) continue
+    await mkdir(dirname(files[format]), {recursive: true})
+    process.stderr.write(`bench convert: writing ${files[format]}\n`)
+    await write(hf, files[format] + '.part')
+    await run('mv', [files[format] + '.part', files[format]])
+  }
+  return files
+}
+
+interface ChildRun {
+  seconds: number
+  peakRssMB: number
+  sha256: string
+}
+
+async function convertInChild(src: string, out: string, extra: string[]): Promise<ChildRun> {
+  const hook = join(OUT, 'rss-hook.cjs')
+  await writeFile(hook, [
+    "process.on('exit', () => {",
+    "  const fs = require('node:fs')",
+    "  let hwm = ''",
+    "  try { hwm = /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1] } catch {}",
+    "  fs.writeSync(2, '\\nBENCH_HWM_KB=' + hwm + ' BENCH_MAXRSS_KB=' + process.resourceUsage().maxRSS + '\\n')",
+    '})',
+    '',
+  ].join('\n'))
+  await rm(out, {recursive: true, force: true})
+  const t0 = performance.now()
+  const {stdout, stderr} = await run('node', ['--require', hook, join(ROOT, 'bin/run.js'), 'convert', src, '--out', out, '--json', ...extra], {maxBuffer: 64 * 1024 * 1024})
+  const seconds = (performance.now() - t0) / 1000
+  const m = /BENCH_HWM_KB=(\d*) BENCH_MAXRSS_KB=(\d+)/.exec(stderr)
+  if (!m) throw new Error(`no RSS report from the child: ${stderr.slice(0, 500)}`)
+  const kb = Number(m[1] || m[2])
+  const result = JSON.parse(stdout) as {files: Array<{path: string; sha256: string}>}
+  const weights = result.files.find((f) => f.path === 'model.safetensors')!
+  // Check the reported hash against the bytes on disk (cheap insurance that the child wrote what it said).
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(join(out, 'model.safetensors'))) hash.update(chunk as Buffer)
+  const onDisk = hash.digest('hex')
+  if (onDisk !== weights.sha256) throw new Error(`${out}: model.safetensors does not match the sha256 the CLI reported`)
+  return {seconds, peakRssMB: round(kb / 1024), sha256: weights.sha256}
+}
+
+/** The I/O floor: read 4 MB, write 4 MB, as a converter that did nothing else would. */
+async function streamCopy(src: string, dst: string): Promise<void> {
+  const a = await open(src, 'r')
+  const b = await open(dst, 'w')
+  try {
+    for (let pos = 0; ; ) {
+      const buf = Buffer.alloc(4 << 20)
+      const {bytesRead} = await a.read(buf, 0, buf.length, pos)
+      if (bytesRead === 0) break
+      pos += bytesRead
+      await b.write(buf.subarray(0, bytesRead))
+    }
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
+export default async function convertBench(): Promise<object> {
+  const files = await ensureSources()
+  const results: Record<string, object> = {}
+  const hashes = new Map<string, string>()
+  let worstRss = 0
+  for (const [format, src] of Object.entries(files)) {
+    const mb = (await stat(src)).size / 1e6
+    const r = await convertInChild(src, join(OUT, `out-${format}`), [])
+    hashes.set(format, r.sha256)
+    worstRss = Math.max(worstRss, r.peakRssMB)
+    results[format] = {sourceMB: round(mb), seconds: round(r.seconds, 2), MBps: round(mb / r.seconds), peakRssMB: r.peakRssMB, underTarget: r.peakRssMB < RSS_TARGET_MB}
+    process.stderr.write(`bench convert: ${format} ${JSON.stringify(results[format])}\n`)
+  }
+  // float16 output from the JAX checkpoint: the rounding path, same streaming.
+  const half = await convertInChild(files.jax, join(OUT, 'out-jax-f16'), ['--dtype', 'float16'])
+  const jaxMB = (await stat(files.jax)).size / 1e6
+  results['jax->float16'] = {sourceMB: round(jaxMB), seconds: round(half.seconds, 2), MBps: round(jaxMB / half.seconds), peakRssMB: half.peakRssMB, underTarget: half.peakRssMB < RSS_TARGET_MB}
+  worstRss = Math.max(worstRss, half.peakRssMB)
+
+  // Peers: the same bytes streamed by Node without conversion, and copied by the kernel.
+  const sourceMB = (await stat(files.safetensors)).size / 1e6
+  const copyTarget = join(OUT, 'copy-peer.bin')
+  let t0 = performance.now()
+  await streamCopy(files.safetensors, copyTarget)
+  const streamMBps = sourceMB / ((performance.now() - t0) / 1000)
+  await rm(copyTarget, {force: true})
+  t0 = performance.now()
+  await copyFile(files.safetensors, copyTarget)
+  const copyMBps = sourceMB / ((performance.now() - t0) / 1000)
+  await rm(copyTarget, {force: true})
+  const safetensorsMBps = (results.safetensors as {MBps: number}).MBps
+  return {
+    model: 'ViT-B/16 geometry, seeded random float32 weights (86.6 M parameters)',
+    formats: results,
+    allFormatsByteIdentical: new Set(hashes.values()).size === 1,
+    peers: {nodeStreamCopyMBps: round(streamMBps), fsCopyFileMBps: round(copyMBps)},
+    ratioSafetensorsConvertToNodeStreamCopy: round(safetensorsMBps / streamMBps, 3),
+    ratioSafetensorsConvertToCopyFile: round(safetensorsMBps / copyMBps, 3),
+    peakRssTargetMB: RSS_TARGET_MB,
+    worstPeakRssMB: worstRss,
+    allUnderTarget: worstRss < RSS_TARGET_MB,
+  }
+}
