@@ -16,7 +16,7 @@
 import sharp from 'sharp'
 
 import {InvalidInputError} from '../core/errors.js'
-import {type ImageHeader, readImageHeader} from './header.js'
+import {describePngTruncation, type ImageHeader, readImageHeader} from './header.js'
 import {applyOrientation} from './orientation.js'
 import type {RgbImage} from './types.js'
 
@@ -50,10 +50,17 @@ export async function decodeImage(bytes: Uint8Array, source: string, limits: Dec
   return applyOrientation(decoded, header.orientation)
 }
 
-/** What sharp returned, described for a message (a truncated file said as such first). */
+/** What sharp returned, on one line. */
 function libvipsMessage(error: unknown): string {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim()
-  return /premature end|truncated|not enough data|unexpected end|end of stream/i.test(message) ? `the file is truncated (${message})` : message
+  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim()
+}
+
+/** Why decoding failed, for the message: a truncated file said as such first, libvips' words after. */
+function decodeFailure(bytes: Uint8Array, header: ImageHeader, error: unknown): string {
+  const detail = libvipsMessage(error)
+  const truncation = header.format === 'png' ? describePngTruncation(bytes) : undefined
+  if (truncation) return `${truncation} (${detail})`
+  return /premature end|truncated|not enough data|unexpected end|end of stream/i.test(detail) ? `the file is truncated (${detail})` : detail
 }
 
 async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeader, maxPixels: number): Promise<RgbImage> {
@@ -76,7 +83,7 @@ async function decodeToRgb(bytes: Uint8Array, source: string, header: ImageHeade
 
     ;({data, info} = await pipeline.toBuffer({resolveWithObject: true}))
   } catch (error) {
-    throw new InvalidInputError(`${source}: cannot decode this ${header.format === 'png' ? 'PNG' : 'JPEG'}: ${libvipsMessage(error)}`, {
+    throw new InvalidInputError(`${source}: cannot decode this ${header.format === 'png' ? 'PNG' : 'JPEG'}: ${decodeFailure(bytes, header, error)}`, {
       file: source,
       cause: error,
     })

@@ -114,6 +114,24 @@ function startsWithText(bytes: Uint8Array, text: string): boolean {
   return true
 }
 
+/** Where a PNG's chunks run past the end of the file, said for an error message; undefined if they do not. */
+export function describePngTruncation(bytes: Uint8Array): string | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = 8
+  while (at + 8 <= bytes.length) {
+    const length = view.getUint32(at)
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8))
+    if (at + 12 + length > bytes.length) {
+      return `the file is truncated: it ends at byte ${bytes.length}, inside the ${JSON.stringify(type)} chunk that starts at byte ${at}`
+    }
+
+    if (type === 'IEND') return undefined
+    at += 12 + length
+  }
+
+  return at < bytes.length ? `the file is truncated: it ends at byte ${bytes.length}, inside a chunk header` : `the file is truncated: it ends at byte ${bytes.length}, before its IEND chunk`
+}
+
 function readJpegHeader(bytes: Uint8Array, source: string): ImageHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let at = 2

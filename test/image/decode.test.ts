@@ -207,7 +207,7 @@ describe('bad input: a clear InvalidInputError naming the source, never a crash'
 
   it('a PNG cut in the middle of its pixel data', async () => {
     const png = writePng({width: 64, height: 64, colorType: 2, bitDepth: 8, samples: samples(2, 256).concat(Array.from({length: 64 * 64 * 3}, () => rand(256)))})
-    await refused(png.subarray(0, png.length - 200), 'cut.png', /cannot decode this PNG: the file is truncated/)
+    await refused(png.subarray(0, png.length - 200), 'cut.png', /cannot decode this PNG: the file is truncated: it ends at byte \d+, inside the "IDAT" chunk that starts at byte 33/)
   })
 
   it('a PNG with a corrupted chunk CRC', async () => {
