@@ -91,6 +91,8 @@ export async function openCheckpoint(file: string, expect?: Container): Promise<
     if (expect && found !== expect) {
       throw new InvalidInputError(`${file}: expected ${CONTAINER_NAMES[expect]}, but ${found ? `the content is ${CONTAINER_NAMES[found]}` : 'the content is none of the supported kinds'}`, {file})
     }
+    // Content that fits no container but is named .safetensors: let the safetensors parser say what is wrong with it.
+    if (!found && !expect && file.endsWith('.safetensors')) return await readSafetensorsCheckpoint(fh, file)
     if (!found) {
       const head = await readAt(fh, 0, 4)
       const legacy = head[0] === 0x80 && head[1] >= 2 && head[1] <= 5
