@@ -20,8 +20,15 @@ const PIL_RESAMPLE_NAMES: Record<number, string> = {
 }
 export const PIL_BILINEAR = 2
 
-/** Image processor classes whose preprocessing is the PIL pipeline implemented here. */
-const SUPPORTED_PROCESSOR_TYPES = new Set(['ViTImageProcessor', 'ViTFeatureExtractor'])
+/**
+ * Image processor classes whose preprocessing is the pipeline implemented here. ViTImageProcessorFast (what newer
+ * transformers may save) resizes with torchvision instead of PIL, which can differ by a level here and there; it is
+ * accepted and run with PIL's arithmetic, the slow processor's.
+ */
+const SUPPORTED_PROCESSOR_TYPES = new Set(['ViTImageProcessor', 'ViTImageProcessorFast', 'ViTFeatureExtractor'])
+
+/** Steps other processors have that this pipeline does not do: refused when switched on rather than skipped. */
+const UNSUPPORTED_STEPS = ['do_center_crop', 'do_pad', 'do_reduce_labels']
 
 /** ViTImageProcessor's defaults (transformers' IMAGENET_STANDARD_MEAN/STD, 224x224, BILINEAR, 1/255). */
 export const VIT_DEFAULTS: PreprocessorConfig = {
@@ -60,6 +67,10 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
         `is ${JSON.stringify(processorType)}: only ${[...SUPPORTED_PROCESSOR_TYPES].join(' and ')} preprocessing is implemented (PIL resize, rescale, normalise)`,
       )
     }
+  }
+
+  for (const step of UNSUPPORTED_STEPS) {
+    if (obj[step] === true) fail(step, 'is true: ViT preprocessing has no such step and vitrine does not implement it')
   }
 
   const bool = (field: string, fallback: boolean): boolean => {

@@ -41,6 +41,10 @@ describe('parsePreprocessorConfig', () => {
     expect(VIT_DEFAULTS.rescaleFactor).toBe(1 / 255)
   })
 
+  it('accepts ViTImageProcessorFast (run with PIL arithmetic) and do_center_crop false', () => {
+    expect(parsePreprocessorConfig({image_processor_type: 'ViTImageProcessorFast', do_center_crop: false}, 'p.json')).toEqual(VIT_DEFAULTS)
+  })
+
   it('reads the old feature-extractor form ("size": 224, one number for mean/std)', () => {
     const pre = parsePreprocessorConfig({feature_extractor_type: 'ViTFeatureExtractor', size: 96, image_mean: 0.25, image_std: 2}, 'p.json')
     expect(pre).toMatchObject({height: 96, width: 96, imageMean: [0.25, 0.25, 0.25], imageStd: [2, 2, 2]})
@@ -58,6 +62,7 @@ describe('parsePreprocessorConfig', () => {
     ['image_std zero', {image_std: [0.5, 0, 0.5]}, /image_std\[1\] must be greater than 0/],
     ['rescale_factor text', {rescale_factor: '1/255'}, /rescale_factor must be a finite number/],
     ['another processor', {image_processor_type: 'CLIPImageProcessor'}, /image_processor_type is "CLIPImageProcessor"/],
+    ['a center crop', {do_center_crop: true, crop_size: {height: 224, width: 224}}, /p\.json: do_center_crop is true/],
   ]
   for (const [name, json, pattern] of bad) {
     it(`refuses ${name}, naming the file and field`, () => {
