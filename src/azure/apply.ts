@@ -127,22 +127,30 @@ export async function applyPlan(client: ArmClient, entries: PlanEntry[], opts: A
       const err = azureErrorOf(r.parsedBody ?? safeJson(r.bodyAsText ?? undefined))
       if (err.code || err.message) lastError = err
     }
+    /** The SDK's own failure text is generic; Azure's code and message from the last poll body say more. */
+    const failure = (error: unknown): Error => {
+      if (lastError.code || lastError.message) {
+        return new RemoteError(`${label}: ${lastStatus ?? 'Failed'}: ${lastError.code ? lastError.code + ': ' : ''}${lastError.message ?? ''}`, {code: lastError.code})
+      }
+      return toRemoteError(error, label)
+    }
     let poller
     try {
       poller = await begin({updateIntervalInMs: opts.pollIntervalMs, abortSignal: opts.signal, onResponse})
     } catch (error) {
-      if (isAbort(error, opts.signal)) throw new Interrupted()
-      throw toRemoteError(error, label)
+      if (isAbort(error, opts.signal)) {
+        // Interrupted during the first poll: the PUT was accepted, so the operation runs on in Azure.
+        if (operation) out.stillRunning.push({kind: e.desired.kind, name: e.desired.name, status: lastStatus ?? 'Running', operation})
+        throw new Interrupted()
+      }
+      throw failure(error)
     }
     const finish = async () => {
       try {
         await poller.pollUntilDone({abortSignal: opts.signal})
       } catch (error) {
         if (isAbort(error, opts.signal)) throw new Interrupted()
-        if (lastError.code || lastError.message) {
-          throw new RemoteError(`${label}: ${lastStatus ?? 'Failed'}: ${lastError.code ? lastError.code + ': ' : ''}${lastError.message ?? ''}`, {code: lastError.code})
-        }
-        throw toRemoteError(error, label)
+        throw failure(error)
       }
       return lastStatus
     }
@@ -151,14 +159,22 @@ export async function applyPlan(client: ArmClient, entries: PlanEntry[], opts: A
     return undefined
   }
 
+  /** Waits for a pending operation; an interrupted wait leaves it listed as still running. */
+  const finishPending = async (key: string, finish: () => Promise<string | undefined>) => {
+    try {
+      const status = await finish()
+      pending.delete(key)
+      return status
+    } catch (error) {
+      if (!(error instanceof Interrupted)) pending.delete(key)
+      throw error
+    }
+  }
+
   const settle = async (e: PlanEntry): Promise<string | undefined> => {
     const p = pending.get(e.desired.path + e.desired.kind)
     if (!p) return undefined
-    try {
-      return await p.finish()
-    } finally {
-      pending.delete(e.desired.path + e.desired.kind)
-    }
+    return finishPending(e.desired.path + e.desired.kind, p.finish)
   }
 
   const record = (e: PlanEntry, outcome: AppliedResource['outcome'], status?: string) => {
@@ -242,12 +258,7 @@ export async function applyPlan(client: ArmClient, entries: PlanEntry[], opts: A
     // Operations not needed by a later step: follow them with --wait, else report them as still running.
     for (const [key, p] of [...pending]) {
       if (opts.wait) {
-        let status: string | undefined
-        try {
-          status = await p.finish()
-        } finally {
-          pending.delete(key)
-        }
+        const status = await finishPending(key, p.finish)
         const rec = out.applied.find((a) => a.kind === p.entry.desired.kind && a.name === p.entry.desired.name)
         if (rec) Object.assign(rec, {outcome: p.entry.planned.action === 'create' ? 'created' : 'updated', status})
       }

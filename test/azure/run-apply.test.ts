@@ -1,0 +1,114 @@
+import {join} from 'node:path'
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {runApply, type ApplyRequest} from '../../src/azure/run-apply.js'
+import {silentProgress} from '../../src/core/progress.js'
+import {FakeArm} from './fake-arm.js'
+
+const FIX = join(import.meta.dirname, 'fixtures')
+const SUB = '00000000-1111-2222-3333-444444444444'
+const WS_PATH = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/vit-ws`
+
+let fake: FakeArm
+let lines: string[]
+beforeEach(async () => {
+  fake = await FakeArm.start()
+  lines = []
+})
+afterEach(async () => {
+  await fake.close()
+})
+
+function request(files: string[], extra: Partial<ApplyRequest> = {}): ApplyRequest {
+  return {
+    files,
+    planOnly: false,
+    wait: false,
+    target: {subscription: SUB, resourceGroup: 'rg', workspace: 'vit-ws', armEndpoint: fake.url},
+    env: {AZURE_ACCESS_TOKEN: fake.token},
+    pollIntervalMs: 5,
+    log: (l) => lines.push(l),
+    progress: silentProgress,
+    ...extra,
+  }
+}
+
+describe('runApply in process', () => {
+  it('without --registry a model YAML becomes a workspace model version through the SDK', async () => {
+    const r = await runApply(request([join(FIX, 'model-remote.yaml')]))
+    expect(r.error).toBeUndefined()
+    const put = fake.requests.find((q) => q.method === 'PUT')!
+    expect(put.path).toBe(`${WS_PATH}/models/vit-digits-finetuned/versions/1`)
+    expect(put.query['api-version']).toBe('2022-10-01')
+    expect(put.json).toEqual({
+      properties: {
+        description: 'Fine-tuned on the digits set',
+        tags: {task: 'image-classification'},
+        properties: {},
+        modelType: 'MLFlowModel',
+        isAnonymous: false,
+        modelUri: 'azureml://jobs/vit-digits-finetune-1/outputs/trained_model',
+      },
+    })
+  })
+
+  it('--wait follows every endpoint and deployment operation to Succeeded, with status lines', async () => {
+    const files = ['online-endpoint.yaml', 'online-deployment.yaml', 'batch-endpoint.yaml', 'batch-deployment.yaml'].map((f) => join(FIX, f))
+    const r = await runApply(request(files, {wait: true}))
+    expect(r.error).toBeUndefined()
+    expect(r.stillRunning).toEqual([])
+    expect(r.applied!.map((a) => [a.name, a.outcome, a.status])).toEqual([
+      ['vit-digits-ep', 'created', 'Succeeded'],
+      ['vit-digits-batch', 'created', 'Succeeded'],
+      ['vit-digits-ep/blue', 'created', 'Succeeded'],
+      ['vit-digits-batch/default', 'created', 'Succeeded'],
+      // The routing steps (traffic, default deployment) on endpoints that did not exist at plan time.
+      ['vit-digits-ep', 'created', 'Succeeded'],
+      ['vit-digits-batch', 'created', 'Succeeded'],
+    ])
+    for (const p of ['onlineEndpoints/vit-digits-ep', 'onlineEndpoints/vit-digits-ep/deployments/blue', 'batchEndpoints/vit-digits-batch/deployments/default']) {
+      expect((fake.get(`${WS_PATH}/${p}`)!.properties as {provisioningState: string}).provisioningState).toBe('Succeeded')
+    }
+    expect(lines).toContain('online deployment vit-digits-ep/blue: Succeeded (0s)')
+    expect(lines.some((l) => /^batch deployment vit-digits-batch\/default: InProgress/.test(l))).toBe(true)
+  })
+
+  it('an operation that ends Failed is reported with Azure\'s error code (exit 3)', async () => {
+    fake.fail({method: 'GET', path: /^\/operations\//, status: 200, body: {status: 'Failed', error: {code: 'ResourceNotReady', message: 'User container has crashed or terminated.'}}, times: 100})
+    const r = await runApply(request([join(FIX, 'online-endpoint.yaml'), join(FIX, 'online-deployment.yaml')]))
+    expect(r.error).toMatchObject({exitCode: 3})
+    expect(r.error!.message).toBe('online endpoint vit-digits-ep: Failed: ResourceNotReady: User container has crashed or terminated.')
+    expect(r.applied).toEqual([])
+    expect(fake.requests.some((q) => q.method === 'PUT' && q.path.includes('/deployments/'))).toBe(false)
+  })
+
+  it('a job that ends Failed makes the apply fail (exit 3) after saying so', async () => {
+    fake.jobStatuses = ['NotStarted', 'Running', 'Failed']
+    const r = await runApply(request([join(FIX, 'finetune-pipeline.yaml')], {wait: true}))
+    expect(r.error).toMatchObject({exitCode: 3})
+    expect(r.applied![0]).toMatchObject({outcome: 'failed', status: 'Failed'})
+    expect(lines.some((l) => /: Failed \(\d+s\)$/.test(l))).toBe(true)
+  })
+
+  it('aborting while waiting on an SDK operation lists it as still running, with its operation URL', async () => {
+    fake.pollsBeforeDone = 1_000_000
+    const controller = new AbortController()
+    const r = runApply(
+      request([join(FIX, 'online-deployment.yaml'), join(FIX, 'online-endpoint.yaml')], {
+        wait: true,
+        signal: controller.signal,
+        log: (l) => {
+          lines.push(l)
+          if (/InProgress/.test(l)) controller.abort()
+        },
+      }),
+    )
+    const result = await r
+    expect(result.interrupted).toBe(true)
+    expect(result.stillRunning).toHaveLength(1)
+    expect(result.stillRunning![0]).toMatchObject({kind: 'online-endpoint', name: 'vit-digits-ep'})
+    expect(result.stillRunning![0].operation).toMatch(new RegExp(`^${fake.url}/operations/`))
+    expect(fake.requests.some((q) => q.method === 'PUT' && q.path.includes('/deployments/'))).toBe(false)
+  })
+})
