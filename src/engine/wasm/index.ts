@@ -131,6 +131,7 @@ class ThreadPool {
   private readonly args: Float64Array
   private readonly workers: Worker[] = []
   private workerError: Error | null = null
+  private stopped = false
 
   private constructor(
     readonly nth: number,
@@ -175,6 +176,7 @@ class ThreadPool {
 
   /** Runs kernel `name(...args, tid, nth)` on every thread and returns when all shares are done. */
   run(name: ThreadedKernel, args: number[]): void {
+    if (this.stopped) throw new Error('wasm backend: used after dispose()')
     const fn = this.exports[name]
     if (this.nth === 1) {
       fn(...args, 0, 1)
@@ -213,6 +215,8 @@ class ThreadPool {
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
     Atomics.store(this.ctl, CTL_FN, -1)
     Atomics.add(this.ctl, CTL_GEN, 1)
     Atomics.notify(this.ctl, CTL_GEN)

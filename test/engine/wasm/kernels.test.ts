@@ -202,6 +202,13 @@ describe('wasm backend options', () => {
     await expect(createWasmBackend({threads: 1.5})).rejects.toThrow(/threads must be an integer/)
   })
 
+  it('refuses work after dispose() instead of waiting for workers that are gone', async () => {
+    const backend = await createWasmBackend({threads: 2})
+    const lin = backend.prepareLinear(backend.alloc(16 * 4), null, 16, 4)
+    backend.dispose()
+    expect(() => backend.linear(backend.alloc(16), backend.alloc(4), lin, 1, 'none')).toThrow(/after dispose/)
+  })
+
   it('packs a weight allocated in its memory in place (no second copy of the model)', async () => {
     const backend = await createWasmBackend({threads: 1})
     try {
