@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {readdir} from 'node:fs/promises'
+import {readdir, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 /**
@@ -26,13 +26,14 @@ export interface PackageManifest {
 }
 
 /** Streams a file through sha256 (constant memory, for 350 MB weights). */
-export async function hashFile(file: string): Promise<{size: number; sha256: string}> {
+export async function hashFile(file: string, onBytes?: (n: number) => void): Promise<{size: number; sha256: string}> {
   const hash = createHash('sha256')
   let size = 0
   for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) {
     const buf = chunk as Buffer
     hash.update(buf)
     size += buf.length
+    onBytes?.(buf.length)
   }
   return {size, sha256: hash.digest('hex')}
 }
@@ -51,18 +52,24 @@ export async function listFiles(dir: string): Promise<string[]> {
   return files.sort(comparePaths)
 }
 
+/** Total bytes of the files under `dir`, leaving out the relative paths in `except`. */
+export async function folderBytes(dir: string, except: readonly string[] = []): Promise<number> {
+  let total = 0
+  for (const rel of await listFiles(dir)) if (!except.includes(rel)) total += (await stat(join(dir, rel))).size
+  return total
+}
+
 /** Byte-wise (code unit) order, the same in every locale, so the manifest is deterministic. */
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
 /** The manifest of the package in `dir` (every file except manifest.json itself). */
-export async function buildManifest(dir: string, name: string, version: string, onFile?: (path: string) => void): Promise<PackageManifest> {
+export async function buildManifest(dir: string, name: string, version: string, onBytes?: (n: number) => void): Promise<PackageManifest> {
   const files: ManifestEntry[] = []
   for (const path of await listFiles(dir)) {
     if (path === MANIFEST_FILE) continue
-    onFile?.(path)
-    files.push({path, ...(await hashFile(join(dir, path)))})
+    files.push({path, ...(await hashFile(join(dir, path), onBytes))})
   }
   return {schemaVersion: MANIFEST_SCHEMA_VERSION, name, version, files}
 }

@@ -24,7 +24,7 @@ import {
   toYaml,
   yamlScalar,
 } from './asset.js'
-import {MANIFEST_FILE, type ManifestEntry, buildManifest, hashFile, listFiles, serializeManifest} from './manifest.js'
+import {MANIFEST_FILE, type ManifestEntry, buildManifest, folderBytes, hashFile, serializeManifest} from './manifest.js'
 import {scenarioSkus} from './skus.js'
 import {renderPackageTemplate} from './templates.js'
 import {compareTensorShapes, readVitConfig} from './vit-config.js'
@@ -184,11 +184,10 @@ export async function packageModel(src: string, outDir: string, options: Package
     await writeFile(at(`${LAYOUT.mlflowDir}/requirements.txt`), await renderPackageTemplate('requirements.txt', {mlflow_version: env.mlflow_version, transformers_version: env.transformers_version}))
 
     // model_size_bytes as MLflow computes it: every file of the model folder, written before MLmodel itself.
-    let modelSizeBytes = 0
-    for (const rel of await listFiles(at(LAYOUT.mlflowDir))) modelSizeBytes += (await stat(join(at(LAYOUT.mlflowDir), rel))).size
+    const modelSizeBytes = await folderBytes(at(LAYOUT.mlflowDir), ['MLmodel'])
 
-    progress.start('Hashing the weights', 0)
-    const weights = await hashFile(at(LAYOUT.weights))
+    progress.start('Hashing the weights', (await stat(at(LAYOUT.weights))).size)
+    const weights = await hashFile(at(LAYOUT.weights), (n) => progress.advance(n))
     progress.stop()
     const baseModel = specString(spec, 'huggingFaceModelId') ?? name
     // Deterministic: the same name, version and weights give the same id (MLflow's is a random uuid4 hex).
@@ -258,8 +257,8 @@ export async function packageModel(src: string, outDir: string, options: Package
     }
     validation = {errors: 0, warnings: warnings.length, warningMessages: warnings.map((d) => `${where(d.file)}:${d.line}: ${d.message}`)}
 
-    progress.start('Writing the manifest', 0)
-    const manifest = await buildManifest(tmp, name, version)
+    progress.start('Writing the manifest', await folderBytes(tmp))
+    const manifest = await buildManifest(tmp, name, version, (n) => progress.advance(n))
     await writeFile(join(tmp, MANIFEST_FILE), serializeManifest(manifest))
     progress.stop()
     files = manifest.files

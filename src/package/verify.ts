@@ -7,7 +7,7 @@ import {InvalidInputError, UsageError, VitrineError, describeFsError} from '../c
 import {validateWithSchema} from '../core/json-schema.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
-import {MANIFEST_FILE, type PackageManifest, hashFile, listFiles} from './manifest.js'
+import {MANIFEST_FILE, type PackageManifest, folderBytes, hashFile, listFiles} from './manifest.js'
 import {LAYOUT} from './package.js'
 import {parseUserText} from './read.js'
 import {compareTensorShapes, readVitConfig} from './vit-config.js'
@@ -123,10 +123,7 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
       issues.push({file: LAYOUT.mlmodel, message: 'is not valid YAML'})
     }
     if (declared !== undefined) {
-      let actual = 0
-      for (const rel of await listFiles(join(dir, LAYOUT.mlflowDir))) {
-        if (rel !== 'MLmodel') actual += (await stat(join(dir, LAYOUT.mlflowDir, rel))).size
-      }
+      const actual = await folderBytes(join(dir, LAYOUT.mlflowDir), ['MLmodel'])
       if (declared !== actual) issues.push({file: LAYOUT.mlmodel, message: `model_size_bytes is ${JSON.stringify(declared)}, but the model folder holds ${actual} bytes besides MLmodel`})
     }
   }
