@@ -1,0 +1,33 @@
+/**
+ * Rendering and shared flags of the local runner commands (score, serve, batch).
+ */
+import {Flags} from '@oclif/core'
+
+import type {ScoreResponse} from '../src/runner/request.js'
+import {DEFAULT_TOP_K} from '../src/runner/scorer.js'
+
+/** The flags every runner command takes: the model and how to run it. */
+export const runnerFlags = {
+  model: Flags.string({char: 'm', description: 'Model folder: Hugging Face (config.json + model.safetensors), MLflow, or a `vitrine package` output', required: true}),
+  threads: Flags.integer({description: 'Kernel threads (default: every core)', min: 1, max: 256}),
+  backend: Flags.string({description: 'Kernels: wasm (WebAssembly SIMD, falls back to ts where unsupported) or ts', options: ['wasm', 'ts'], default: 'wasm'}),
+  'top-k': Flags.integer({char: 'k', description: 'Labels per image, best first', min: 1, default: DEFAULT_TOP_K}),
+}
+
+/** A bar of `width` cells for a score in [0, 1], with eighth-cell resolution. */
+export function scoreBar(score: number, width = 20): string {
+  const eighths = Math.round(Math.max(0, Math.min(1, score)) * width * 8)
+  const full = Math.floor(eighths / 8)
+  const part = eighths % 8
+  return '█'.repeat(full) + (part ? '▏▎▍▌▋▊▉'[part - 1] ?? '' : '')
+}
+
+/** One block per image: its name, then its top-k labels with scores and bars. */
+export function renderScoreTable(ids: readonly string[], response: ScoreResponse): string {
+  const labelWidth = Math.max(5, ...response.flat().map((p) => p.label.length))
+  const blocks = response.map((predictions, i) => {
+    const rows = predictions.map((p) => `  ${p.label.padEnd(labelWidth)}  ${p.score.toFixed(4)}  ${scoreBar(p.score)}`)
+    return [ids[i], ...rows].join('\n')
+  })
+  return blocks.join('\n\n')
+}
