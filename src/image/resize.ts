@@ -97,9 +97,10 @@ function resampleHorizontal(
       let p = rowBase + xmin * 3
       for (let x = 0; x < count; x++, p += 3) {
         const w = weights[kBase + x]
-        s0 += src[p] * w
-        s1 += src[p + 1] * w
-        s2 += src[p + 2] * w
+        // Int32 arithmetic (every partial sum stays below 2^31) keeps the JIT on integer instructions.
+        s0 = (s0 + Math.imul(src[p], w)) | 0
+        s1 = (s1 + Math.imul(src[p + 1], w)) | 0
+        s2 = (s2 + Math.imul(src[p + 2], w)) | 0
       }
 
       const o = outBase + xx * 3
@@ -125,7 +126,7 @@ function resampleVertical(out: Uint8Array, src: Uint8Array, width: number, outHe
     for (let y = 0; y < count; y++) {
       const w = weights[kBase + y]
       const rowBase = (ymin + y) * stride
-      for (let i = 0; i < stride; i++) acc[i] += src[rowBase + i] * w
+      for (let i = 0; i < stride; i++) acc[i] += Math.imul(src[rowBase + i], w)
     }
 
     const outBase = yy * stride
