@@ -229,6 +229,7 @@ describe('bad input: a clear InvalidInputError naming the source, never a crash'
     ihdr.set([8, 2, 0, 0, 0], 8)
     // Only the header: a decoder that started would fail on the missing pixel data instead.
     const bomb = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IEND', new Uint8Array(0))])
+    expect(readImageDimensions(bomb)).toEqual({format: 'png', width: 20_000, height: 20_000})
     await refused(bomb, 'bomb.png', /20000x20000 = 400,000,000 pixels is over the limit of 89,478,485/)
   })
 
