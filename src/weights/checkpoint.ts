@@ -2,7 +2,7 @@ import {type FileHandle, open} from 'node:fs/promises'
 
 import {InvalidInputError, describeFsError} from '../core/errors.js'
 import {readNpz} from './npy.js'
-import {MAX_HEADER_BYTES, parseSafetensorsHeader} from './safetensors.js'
+import {MAX_HEADER_BYTES, readSafetensorsHeaderFrom} from './safetensors.js'
 import type {Checkpoint, Container, SourceTensor} from './source.js'
 import {readTorchZip} from './torch.js'
 import {ZipReader, looksLikeZip} from './zip.js'
@@ -44,11 +44,7 @@ export async function detectContainer(fh: FileHandle, file: string): Promise<Con
 }
 
 async function readSafetensorsCheckpoint(fh: FileHandle, file: string): Promise<Checkpoint> {
-  const {size} = await fh.stat()
-  const first = await readAt(fh, 0, 8)
-  const n = first.length === 8 ? Number(first.readBigUInt64LE(0)) : 0
-  const headLen = first.length === 8 && n <= MAX_HEADER_BYTES && 8 + n <= size ? 8 + n : first.length
-  const header = parseSafetensorsHeader(await readAt(fh, 0, headLen), size, file)
+  const header = await readSafetensorsHeaderFrom(fh, file)
   const tensors = new Map<string, SourceTensor>()
   for (const t of header.tensors) {
     const at = header.dataStart + t.begin

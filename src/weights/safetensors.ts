@@ -1,4 +1,4 @@
-import {open, readFile} from 'node:fs/promises'
+import {type FileHandle, open, readFile} from 'node:fs/promises'
 
 import {InvalidInputError, describeFsError} from '../core/errors.js'
 import {DTYPE_BYTES, bf16ToF32, f16ToF32} from './dtype.js'
@@ -98,17 +98,22 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
     throw describeFsError(error, path) ?? error
   }
   try {
-    const {size} = await fh.stat()
-    const first = Buffer.alloc(8)
-    await fh.read(first, 0, Math.min(8, size), 0)
-    const n = size >= 8 ? Number(first.readBigUInt64LE(0)) : 0
-    const headLen = size >= 8 && n <= MAX_HEADER_BYTES && 8 + n <= size ? 8 + n : Math.min(size, 8)
-    const head = Buffer.alloc(headLen)
-    await fh.read(head, 0, headLen, 0)
-    return parseSafetensorsHeader(head, size, path)
+    return await readSafetensorsHeaderFrom(fh, path)
   } finally {
     await fh.close()
   }
+}
+
+/** readSafetensorsHeader on a file the caller has open (and keeps open to read the tensors). */
+export async function readSafetensorsHeaderFrom(fh: FileHandle, path: string): Promise<SafetensorsHeader> {
+  const {size} = await fh.stat()
+  const first = Buffer.alloc(8)
+  await fh.read(first, 0, Math.min(8, size), 0)
+  const n = size >= 8 ? Number(first.readBigUInt64LE(0)) : 0
+  const headLen = size >= 8 && n <= MAX_HEADER_BYTES && 8 + n <= size ? 8 + n : Math.min(size, 8)
+  const head = Buffer.alloc(headLen)
+  await fh.read(head, 0, headLen, 0)
+  return parseSafetensorsHeader(head, size, path)
 }
 
 export interface SafetensorsFile {
