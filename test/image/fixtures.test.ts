@@ -1,5 +1,5 @@
 /**
- * pixel_values of every sample image against PIL's (test/fixtures/vit-*\/images/NAME.f32, written by the fixture
+ * pixel_values of every sample image against PIL's (images/NAME.f32 of test/fixtures/vit-tiny and vit-geom, written by the fixture
  * generator with PIL + transformers' recipe), bit for bit, at both fixture geometries (224 and 64).
  */
 import {readFileSync} from 'node:fs'
