@@ -38,11 +38,9 @@ export interface UnpickleOptions {
 
 const MARK = Symbol('mark')
 
-/** Objects a BUILD may set state on: only dicts (an OrderedDict's `_metadata`), and the state is dropped. */
-function applyBuild(obj: unknown, where: () => string): void {
-  if (obj instanceof PyDict) return
-  if (obj !== null && typeof obj === 'object' && 'buildable' in obj) return
-  throw new Error(`BUILD on a ${describe(obj)} ${where()}`)
+/** BUILD sets state on the object below it; only dicts may take it (an OrderedDict's `_metadata`), and it is dropped. */
+function buildable(obj: unknown): boolean {
+  return obj instanceof PyDict
 }
 
 function describe(v: unknown): string {
@@ -443,11 +441,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         // BUILD
         pop() // state
         const obj = top()
-        try {
-          applyBuild(obj, () => '')
-        } catch (error) {
-          fail((error as Error).message)
-        }
+        if (!buildable(obj)) fail(`BUILD on a ${describe(obj)}: only dict state is accepted`)
         break
       }
       case 0x51: {

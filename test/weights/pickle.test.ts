@@ -134,11 +134,14 @@ describe('torch.save archives through the unpickler', () => {
     }
   })
 
-  it('reads an OrderedDict state dict and refuses a view past its storage', async () => {
+  it('reads an OrderedDict state dict with _metadata, and refuses a view past its storage', async () => {
     const dir = await tempDir()
     const storages = [{key: '0', dtype: 'F32', numel: 4, data: () => new Uint8Array(16)}]
     const ok = [{name: 'a', shape: [4], storage: '0'}]
-    await writeTorchSave(join(dir, 'ok.pth'), ok, storages, {pickle: torchStateDictPickle(ok, storages, {ordered: true})})
+    // torch.save of a module's state_dict(): OrderedDict(), SETITEMS, then BUILD with {'_metadata': {...}} (dropped).
+    const pkl = torchStateDictPickle(ok, storages, {ordered: true})
+    const withMetadata = Buffer.concat([pkl.subarray(0, -1), Buffer.from([0x7d, 0x55, 9, ...ascii('_metadata'), 0x7d, 0x73, 0x62, 0x2e])])
+    await writeTorchSave(join(dir, 'ok.pth'), ok, storages, {pickle: withMetadata})
     const ck = await openCheckpoint(join(dir, 'ok.pth'))
     expect([...ck.tensors.keys()]).toEqual(['a'])
     await ck.close()
