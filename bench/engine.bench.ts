@@ -6,7 +6,7 @@
  * scoring one image are measured in fresh child processes (the built dist/ when present), for both engines.
  *
  * Environment: VITRINE_BENCH_RUNS (default 5), VITRINE_BENCH_THREADS (default "1,2"), VITRINE_BENCH_BATCHES
- * (default "1,8"). The random model is cached in bench/out/engine/ (git-ignored; about 700 MB with the ONNX copy).
+ * (default "1,8"), VITRINE_BENCH_PARTS (default "kernels,model": the single-linear comparison, the whole model). The random model is cached in bench/out/engine/ (git-ignored; about 700 MB with the ONNX copy).
  */
 import {execFile} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -19,7 +19,7 @@ import {promisify} from 'node:util'
 import {loadModel} from '../src/engine/model.js'
 import {exportOnnx} from '../src/onnx/export.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
-import {createOrtVit} from './lib/ort.js'
+import {createOrtLinear, createOrtVit} from './lib/ort.js'
 import {seededRandom, VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
 
 const run = promisify(execFile)
@@ -113,6 +113,70 @@ async function child(engine: 'vitrine' | 'ort', threads: number): Promise<Record
   return {runtime, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))}
 }
 
+/**
+ * Kernel level: the four ViT-B/16 linears at batch 1 (M = 197 tokens), vitrine's packed 2x16 SIMD kernel against
+ * ORT's Gemm, alternated, median of `runs`; plus the ceiling of 128-bit WebAssembly SIMD on this CPU (register-only
+ * multiply-adds, best of 5: load on the machine only lowers it).
+ */
+async function kernelBench(threads: number, runs: number): Promise<object> {
+  const backend = await createWasmBackend({threads})
+  const rnd = seededRandom(7)
+  const fill = (a: Float32Array) => {
+    for (let i = 0; i < a.length; i++) a[i] = rnd() * 2 - 1
+    return a
+  }
+  const M = 197
+  const linears: object[] = []
+  try {
+    let peak = 0
+    for (let i = 0; i < 5; i++) peak = Math.max(peak, backend.fmaPeakGflops())
+    for (const [name, N, K] of [['qkv', 2304, 768], ['attn.out', 768, 768], ['fc1', 3072, 768], ['fc2', 768, 3072]] as const) {
+      const w = fill(new Float32Array(N * K))
+      const b = fill(new Float32Array(N))
+      const x = fill(backend.alloc(M * K))
+      const out = backend.alloc(M * N)
+      const ortLin = await createOrtLinear(w, b, M, N, K, threads)
+      const lin = backend.prepareLinear(w, b, N, K)
+      const v: number[] = []
+      const o: number[] = []
+      const vc: number[] = []
+      const oc: number[] = []
+      const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000
+      let ortOut: Float32Array = new Float32Array(0)
+      for (let r = -2; r < runs; r++) {
+        const xs = x.slice()
+        let s = performance.now()
+        let c = process.cpuUsage()
+        backend.linear(out, x, lin, M, 'none')
+        if (r >= 0) v.push(performance.now() - s)
+        if (r >= 0) vc.push(cpuMs(process.cpuUsage(c)))
+        s = performance.now()
+        c = process.cpuUsage()
+        ortOut = await ortLin.run(xs)
+        if (r >= 0) o.push(performance.now() - s)
+        if (r >= 0) oc.push(cpuMs(process.cpuUsage(c)))
+      }
+      await ortLin.release()
+      const gflop = (2 * M * N * K) / 1e9
+      linears.push({
+        name,
+        shape: `${M}x${K} @ ${K}x${N}`,
+        vitrineGflops: round(gflop / (median(v) / 1000)),
+        ortGflops: round(gflop / (median(o) / 1000)),
+        ratio: round(median(v) / median(o), 3),
+        // GFLOP per CPU-second (all threads): what each engine gets out of the cores it actually ran on
+        vitrineGflopsPerCpuSecond: round(gflop / (median(vc) / 1000)),
+        ortGflopsPerCpuSecond: round(gflop / (median(oc) / 1000)),
+        cpuRatio: round(median(vc) / median(oc), 3),
+        maxAbsDiff: Number(maxAbsDiff(out, ortOut).toExponential(2)),
+      })
+    }
+    return {threads, backend: backend.name, wasmSimd128CeilingGflopsPerThread: round(peak), linears}
+  } finally {
+    backend.dispose()
+  }
+}
+
 interface BatchResult {
   threads: number
   batch: number
@@ -120,6 +184,13 @@ interface BatchResult {
   ortMs: number
   /** vitrine/ORT median latency (= ORT/vitrine throughput); target <= 1.5. */
   ratio: number
+  /**
+   * The same for the CPU time the process used (all its threads): steadier than wall time on a shared machine,
+   * where either engine may lose its cores to other processes mid-run.
+   */
+  vitrineCpuMs: number
+  ortCpuMs: number
+  cpuRatio: number
   vitrineImagesPerSec: number
   ortImagesPerSec: number
   maxAbsDiffLogits: number
@@ -131,7 +202,11 @@ export default async function engineBench(): Promise<object> {
   const runs = Math.max(5, Number(process.env.VITRINE_BENCH_RUNS ?? 5))
   const threadCounts = envList('VITRINE_BENCH_THREADS', [1, 2])
   const batches = envList('VITRINE_BENCH_BATCHES', [1, 8])
+  const parts = (process.env.VITRINE_BENCH_PARTS ?? 'kernels,model').split(',')
   const loadBefore = loadavg().map((x) => round(x, 2))
+  const kernels: object[] = []
+  if (parts.includes('kernels')) for (const threads of threadCounts) kernels.push(await kernelBench(threads, runs))
+  if (!parts.includes('model')) return {machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))}, runs, kernels}
   const sizes = await ensureModel()
   const maxBatch = Math.max(...batches)
 
@@ -158,15 +233,20 @@ export default async function engineBench(): Promise<object> {
         }
         const vMs: number[] = []
         const oMs: number[] = []
+        const vCpu: number[] = []
+        const oCpu: number[] = []
         let vLogits = new Float32Array(0)
         let oLogits = new Float32Array(0)
         for (let r = 0; r < runs; r++) {
           // alternate which engine goes first, so neither always runs on a cooler (or hotter) machine
           for (const which of r % 2 === 0 ? ['v', 'o'] : ['o', 'v']) {
             const s = performance.now()
+            const c = process.cpuUsage()
             if (which === 'v') vLogits = vitrine().slice()
             else oLogits = (await ortRun()).slice()
             ;(which === 'v' ? vMs : oMs).push(performance.now() - s)
+            const used = process.cpuUsage(c)
+            ;(which === 'v' ? vCpu : oCpu).push((used.user + used.system) / 1000)
           }
         }
         const vitrineMs = median(vMs)
@@ -177,6 +257,9 @@ export default async function engineBench(): Promise<object> {
           vitrineMs: round(vitrineMs),
           ortMs: round(ortMs),
           ratio: round(vitrineMs / ortMs, 3),
+          vitrineCpuMs: round(median(vCpu)),
+          ortCpuMs: round(median(oCpu)),
+          cpuRatio: round(median(vCpu) / median(oCpu), 3),
           vitrineImagesPerSec: round((1000 * batch) / vitrineMs, 2),
           ortImagesPerSec: round((1000 * batch) / ortMs, 2),
           maxAbsDiffLogits: Number(maxAbsDiff(vLogits, oLogits).toExponential(2)),
@@ -202,6 +285,7 @@ export default async function engineBench(): Promise<object> {
     model: {geometry: 'ViT-B/16 224 (seeded random weights)', ...sizes},
     machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))},
     runs,
+    kernels,
     results,
     loads,
     scoreOneImage,

@@ -48,6 +48,7 @@ export interface WasmBackendOptions {
 interface KernelExports {
   heapBase(): number
   attentionScratch(T: number, C: number, NH: number): number
+  fmaPeak(iters: number): number
   [name: string]: (...args: number[]) => number | void
 }
 
@@ -449,6 +450,18 @@ export class WasmBackend implements Backend {
     } finally {
       s.finish()
     }
+  }
+
+  /**
+   * GFLOP/s of register-only f32x4 multiply-adds on the calling thread: the ceiling of 128-bit WebAssembly SIMD on
+   * this CPU, against which the kernels' rates are read (benchmarks).
+   */
+  fmaPeakGflops(): number {
+    const iters = 2_000_000
+    this.exports.fmaPeak(iters / 10)
+    const t = performance.now()
+    this.exports.fmaPeak(iters)
+    return (iters * 96) / ((performance.now() - t) * 1e6)
   }
 
   dispose(): void {
