@@ -44,6 +44,7 @@ export function renderOutcome(result: ApplyResult): string {
   if (result.uploaded && result.uploaded.files) lines.push(`Uploaded ${result.uploaded.files} files (${result.uploaded.bytes} bytes).`)
   lines.push(`Applied: ${parts.length ? parts.join(', ') : 'nothing'}.`)
   const running = result.stillRunning ?? []
+  if (result.interrupted && !running.length) lines.push('Stopped (Ctrl-C). Nothing is left running in Azure.')
   if (running.length) {
     lines.push(result.interrupted ? 'Stopped waiting (Ctrl-C). Still running in Azure:' : 'Still running in Azure (use --wait to follow):')
     for (const r of running) {

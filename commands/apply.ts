@@ -93,14 +93,13 @@ Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage err
         log: (line) => this.logToStderr(line),
         progress: this.progress(),
         onPlan: (plan) => {
-          if (human) this.log(`${renderPlan(plan)}\n`)
+          if (human) this.log(`${renderPlan(plan.resources)}\n\n${renderSummary(plan)}`)
         },
       })
     } finally {
       process.off('SIGINT', onSigint)
     }
     if (human) {
-      this.log(renderSummary(result))
       if (result.mode === 'apply' && result.applied) this.log(renderOutcome(result))
       if (result.summary.refused) this.logToStderr('Nothing was applied: the plan holds refused changes.')
     }

@@ -129,6 +129,8 @@ export async function applyPlan(client: ArmClient, entries: PlanEntry[], opts: A
     }
     /** The SDK's own failure text is generic; Azure's code and message from the last poll body say more. */
     const failure = (error: unknown): Error => {
+      // A refused request (409, 400, ...) carries its HTTP status; a failed operation does not.
+      if ((error as {statusCode?: number}).statusCode) return toRemoteError(error, label)
       if (lastError.code || lastError.message) {
         return new RemoteError(`${label}: ${lastStatus ?? 'Failed'}: ${lastError.code ? lastError.code + ': ' : ''}${lastError.message ?? ''}`, {code: lastError.code})
       }

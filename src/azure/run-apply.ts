@@ -24,7 +24,7 @@ export interface ApplyRequest {
   log: (line: string) => void
   progress: Progress
   /** Called with the plan before anything is changed (the command prints it). */
-  onPlan?: (plan: PlannedResource[]) => void
+  onPlan?: (plan: ApplyResult) => void
 }
 
 /** The `--json` result of `vitrine apply` (schemas/apply-result.schema.json). */
@@ -68,7 +68,7 @@ export async function runApply(req: ApplyRequest): Promise<ApplyResult> {
     changesPending: summary.create + summary.update > 0,
     resources: entries.map((e) => e.planned),
   }
-  req.onPlan?.(result.resources)
+  req.onPlan?.(result)
   if (req.planOnly || summary.refused > 0) return result
   let outcome: ApplyOutcome
   try {
