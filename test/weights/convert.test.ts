@@ -6,7 +6,9 @@ import {describe, expect, it} from 'vitest'
 import {writeJaxNpzFromSafetensors, writeTimmFromSafetensors, writeTorchSave} from '../../bench/lib/formats.js'
 import {writeRandomVitFolder} from '../../bench/lib/random-vit.js'
 import {InvalidInputError, UsageError} from '../../src/core/errors.js'
+import {openCheckpoint} from '../../src/weights/checkpoint.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
+import {serializeSafetensorsHeader} from '../../src/weights/safetensors.js'
 import {tempDir} from '../helpers/tmp.js'
 import {FIXTURES, FIXTURE_FOLDERS, WEIGHT_FILES, expectNothingWritten, rawSafetensors, readSafetensorsPlain} from '../helpers/weight-writers.js'
 
@@ -76,6 +78,25 @@ describe('convertCheckpoint on the fixtures', () => {
       expect(r.format).toBe(from)
       expect(r.files).toEqual(auto.files)
     }
+  })
+})
+
+describe('timm names in a safetensors file (as the Hub stores timm models)', () => {
+  it('converts to the same canonical tensors', async () => {
+    const dir = await tempDir()
+    const ck = await openCheckpoint(join(FIXTURES, 'vit-geom', 'timm.pth'))
+    const tensors = [...ck.tensors.values()].map((t) => ({name: t.name, dtype: t.dtype, shape: t.shape}))
+    const parts = await Promise.all([...ck.tensors.values()].map(async (t) => Buffer.from(await t.read())))
+    await ck.close()
+    const {head} = serializeSafetensorsHeader(tensors)
+    await writeFile(join(dir, 'model.safetensors'), Buffer.concat([head, ...parts]))
+    await copyFile(join(FIXTURES, 'vit-geom', 'config.json'), join(dir, 'config.json'))
+    const r = await convertCheckpoint(join(dir, 'model.safetensors'), join(dir, 'out'))
+    expect(r.format).toBe('timm')
+    const expected = await readSafetensorsPlain(join(FIXTURES, 'vit-geom', 'model.safetensors'))
+    const got = await readSafetensorsPlain(join(dir, 'out', 'model.safetensors'))
+    for (const [name, t] of expected) expect(Buffer.compare(got.get(name)!.bytes, t.bytes), name).toBe(0)
+    await expect(convertCheckpoint(join(dir, 'model.safetensors'), join(dir, 'o2'), {from: 'safetensors'})).rejects.toThrow(/--from safetensors expects Hugging Face tensor names, but the names are timm ones/)
   })
 })
 
