@@ -5,10 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {validateWithSchema} from '../../src/core/json-schema.js'
 import {runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
-import {DIGITS_DIR, DIGITS_MODEL, ODD_IMAGES, digitFiles, expectedDigits, trueLabel} from '../runner/digits.js'
-
-/** stderr with oclif's line wrapping (" ›   " continuation lines) undone. */
-const unwrap = (text: string): string => text.replace(/\s*\n\s*›\s*/g, ' ')
+import {DIGITS_DIR, DIGITS_MODEL, ODD_IMAGES, digitFiles, expectedDigits, trueLabel, unwrap} from '../runner/digits.js'
 
 type Response = Array<Array<{label: string; score: number}>>
 

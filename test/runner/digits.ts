@@ -34,3 +34,6 @@ export function trueLabel(file: string): string {
   if (!m) throw new Error(`not a digit file name: ${file}`)
   return m[1]
 }
+
+/** stderr with oclif's line wrapping (" ›   " continuation lines) undone. */
+export const unwrap = (text: string): string => text.replace(/\s*\n\s*›\s*/g, ' ')
