@@ -41,6 +41,9 @@ Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage err
   static override flags = {
     plan: Flags.boolean({description: 'Only show what would change; change nothing'}),
     wait: Flags.boolean({description: 'Follow operations and jobs to a terminal state, with status lines'}),
+    'all-traffic': Flags.boolean({
+      description: 'Each online deployment in the files takes 100% of its endpoint\'s traffic; each batch deployment becomes its endpoint\'s default (az ml --all-traffic / --set-default)',
+    }),
     'detailed-exitcode': Flags.boolean({description: 'With --plan: exit 2 when changes are pending, 0 when none', dependsOn: ['plan']}),
     subscription: Flags.string({description: 'Subscription id [env: AZURE_SUBSCRIPTION_ID]'}),
     'resource-group': Flags.string({char: 'g', description: 'Resource group [env: AZURE_RESOURCE_GROUP]'}),
@@ -75,6 +78,7 @@ Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage err
         files: argv as string[],
         planOnly: flags.plan,
         wait: flags.wait,
+        allTraffic: flags['all-traffic'],
         target: {
           subscription: flags.subscription,
           resourceGroup: flags['resource-group'],

@@ -48,8 +48,40 @@ export interface InputNeeds {
   registry: boolean
 }
 
+/**
+ * `--all-traffic` (as `az ml online-deployment create --all-traffic` / `batch-deployment create --set-default`):
+ * each deployment in the files takes all of its endpoint's traffic, or becomes its batch endpoint's default.
+ */
+function routeAllTraffic(resources: DesiredResource[]): DesiredResource[] {
+  const out = [...resources]
+  const taken = new Map<string, string>()
+  for (const d of resources) {
+    if (d.kind !== 'online-deployment' && d.kind !== 'batch-deployment') continue
+    const epPath = d.path.slice(0, d.path.lastIndexOf('/deployments/'))
+    const other = taken.get(epPath)
+    if (other) throw new UsageError(`--all-traffic: ${d.name} and ${other} are both deployments of ${d.endpointName}; only one can take all its traffic`)
+    taken.set(epPath, d.name)
+    const online = d.kind === 'online-deployment'
+    const routing: DesiredResource = {
+      kind: online ? 'online-endpoint-traffic' : 'batch-endpoint-default',
+      name: d.endpointName!,
+      file: d.file,
+      path: epPath,
+      apiVersion: SDK_API_VERSION,
+      body: online ? {properties: {traffic: {[d.deploymentName!]: 100}}} : {properties: {defaults: {deploymentName: d.deploymentName}}},
+      notes: ['--all-traffic'],
+      endpointName: d.endpointName,
+      routesTo: [d.deploymentName!],
+    }
+    const i = out.findIndex((r) => r.kind === routing.kind && r.path.toLowerCase() === epPath.toLowerCase())
+    if (i >= 0) out[i] = routing
+    else out.push(routing)
+  }
+  return out
+}
+
 /** Reads every FILE (YAML or package folder) into desired resources, in apply order. */
-export async function readInputs(paths: string[], target: ApplyTarget): Promise<DesiredResource[]> {
+export async function readInputs(paths: string[], target: ApplyTarget, options: {allTraffic?: boolean} = {}): Promise<DesiredResource[]> {
   if (paths.length === 0) throw new UsageError('give at least one FILE: a YAML from `vitrine generate` or a `vitrine package` folder')
   const out: DesiredResource[] = []
   for (const p of paths) {
@@ -69,7 +101,7 @@ export async function readInputs(paths: string[], target: ApplyTarget): Promise<
     if (prev) throw new InvalidInputError(`${r.file}: ${r.name} is also defined in ${prev}`, {file: r.file})
     seen.set(key, r.file)
   }
-  return out.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind))
+  return (options.allTraffic ? routeAllTraffic(out) : out).sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind))
 }
 
 async function readText(path: string): Promise<string> {

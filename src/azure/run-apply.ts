@@ -13,6 +13,8 @@ export interface ApplyRequest {
   files: string[]
   planOnly: boolean
   wait: boolean
+  /** Each deployment in the files takes all its endpoint's traffic (or becomes the batch default). */
+  allTraffic?: boolean
   target: TargetInputs
   auth?: AuthMethod
   env: NodeJS.ProcessEnv
@@ -48,7 +50,7 @@ export interface ApplyResult {
 export async function runApply(req: ApplyRequest): Promise<ApplyResult> {
   if (req.files.length === 0) throw new UsageError('give at least one FILE: a YAML from `vitrine generate` or a `vitrine package` folder')
   const target = resolveTarget(req.target, req.env, {workspace: false, registry: false})
-  const desired = await readInputs(req.files, target)
+  const desired = await readInputs(req.files, target, {allTraffic: req.allTraffic})
   const cred = resolveCredential(req.auth, req.env)
   await acquireToken(cred, armScope(target))
   const client = new ArmClient(target, cred.credential, {log: req.log, signal: req.signal, retry: req.maxRetries === undefined ? {} : {maxRetries: req.maxRetries}})

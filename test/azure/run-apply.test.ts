@@ -74,6 +74,25 @@ describe('runApply in process', () => {
     expect(lines.some((l) => /^batch deployment vit-digits-batch\/default: InProgress/.test(l))).toBe(true)
   })
 
+  it('--all-traffic routes each endpoint to the deployment in the files (as az ml --all-traffic / --set-default)', async () => {
+    const files = ['online-deployment.yaml', 'batch-deployment.yaml'].map((f) => join(FIX, f))
+    fake.seed(`${WS_PATH}/onlineEndpoints/vit-digits-ep`, {location: 'westeurope', properties: {authMode: 'Key', traffic: {}, provisioningState: 'Succeeded'}})
+    fake.seed(`${WS_PATH}/batchEndpoints/vit-digits-batch`, {location: 'westeurope', properties: {authMode: 'AADToken', provisioningState: 'Succeeded'}})
+    const plan = await runApply(request(files, {planOnly: true, allTraffic: true}))
+    expect(plan.resources.map((r) => [r.kind, r.action, r.changes])).toEqual([
+      ['online-deployment', 'create', []],
+      ['batch-deployment', 'create', []],
+      ['online-endpoint-traffic', 'update', [{path: 'properties.traffic.blue', to: 100}]],
+      ['batch-endpoint-default', 'update', [{path: 'properties.defaults.deploymentName', to: 'default'}]],
+    ])
+    const r = await runApply(request(files, {allTraffic: true}))
+    expect(r.error).toBeUndefined()
+    const epPut = fake.requests.filter((q) => q.method === 'PUT' && q.path.endsWith('/onlineEndpoints/vit-digits-ep'))
+    expect(epPut).toHaveLength(1)
+    expect(epPut[0].json).toEqual({location: 'westeurope', properties: {authMode: 'Key', traffic: {blue: 100}}})
+    expect(await runApply(request(files, {planOnly: true, allTraffic: true}))).toMatchObject({changesPending: false})
+  })
+
   it('an operation that ends Failed is reported with Azure\'s error code (exit 3)', async () => {
     fake.fail({method: 'GET', path: /^\/operations\//, status: 200, body: {status: 'Failed', error: {code: 'ResourceNotReady', message: 'User container has crashed or terminated.'}}, times: 100})
     const r = await runApply(request([join(FIX, 'online-endpoint.yaml'), join(FIX, 'online-deployment.yaml')]))
