@@ -132,7 +132,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px;border-bott
 .card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}.card b{display:block;font-size:22px}
 table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 svg text{font:11px system-ui,sans-serif}svg .axis{font-weight:600}
-.grid{display:flex;flex-wrap:wrap;gap:10px}.miss{border:1px solid #e3b4b4;border-radius:6px;padding:6px;width:150px;font-size:12px}
+.grid{display:flex;flex-wrap:wrap;gap:10px}.miss{margin:0;border:1px solid #e3b4b4;border-radius:6px;padding:6px;width:150px;font-size:12px}
 .miss img{display:block;margin:0 auto 4px;image-rendering:pixelated;max-width:${THUMB_PX}px}.miss .truth{color:#0a6b2f}.miss .wrong{color:#b00020}
 .notes li{margin:2px 0}.bad td{font-size:12px}
 `
