@@ -31,6 +31,12 @@ export abstract class BaseCommand extends Command {
       Object.assign(cliError, {file: err.file, exitCode: err.exitCode, kind: err.name})
       return super.catch(cliError)
     }
+    // Every command-line parse error is a usage error (exit 2). oclif's exitCodes table misses some of them
+    // (e.g. FlagInvalidOptionError for `--from onnx`), which would otherwise exit 1.
+    if (err instanceof Errors.CLIError && 'parse' in err) {
+      err.oclif.exit = ExitCode.Usage
+      return super.catch(err)
+    }
     if (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif) return super.catch(err)
     // Not a user error: a bug. Say so, keep the stack for the report.
     const bug = new Errors.CLIError(

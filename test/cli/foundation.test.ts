@@ -16,3 +16,13 @@ describe('vitrine CLI foundation', () => {
     expect(r.stdout).toMatch(/^vitrine\/\d+\.\d+\.\d+/)
   })
 })
+
+describe('usage errors', () => {
+  it('an invalid option value is exit 2, like an unknown flag', async () => {
+    const bad = await runCli(['convert', 'test/fixtures/vit-geom', '--out', '/tmp/never-written', '--from', 'onnx'])
+    expect(bad.exitCode).toBe(2)
+    expect(bad.stderr).toContain('Expected --from=onnx to be one of')
+    const unknown = await runCli(['validate', '--no-such-flag'])
+    expect(unknown.exitCode).toBe(2)
+  })
+})
