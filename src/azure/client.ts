@@ -91,6 +91,21 @@ function loopbackAuthPolicy(credential: TokenCredential, origin: string, scope: 
   }
 }
 
+/**
+ * Every request of this pipeline carries the ARM token, so it may only go to the ARM endpoint's origin: a poll URL
+ * (Azure-AsyncOperation, Location, nextLink) naming another host is refused rather than followed.
+ */
+function sameOriginPolicy(origin: string): PipelinePolicy {
+  return {
+    name: 'vitrineSameOriginPolicy',
+    async sendRequest(request, next) {
+      const target = new URL(request.url).origin
+      if (target !== origin) throw new RemoteError(`refusing to send the Azure token to ${target}: ARM answered with a URL outside ${origin}`)
+      return next(request)
+    },
+  }
+}
+
 /** The credential scope for an ARM endpoint: `<endpoint>/.default`, the public cloud's for a loopback fake. */
 export function armScope(target: ApplyTarget): string {
   return target.insecureLoopback ? 'https://management.azure.com/.default' : `${target.armEndpoint}/.default`
@@ -124,6 +139,7 @@ export class ArmClient {
       onRetry: ({attempt, maxRetries, delayMs, reason}) =>
         log?.(`${reason}: retrying in ${(delayMs / 1000).toFixed(1)}s (retry ${attempt} of ${maxRetries})`),
     }
+    this.sdk.pipeline.addPolicy(sameOriginPolicy(new URL(target.armEndpoint).origin), {phase: 'Serialize'})
     this.sdk.pipeline.removePolicy({name: defaultRetryPolicyName})
     this.sdk.pipeline.addPolicy(retryPolicy(retry), {phase: 'Retry'})
     if (target.insecureLoopback) {

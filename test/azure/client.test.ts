@@ -45,6 +45,13 @@ describe('ARM client on the 2.1.1 SDK pipeline', () => {
     expect(sent('job-raw')).toEqual(body.properties.inputs)
   })
 
+  it('never follows a URL outside the ARM endpoint with the token', async () => {
+    const client = new ArmClient(target, new StaticTokenCredential(fake.token), {retry: {maxRetries: 0}})
+    const err = await client.request('GET', 'http://127.0.0.2:9/operations/x', {what: 'poll'}).catch((e: unknown) => e)
+    expect((err as Error).message).toMatch(/refusing to send the Azure token to http:\/\/127\.0\.0\.2:9/)
+    expect(fake.requests).toEqual([])
+  })
+
   it('raw requests carry the token only to the ARM origin and map Azure errors to exit 3', async () => {
     const client = new ArmClient(target, new StaticTokenCredential('wrong'), {retry: {maxRetries: 0}})
     const err = await client.request('GET', `${WS_PATH}/onlineEndpoints/x`, {what: 'endpoint x'}).catch((e: unknown) => e)
