@@ -67,12 +67,12 @@ describe.skipIf(!existsSync(CHROMIUM))('report.html in headless Chromium', () =>
       }
       // The diagonal is darker than an off-diagonal error cell of the same row.
       const fill = async (t: string, p: string): Promise<string> =>
-        page.$eval(`g.cm-cell[data-true="${t}"][data-pred="${p}"] rect`, (r) => getComputedStyle(r).fill)
+        page.$eval(`g.cm-cell[data-true="${t}"][data-pred="${p}"] rect`, (r) => r.getAttribute('fill') ?? '')
       expect(await fill('5', '5')).not.toBe(await fill('5', '9'))
 
       const misses = expected.predictions.filter((p) => p.label !== p.predicted)
       const figures = await page.$$eval('figure.miss', (els) =>
-        els.map((e) => ({image: e.getAttribute('data-image'), label: e.getAttribute('data-label'), pred: e.getAttribute('data-pred'), w: (e.querySelector('img') as HTMLImageElement | null)?.naturalWidth ?? 0, top: e.querySelectorAll('ol li').length})),
+        els.map((e) => ({image: e.getAttribute('data-image'), label: e.getAttribute('data-label'), pred: e.getAttribute('data-pred'), w: (e.querySelector('img') as unknown as {naturalWidth: number} | null)?.naturalWidth ?? 0, top: e.querySelectorAll('ol li').length})),
       )
       expect(figures.map((f) => [f.image, f.label, f.pred]).sort()).toEqual(misses.map((m) => [m.image, m.label, m.predicted]).sort())
       expect(figures.every((f) => f.w > 0 && f.top === 3)).toBe(true)
