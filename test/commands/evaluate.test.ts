@@ -150,6 +150,34 @@ describe('vitrine evaluate', () => {
     expect(unwrap(noModel.stderr)).toMatch(/--model is required \(the job's mlflow_model azureml:\/\/registries\/.* is not local\)/)
   })
 
+  it("an MLTable folder from generate finetune --train-data, through generate evaluation and --job: expected.json's predictions for its images", async () => {
+    const out = await tempDir()
+    const ft = await runCli(['generate', 'finetune', '--asset', 'examples/assets/google-vit-base-patch16-224', '--train-data', join(DIGITS, 'images'), '--out', join(out, 'ft')])
+    expect(ft.exitCode).toBe(0)
+    const table = join(out, 'ft', 'data', 'validation-mltable-folder')
+    const gen = await runCli(['generate', 'evaluation', '--asset', 'examples/assets/google-vit-base-patch16-224', '--test-data', table, '--out', join(out, 'job')])
+    expect(gen.exitCode).toBe(0)
+    expect(await readFile(join(out, 'job', 'evaluation-pipeline.yaml'), 'utf8')).toMatch(/type: mltable/)
+    const run = await runCli(['evaluate', '--job', join(out, 'job', 'evaluation-pipeline.yaml'), '-m', MODEL, '--out', join(out, 'eval'), '--json'], {timeout: 180_000})
+    expect(run.exitCode).toBe(0)
+    const result = JSON.parse(run.stdout) as Result & {data: {format: string}}
+    checkSchemas(result)
+    expect(result.data.format).toBe('mltable')
+    const rows = (await readFile(join(out, 'eval', 'predictions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {image: string; prediction: string})
+    expect(rows.length).toBe(result.metrics.rows_scored)
+    expect(rows.length).toBeGreaterThan(20)
+    const byImage = new Map(expected.predictions.map((p) => [p.image.replace(/^images\//, ''), p]))
+    let correct = 0
+    for (const row of rows) {
+      const key = /images\/(\d\/\d+\.png)$/.exec(row.image)?.[1] as string
+      const e = byImage.get(key)
+      expect(e, row.image).toBeDefined()
+      expect(row.prediction).toBe(e?.predicted)
+      if (e?.predicted === e?.label) correct++
+    }
+    expect(result.metrics.metrics.accuracy).toBeCloseTo(correct / rows.length, 12)
+  })
+
   it('usage errors: no data, a missing path, a task it cannot run', async () => {
     const noData = await runCli(['evaluate', '-m', MODEL])
     expect(noData.exitCode).toBe(2)
