@@ -12,18 +12,11 @@ const EXIT_INTERRUPTED = 130
 
 export default class Apply extends BaseCommand {
   static override summary = 'Plan, then create or update Azure ML resources: registry model versions, endpoints, deployments, jobs'
-  static override description = `FILE is a YAML written by \`vitrine generate\` (recognised by its $schema: model, managedOnlineEndpoint,
-managedOnlineDeployment, batchEndpoint, modelBatchDeployment, pipelineJob) or a \`vitrine package\` folder (a registry
-model version with its files). apply reads what exists in Azure, prints per resource create / update (with the
-field diff) / no change, and then applies it. A change to an existing model version is refused ("bump the
-version"); applying the same files twice changes nothing the second time.
-
-Target: --subscription (AZURE_SUBSCRIPTION_ID), --resource-group (AZURE_RESOURCE_GROUP), --workspace
-(AZUREML_WORKSPACE or AZURE_ML_WORKSPACE) for endpoints, deployments and jobs, --registry (AZUREML_REGISTRY or
-AZURE_ML_REGISTRY) for model versions. Auth: DefaultAzureCredential, or AZURE_ACCESS_TOKEN when set, or --auth.
-
-Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage error, no credential, or (with
---plan --detailed-exitcode) changes pending; 3 Azure refused or failed; 130 Ctrl-C while waiting.`
+  static override description = [
+    'FILE is a YAML written by `vitrine generate` (recognised by its $schema: model, managedOnlineEndpoint, managedOnlineDeployment, batchEndpoint, modelBatchDeployment, pipelineJob) or a `vitrine package` folder (a registry model version with its files). apply reads what exists in Azure, prints per resource create / update (with the field diff) / no change, and then applies it. A change to an existing model version is refused ("bump the version"); applying the same files twice changes nothing the second time.',
+    'Target: --subscription (AZURE_SUBSCRIPTION_ID), --resource-group (AZURE_RESOURCE_GROUP), --workspace (AZUREML_WORKSPACE or AZURE_ML_WORKSPACE) for endpoints, deployments and jobs, --registry (AZUREML_REGISTRY or AZURE_ML_REGISTRY) for model versions. Auth: --auth when given, else AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential.',
+    'Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage error, no credential, or (with --plan --detailed-exitcode) changes pending; 3 Azure refused or failed; 130 Ctrl-C while waiting.',
+  ].join('\n\n')
 
   static override examples = [
     '<%= config.bin %> apply build/vit-digits --registry my-registry --plan',
