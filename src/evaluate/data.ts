@@ -149,7 +149,8 @@ export async function readJsonl(file: string, name: string, options: ReadDataOpt
   const base = dirname(file)
   const rows: EvalRow[] = []
   const bad: BadRow[] = []
-  const lines = text.split(/\r?\n/)
+  // A byte-order mark (Windows editors) is not part of the first row.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
   for (const [i, raw] of lines.entries()) {
     const line = i + 1
     const source = `${name}:${line}`

@@ -3,6 +3,7 @@
  * data, scores it on the local engine, computes the metrics the evaluation config asks for and writes
  * metrics.json, predictions.jsonl and report.html.
  */
+import {stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import {writeFileAtomic} from '../core/atomic.js'
@@ -151,6 +152,7 @@ export async function runEvaluate(options: EvaluateOptions): Promise<{result: Ev
   const multilabel = task === 'image-classification-multilabel'
   const threshold = options.threshold ?? DEFAULT_THRESHOLD
   if (!(threshold > 0 && threshold < 1)) throw new UsageError(`--threshold ${threshold}: expected a probability between 0 and 1`)
+  if (options.out !== undefined) await checkOutDir(options.out)
   const data = await readEvalData(inputs.data, {task, inputColumn: inputs.inputColumn, labelColumn: inputs.labelColumn})
   if (options.strict && data.bad.length > 0) throw strictError(data.bad)
 
@@ -238,6 +240,12 @@ export async function runEvaluate(options: EvaluateOptions): Promise<{result: Ev
   }
   result.seconds = Math.round(performance.now() - started) / 1000
   return {result, predictions}
+}
+
+/** Refuses an --out that is a file before any scoring time is spent. */
+async function checkOutDir(out: string): Promise<void> {
+  const st = await stat(out).catch(() => undefined)
+  if (st && !st.isDirectory()) throw new UsageError(`--out ${out}: is a file, expected a folder (it is created when missing)`, {file: out})
 }
 
 function sameSet(a: string[], b: string[]): boolean {

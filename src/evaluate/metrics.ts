@@ -171,25 +171,28 @@ function averageDefined(values: MetricValue[], weights?: number[]): MetricValue 
 
 const PROBABILITY_THRESHOLDS = Array.from({length: 101}, (_, i) => i / 100)
 
-/** One-vs-rest counts [TP, FP, TN, FN] per class at each probability threshold (score >= threshold is positive). */
+/**
+ * One-vs-rest counts [TP, FP, TN, FN] per class at each probability threshold (score >= threshold is positive).
+ * Each class's scores are sorted once and the thresholds walked upwards, so 1000 classes stay O(K n log n).
+ */
 function accuracyTable(labels: string[], columns: number[][], positives: boolean[][]): AccuracyTable {
-  const tables = columns.map((scores, c) =>
-    PROBABILITY_THRESHOLDS.map((t) => {
-      let tp = 0
-      let fp = 0
-      let tn = 0
-      let fn = 0
-      scores.forEach((s, i) => {
-        const predicted = s >= t
-        if (positives[c][i]) {
-          if (predicted) tp++
-          else fn++
-        } else if (predicted) fp++
-        else tn++
-      })
-      return [tp, fp, tn, fn]
-    }),
-  )
+  const tables = columns.map((scores, c) => {
+    const order = Array.from({length: scores.length}, (_, i) => i).sort((a, b) => scores[a] - scores[b])
+    const totalPos = positives[c].filter(Boolean).length
+    const totalNeg = scores.length - totalPos
+    let below = 0
+    let posBelow = 0
+    return PROBABILITY_THRESHOLDS.map((t) => {
+      while (below < order.length && scores[order[below]] < t) {
+        if (positives[c][order[below]]) posBelow++
+        below++
+      }
+      const tp = totalPos - posBelow
+      const fn = posBelow
+      const tn = below - posBelow
+      return [tp, totalNeg - tn, tn, fn]
+    })
+  })
   return {schema_type: 'accuracy_table', data: {class_labels: labels, probability_thresholds: PROBABILITY_THRESHOLDS, probability_tables: tables}}
 }
 

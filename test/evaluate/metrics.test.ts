@@ -165,13 +165,15 @@ describe('multiclass metrics', () => {
     const rowW = truth.map((t) => support[t] / n)
     expect(m.weighted_accuracy).toBeCloseTo(rowW.reduce((a, x, i) => a + (pred[i] === truth[i] ? x : 0), 0) / rowW.reduce((a, b) => a + b), 12)
     expect(m.norm_macro_recall).toBeCloseTo((expected.metrics.recall_macro - 1 / K) / (1 - 1 / K), 12)
-    // accuracy_table at threshold 0.5 for class k: [TP, FP, TN, FN] one-vs-rest
-    const k = 5
-    const at = m.accuracy_table.data.probability_tables[k][50]
-    const sel = probs.map((p) => p[k] >= 0.5)
-    const tp = sel.filter((s, i) => s && truth[i] === k).length
-    const fp = sel.filter((s, i) => s && truth[i] !== k).length
-    expect(at).toEqual([tp, fp, n - support[k] - fp, support[k] - tp])
+    // accuracy_table: for every threshold t = i/100 and two classes, [TP, FP, TN, FN] one-vs-rest, counted here
+    for (const k of [5, 9]) {
+      m.accuracy_table.data.probability_tables[k].forEach((row, i) => {
+        const sel = probs.map((p) => p[k] >= i / 100)
+        const tp = sel.filter((s, j) => s && truth[j] === k).length
+        const fp = sel.filter((s, j) => s && truth[j] !== k).length
+        expect(row).toEqual([tp, fp, n - support[k] - fp, support[k] - tp])
+      })
+    }
   })
 
   it('averages over the classes that occur, not every label of the model', () => {
