@@ -94,7 +94,8 @@ function parseJsonResult(r: CliResult): Json {
   return json
 }
 
-describe('vitrine apply against the fake ARM + blob server', () => {
+// Each case runs the built CLI two to four times; on a shared 2-core machine one run can take 10 s.
+describe('vitrine apply against the fake ARM + blob server', {timeout: 240_000}, () => {
   it('--plan, apply, --plan again: creates everything once, sends the right bodies and bytes, then has nothing to do', async () => {
     // 1. Plan: everything is to be created; nothing is written; --detailed-exitcode says changes are pending.
     const plan1 = await apply([...ALL, '--plan', '--detailed-exitcode'])
