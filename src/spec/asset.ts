@@ -32,19 +32,23 @@ export function assetRef(data: Record<string, unknown> | undefined, key: string)
  * Loads asset.yaml and the spec and extra_config it names. `display` is the folder as diagnostics should name it
  * (the path the user gave, joined), `dir` where it is on disk.
  */
-export function loadAssetFiles(dir: string, display = dir): AssetFiles {
-  const asset = loadYamlFile(join(dir, 'asset.yaml'), join(display, 'asset.yaml'))
+export function loadAssetFiles(dir: string, display = dir, sizes?: ReadonlyMap<string, number>): AssetFiles {
+  const load = (rel: string) => {
+    const abs = join(dir, rel)
+    return loadYamlFile(abs, join(display, rel), sizes?.get(abs))
+  }
+  const asset = load('asset.yaml')
   const out: AssetFiles = {dir, asset}
   if (!isRecord(asset.data)) return out
   out.assetData = asset.data
   const specRef = assetRef(asset.data, 'spec')
   if (specRef) {
-    out.spec = loadYamlFile(join(dir, specRef), join(display, specRef))
+    out.spec = load(specRef)
     if (isRecord(out.spec.data)) out.specData = out.spec.data
   }
   const configRef = assetRef(asset.data, 'extra_config')
   if (configRef) {
-    out.config = loadYamlFile(join(dir, configRef), join(display, configRef))
+    out.config = load(configRef)
     if (isRecord(out.config.data)) out.configData = out.config.data
   }
   return out

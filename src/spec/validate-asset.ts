@@ -4,8 +4,8 @@
  * models the task/license/shared-compute/SKU rules. Tree-wide rules (duplicate assets, file sizes) are in
  * ./validate.ts.
  */
-import {existsSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, readdirSync, statSync} from 'node:fs'
+import {join, relative} from 'node:path'
 
 import {validateWithSchema} from '../core/json-schema.js'
 import {formatMinSkuSpec, minimumOverAllowList, parseMinSkuSpec, shortfalls} from '../skus/catalog.js'
@@ -35,6 +35,9 @@ export interface AssetValidation {
 export const MODEL_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,254}$/
 export const ASSET_NAME_RE = /^[a-z][a-z0-9_.-]{0,254}$/
 const TEMPLATE_RE = /\{\{.*\}\}/
+
+/** No file in an asset folder may be larger than this (validate_tree.py): weights belong in blob storage. */
+export const MAX_ASSET_FILE_BYTES = 1024 * 1024
 
 /** Reserved words in a name (validate_name): models starting with "Azure-" are exempt (#4528). */
 export function forbiddenWords(name: string, type: string): string[] {
@@ -178,14 +181,15 @@ function checkScenario(r: Reporter, spec: YamlFile, s: Scenario, sc: ResolvedSce
   }
 }
 
-function fileExists(dir: string, rel: string): boolean {
-  return existsSync(join(dir, rel))
-}
+
 
 /** Validates the asset folder `dir` (named `display` in diagnostics). */
 export function validateAssetFolder(dir: string, display: string, ctx: ValidateContext): AssetValidation {
   const r = new Reporter()
-  const files = loadAssetFiles(dir, display)
+  const sizes = listAssetFiles(dir)
+  const fileExists = (base: string, rel: string) => sizes.has(join(base, rel)) || existsSync(join(base, rel))
+  r.diagnostics.push(...oversizedFiles(dir, display, sizes))
+  const files = loadAssetFiles(dir, display, sizes)
   const out: AssetValidation = {path: display, type: null, name: null, version: null, diagnostics: r.diagnostics}
   const asset = files.asset
   r.diagnostics.push(...asset.problems)
@@ -308,4 +312,47 @@ export function validateAssetFolder(dir: string, display: string, ctx: ValidateC
     else r.missing(spec, home, 'finetune-tasks-missing', msg)
   }
   return out
+}
+
+/**
+ * Every regular file of an asset folder with its size, walked iteratively; nested asset folders are theirs.
+ * The sizes serve the 1 MB rule, spare loadYamlFile a second stat, and answer "does this referenced file exist".
+ */
+export function listAssetFiles(assetDir: string): Map<string, number> {
+  const sizes = new Map<string, number>()
+  const stack = [assetDir]
+  while (stack.length) {
+    const dir = stack.pop()!
+    let entries
+    try {
+      entries = readdirSync(dir, {withFileTypes: true})
+    } catch {
+      continue
+    }
+    if (dir !== assetDir && entries.some((e) => e.isFile() && e.name === 'asset.yaml')) continue
+    for (const e of entries) {
+      const abs = join(dir, e.name)
+      if (e.isDirectory()) {
+        if (e.name !== '.git' && e.name !== 'node_modules') stack.push(abs)
+      } else if (e.isFile()) {
+        try {
+          sizes.set(abs, statSync(abs).size)
+        } catch {
+          // vanished while walking: not there
+        }
+      }
+    }
+  }
+  return sizes
+}
+
+/** file-too-large for every file of the listing over the limit. */
+export function oversizedFiles(assetDir: string, display: string, sizes: ReadonlyMap<string, number>): FixableDiagnostic[] {
+  const out: FixableDiagnostic[] = []
+  for (const [abs, size] of sizes) {
+    if (size <= MAX_ASSET_FILE_BYTES) continue
+    const file = join(display, relative(assetDir, abs))
+    out.push({rule: 'file-too-large', severity: 'error', message: `${file} is ${(size / 1048576).toFixed(1)} MB; files in an asset folder must be at most 1 MB (weights belong in blob storage, referenced by model.yaml)`, file, line: 1, column: 1})
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file))
 }

@@ -2,7 +2,7 @@
  * `validatePaths`: everything `vitrine validate` does, as a library call returning the --json result. The
  * command only renders it.
  */
-import {readdirSync, realpathSync, statSync} from 'node:fs'
+import {realpathSync} from 'node:fs'
 import {join, relative, sep} from 'node:path'
 
 import {writeFileAtomic} from '../core/atomic.js'
@@ -10,16 +10,10 @@ import {UsageError} from '../core/errors.js'
 import {silentProgress, type Progress} from '../core/progress.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
 import {loadSupportedInferenceSkus, SUPPORTED_INFERENCE_SKUS} from '../skus/supported-inference.js'
-import {changedFilesSince} from './changed.js'
 import {compareDiagnostics, toPlainDiagnostic, type AssetResult, type FixableDiagnostic, type FixRecord, type ValidateResult} from './diagnostic.js'
 import {discover, type FoundAsset} from './discover.js'
-import {applyFixes} from './fix.js'
-import {validateAssetFolder, type AssetValidation, type ValidateContext} from './validate-asset.js'
-import {loadYamlFile} from './yaml-file.js'
-import {checkStandaloneYaml} from './yaml-hook.js'
-
-/** No file in an asset folder may be larger than this (validate_tree.py): weights belong in blob storage. */
-export const MAX_ASSET_FILE_BYTES = 1024 * 1024
+import type {AssetValidation, ValidateContext} from './validate-asset.js'
+import {validateInWorkers, workersFor} from './pool.js'
 
 export interface ValidateOptions {
   /** Relative paths are resolved against this (default: process.cwd()). */
@@ -33,40 +27,8 @@ export interface ValidateOptions {
   /** Rewrite min-SKU specs and recommended lists in place. */
   fix?: boolean
   progress?: Progress
-}
-
-/** Every file in an asset folder over the limit, walked iteratively; nested asset folders are theirs to report. */
-function oversizedFiles(asset: FoundAsset): FixableDiagnostic[] {
-  const out: FixableDiagnostic[] = []
-  const stack = [asset.dir]
-  while (stack.length) {
-    const dir = stack.pop()!
-    let entries
-    try {
-      entries = readdirSync(dir, {withFileTypes: true})
-    } catch {
-      continue
-    }
-    if (dir !== asset.dir && entries.some((e) => e.isFile() && e.name === 'asset.yaml')) continue
-    for (const e of entries) {
-      const abs = join(dir, e.name)
-      if (e.isDirectory()) {
-        if (e.name !== '.git' && e.name !== 'node_modules') stack.push(abs)
-      } else if (e.isFile()) {
-        let size = 0
-        try {
-          size = statSync(abs).size
-        } catch {
-          continue
-        }
-        if (size > MAX_ASSET_FILE_BYTES) {
-          const file = join(asset.display, relative(asset.dir, abs))
-          out.push({rule: 'file-too-large', severity: 'error', message: `${file} is ${(size / 1048576).toFixed(1)} MB; files in an asset folder must be at most 1 MB (weights belong in blob storage, referenced by model.yaml)`, file, line: 1, column: 1})
-        }
-      }
-    }
-  }
-  return out
+  /** Worker threads (--jobs); default none (see workersFor in ./pool.ts). */
+  workers?: number
 }
 
 function realDir(dir: string): string {
@@ -121,6 +83,8 @@ async function applyAllFixes(validations: AssetValidation[], dirs: Map<string, F
     }
   }
   const records: FixRecord[] = []
+  const {applyFixes} = await import('./fix.js')
+  const {loadYamlFile} = await import('./yaml-file.js')
   for (const [file, {abs, diags}] of byFile) {
     const yf = loadYamlFile(abs, file)
     if (!yf.doc) continue
@@ -155,22 +119,31 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   }
   let selected = (_dir: string): boolean => true
   if (options.changedSince) {
+    // execa is loaded only when git is needed: start-up time counts for a validator run on every commit.
+    const {changedFilesSince} = await import('./changed.js')
     const changed = await changedFilesSince(options.changedSince, cwd)
     selected = (dir) => touched(dir, changed)
   }
 
   progress.start('validating assets', found.assets.length)
   // Every asset is read (duplicates are a property of the whole tree); only the selected ones are reported.
-  const validations: AssetValidation[] = []
-  const dirs = new Map<string, FoundAsset>()
-  for (const asset of found.assets) {
-    const v = validateAssetFolder(asset.dir, asset.display, ctx)
-    v.diagnostics.push(...oversizedFiles(asset))
-    validations.push(v)
-    dirs.set(v.path, asset)
-    progress.advance(1)
+  const workers = workersFor(found.assets.length, options.workers)
+  let validations: AssetValidation[]
+  if (workers > 1) {
+    validations = await validateInWorkers(found.assets, {skuCatalog: options.skuCatalog, supportedInferenceSkus: [...supported]}, workers, progress)
+  } else {
+    // Loaded here, not at the top: with workers, the main thread never needs yaml or ajv.
+    const {validateAssetFolder} = await import('./validate-asset.js')
+    validations = []
+    for (const asset of found.assets) {
+      const v = validateAssetFolder(asset.dir, asset.display, ctx)
+      validations.push(v)
+      progress.advance(1)
+    }
   }
   progress.stop()
+  const dirs = new Map<string, FoundAsset>()
+  found.assets.forEach((asset, i) => dirs.set(validations[i].path, asset))
   markDuplicates(validations, dirs)
   const reported = validations.filter((v) => selected(dirs.get(v.path)!.dir))
 
@@ -194,6 +167,7 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
   }
   for (const y of found.yamlFiles) {
     if (options.changedSince && !selected(join(y.path, '..'))) continue
+    const {checkStandaloneYaml} = await import('./yaml-hook.js')
     const diagnostics = await checkStandaloneYaml(y.path, y.display)
     assets.push(toResult({path: y.display, type: 'yaml', name: null, version: null, diagnostics}))
   }

@@ -4,8 +4,21 @@
  * parsed document keeps source ranges so later rules can point at the line and column of any node.
  */
 import {readFileSync, statSync} from 'node:fs'
+import {createRequire} from 'node:module'
 
-import {isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node} from 'yaml'
+import jsYaml from 'js-yaml'
+import type {Document, LineCounter, Node} from 'yaml'
+
+type YamlModule = typeof import('yaml')
+let yamlModule: YamlModule | undefined
+/**
+ * yaml's Document API, loaded on first use: a clean tree is read by the fast path alone, and not loading the
+ * module saves a tenth of a second of every run. Its node predicates use global symbols, so nodes from this
+ * (CommonJS) instance are recognised by the ESM one that fix.ts imports.
+ */
+export function yamlLib(): YamlModule {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule)
+}
 
 import type {FixableDiagnostic} from './diagnostic.js'
 
@@ -30,6 +43,8 @@ export interface YamlFile {
   problems: FixableDiagnostic[]
   /** Why the file was not parsed at all, when it was not. */
   skipped?: 'missing' | 'too-large' | 'unreadable'
+  /** True when `data` came from the fast path and `doc` is built only on first use. */
+  lazyDoc?: boolean
 }
 
 function problem(file: string, message: string, line = 1, column = 1): FixableDiagnostic {
@@ -123,15 +138,47 @@ function nodeDepth(root: unknown): number {
     const [node, depth] = stack.pop()!
     if (depth > max) max = depth
     if (depth > MAX_YAML_DEPTH) return depth
-    if (isMap(node) || isSeq(node)) {
+    if (yamlLib().isMap(node) || yamlLib().isSeq(node)) {
       for (const item of node.items) {
-        if (isPair(item)) {
+        if (yamlLib().isPair(item)) {
           stack.push([item.key, depth + 1], [item.value, depth + 1])
         } else stack.push([item, depth + 1])
       }
     }
   }
   return max
+}
+
+/** Depth of plain data, iteratively. */
+function dataDepth(root: unknown): number {
+  let max = 0
+  const stack: Array<[unknown, number]> = [[root, 1]]
+  while (stack.length) {
+    const [v, depth] = stack.pop()!
+    if (depth > max) max = depth
+    if (depth > MAX_YAML_DEPTH) return depth
+    if (Array.isArray(v)) for (const x of v) stack.push([x, depth + 1])
+    else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) stack.push([x, depth + 1])
+  }
+  return max
+}
+
+/** Anchors, aliases, tags, merge keys: what the fast path leaves to the full parser. */
+const NEEDS_FULL_PARSER = /[&*!]|<</
+
+/**
+ * The fast path: js-yaml (YAML 1.2 core schema, duplicate keys refused) reads a clean file several times faster
+ * than yaml's Document API. It is trusted only for plain files it accepts; anything else goes to the full parser,
+ * which also builds the positioned Document that diagnostics need — lazily, for the files that have any.
+ */
+function fastLoad(text: string): {data: unknown} | undefined {
+  if (NEEDS_FULL_PARSER.test(text)) return undefined
+  try {
+    const data = jsYaml.load(text, {schema: jsYaml.CORE_SCHEMA, json: false}) ?? null
+    return dataDepth(data) > MAX_YAML_DEPTH ? undefined : {data}
+  } catch {
+    return undefined
+  }
 }
 
 /** The first line of a yaml error message, without the " at line X, column Y" the diagnostic carries anyway. */
@@ -143,11 +190,14 @@ function firstLine(message: string): string {
  * Reads and parses `path` (reported as `file`). Never throws: a missing or broken file gives `problems` and no
  * `data`. A missing file gives no problem at all (the caller knows whether the file was required).
  */
-export function loadYamlFile(path: string, file = path): YamlFile {
-  const lineCounter = new LineCounter()
-  const out: YamlFile = {file, text: '', lineCounter, problems: []}
+export function loadYamlFile(path: string, file = path, knownSize?: number): YamlFile {
+  let counter: LineCounter | undefined
+  const out = {file, text: '', problems: []} as unknown as YamlFile
+  // The line counter is filled by the parse: both are created on first use (see the fast path below).
+  Object.defineProperty(out, 'lineCounter', {enumerable: true, get: () => (counter ??= new (yamlLib().LineCounter)())})
   let size: number
-  try {
+  if (knownSize !== undefined) size = knownSize
+  else try {
     const st = statSync(path)
     if (!st.isFile()) {
       out.skipped = 'unreadable'
@@ -189,14 +239,27 @@ export function loadYamlFile(path: string, file = path): YamlFile {
     out.problems.push(problem(file, `${file} is nested too deeply (${deep.what}); not parsed`, line, column))
     return out
   }
+  const fast = fastLoad(out.text)
+  if (fast) {
+    out.data = fast.data
+    out.lazyDoc = true
+    let lazy: Document.Parsed | undefined
+    const text = out.text
+    Object.defineProperty(out, 'doc', {
+      enumerable: true,
+      get: () => (lazy ??= yamlLib().parseDocument(text, {lineCounter: out.lineCounter, uniqueKeys: true, prettyErrors: false})),
+    })
+    return out
+  }
   let doc: Document.Parsed
   try {
-    doc = parseDocument(out.text, {lineCounter, uniqueKeys: true, prettyErrors: false})
+    doc = yamlLib().parseDocument(out.text, {lineCounter: out.lineCounter, uniqueKeys: true, prettyErrors: false})
   } catch (err) {
     out.problems.push(problem(file, `${file} cannot be parsed: ${(err as Error).message}`))
     return out
   }
   out.doc = doc
+  const lineCounter = out.lineCounter
   for (const e of doc.errors) {
     const pos = lineCounter.linePos(e.pos[0])
     if (e.code === 'DUPLICATE_KEY') {
@@ -229,8 +292,27 @@ export interface Position {
   column: number
 }
 
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/**
+ * A top-level key of a block mapping found by its line, without building the Document: the rules ask for
+ * `name` and `tags` of every spec, and a full parse per file only to point at line 2 would double the run time.
+ * Used only for files the fast path accepted (no duplicate keys, so the first match is the key). Undefined when
+ * the value does not start on the key's line and the Document must decide.
+ */
+function topLevelKey(text: string, key: string, prefer: 'key' | 'value'): Position | undefined {
+  const m = new RegExp(`^(?:${escapeRe(key)}|"${escapeRe(key)}"|'${escapeRe(key)}')[ \\t]*:(?=[ \\t]|\\r?$)`, 'm').exec(text)
+  if (!m) return undefined
+  const line = text.slice(0, m.index).split('\n').length
+  if (prefer === 'key') return {line, column: 1}
+  const rest = text.slice(m.index + m[0].length, text.indexOf('\n', m.index) < 0 ? undefined : text.indexOf('\n', m.index))
+  const lead = /^[ \t]*/.exec(rest)![0].length
+  if (lead === rest.length || rest[lead] === '#' || rest[lead] === '\r') return undefined
+  return {line, column: m[0].length + lead + 1}
+}
+
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return String(key.value)
+  if (yamlLib().isScalar(key)) return String(key.value)
   return undefined
 }
 
@@ -240,6 +322,10 @@ function keyText(key: unknown): string | undefined {
  * deepest existing node is used, so a diagnostic always points somewhere sensible.
  */
 export function locate(yf: YamlFile, path: YamlPath, prefer: 'key' | 'value' = 'value'): Position {
+  if (yf.lazyDoc && path.length === 1 && typeof path[0] === 'string') {
+    const quick = topLevelKey(yf.text, path[0], prefer)
+    if (quick) return quick
+  }
   const doc = yf.doc
   if (!doc?.contents) return {line: 1, column: 1}
   const at = (offset: number | undefined): Position => {
@@ -251,14 +337,14 @@ export function locate(yf: YamlFile, path: YamlPath, prefer: 'key' | 'value' = '
   for (let i = 0; i < path.length; i++) {
     const seg = path[i]
     const last = i === path.length - 1
-    if (isAlias(node)) node = node.resolve(doc)
-    if (isMap(node)) {
+    if (yamlLib().isAlias(node)) node = node.resolve(doc)
+    if (yamlLib().isMap(node)) {
       const pair = node.items.find((p) => keyText(p.key) === String(seg))
       if (!pair) return at((node as Node).range?.[0])
       const keyNode = pair.key as Node | null
       if ((last && prefer === 'key') || pair.value === null || pair.value === undefined) return at(keyNode?.range?.[0])
       node = pair.value
-    } else if (isSeq(node) && typeof seg === 'number') {
+    } else if (yamlLib().isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg]
       if (item === undefined || item === null) return at((node as Node).range?.[0])
       node = item

@@ -61,6 +61,25 @@ describe('vitrine validate (built CLI)', () => {
     expect(await readFile(join(dir, 'spec.yaml'), 'utf8')).toBe(await readFile(join(CURRENT, 'spec.yaml'), 'utf8'))
   })
 
+  it('--jobs 2 (worker threads) gives the same result as one thread', async () => {
+    const root = await tempDir()
+    for (let i = 0; i < 6; i++) {
+      const dir = join(root, `vit-${i}`)
+      await cp(CURRENT, dir, {recursive: true})
+      const spec = join(dir, 'spec.yaml')
+      let text = (await readFile(spec, 'utf8')).replace('name: google-vit-base-patch16-224', `name: google-vit-${i % 5}`)
+      if (i === 3) text = text.replace('  license: apache-2.0\n', '')
+      await writeFile(spec, text)
+    }
+    const one = await runCli(['validate', root, '--json'])
+    const two = await runCli(['validate', root, '--json', '--jobs', '2'])
+    expect(one.exitCode).toBe(1)
+    expect(two.exitCode).toBe(1)
+    expect(JSON.parse(two.stdout)).toEqual(JSON.parse(one.stdout))
+    const rules = (JSON.parse(one.stdout) as {assets: Array<{diagnostics: Array<{rule: string}>}>}).assets.map((a) => a.diagnostics.map((d) => d.rule).join(','))
+    expect(rules).toEqual(['duplicate-asset', '', '', 'license-missing', '', 'duplicate-asset'])
+  })
+
   it('usage errors exit 2 without a stack: a missing path, a missing --sku-catalog; a broken catalog exits 1', async () => {
     const missing = await runCli(['validate', 'no/such/dir'])
     expect(missing.exitCode).toBe(2)

@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 
 import {InvalidInputError, UsageError} from '../../src/core/errors.js'
 import {validateWithSchema} from '../../src/core/json-schema.js'
-import {formatMinSkuSpec, loadSkuCatalog, meetsSpec, minimumOverAllowList, parseMinSkuSpec} from '../../src/skus/catalog.js'
+import {catalogProblems, formatMinSkuSpec, loadSkuCatalog, meetsSpec, minimumOverAllowList, parseMinSkuSpec} from '../../src/skus/catalog.js'
 import {SUPPORTED_INFERENCE_SKUS} from '../../src/skus/supported-inference.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -79,5 +79,25 @@ describe('SKU catalog', () => {
     expect(() => loadSkuCatalog(bad)).toThrow(InvalidInputError)
     expect(() => loadSkuCatalog(bad)).toThrow(/bad\.json.*skus\.0/)
     expect(() => loadSkuCatalog(join(dir, 'none.json'))).toThrow(UsageError)
+  })
+
+  it('the hand-written catalog check agrees with schemas/sku-catalog.schema.json', () => {
+    const good = {skus: [{name: 'a', vCPUs: 1, gpus: 0, memoryGB: 3.5, maxResourceVolumeMB: 7168, source: 's'}]}
+    const cases: unknown[] = [
+      good,
+      {},
+      {skus: 3},
+      {skus: [1]},
+      {skus: [{name: '', vCPUs: 1, gpus: 0, memoryGB: 1, maxResourceVolumeMB: 1}]},
+      {skus: [{name: 'a', vCPUs: 1.5, gpus: 0, memoryGB: 1, maxResourceVolumeMB: 1}]},
+      {skus: [{name: 'a', vCPUs: 1, gpus: -1, memoryGB: 1, maxResourceVolumeMB: 1}]},
+      {skus: [{name: 'a', vCPUs: 1, gpus: 0, memoryGB: '1', maxResourceVolumeMB: 1}]},
+      {skus: [{name: 'a', vCPUs: 1, gpus: 0, memoryGB: 1}]},
+      {skus: [{name: 'a', vCPUs: 1, gpus: 0, memoryGB: 1, maxResourceVolumeMB: 1, source: 3}]},
+      [],
+    ]
+    for (const c of cases) {
+      expect(catalogProblems(c).length === 0, JSON.stringify(c)).toBe(validateWithSchema('sku-catalog.schema.json', c).state === 'ok')
+    }
   })
 })

@@ -1,0 +1,96 @@
+/**
+ * `vitrine validate` on a generated tree of 500 asset folders (copies of the real ViT asset in both spec forms,
+ * each with its own name), run as a user runs it: the built CLI in a fresh process, so the wall time includes
+ * Node and oclif start-up. Target: under 2 s on a 2-core machine. Peers in the same run: `vitrine --version`
+ * (start-up alone) and the same validation of a single asset, so the per-asset cost can be read off.
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BIN = join(ROOT, 'bin', 'run.js')
+const ASSETS = 500
+const RUNS = 3
+
+function makeTree(dir: string): void {
+  const forms = ['current', 'legacy']
+  for (let i = 0; i < ASSETS; i++) {
+    const form = forms[i % 2]
+    const src = join(ROOT, 'test', 'fixtures', 'azureml-assets', `google-vit-base-patch16-224-${form}`)
+    const dst = join(dir, 'assets', 'models', `family-${Math.floor(i / 50)}`, `vit-${i}`)
+    cpSync(src, dst, {recursive: true})
+    const spec = join(dst, 'spec.yaml')
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('name: google-vit-base-patch16-224', `name: google-vit-${i}`))
+  }
+}
+
+interface Timed {
+  wallMs: number
+  userMs: number
+  sysMs: number
+  maxRssMiB: number
+  exitCode: number | null
+  stdout: string
+}
+
+/** Runs node BIN ARGS under /usr/bin/time for the child's CPU time and peak RSS (wall time measured here). */
+function timed(args: string[]): Timed {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, BIN, ...args], {encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: {...process.env, NO_COLOR: '1', CI: '1'}})
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6
+  const last = r.stderr.trim().split('\n').pop() ?? ''
+  const [user, sys, rssKiB] = last.split(' ').map(Number)
+  return {wallMs, userMs: user * 1000, sysMs: sys * 1000, maxRssMiB: rssKiB / 1024, exitCode: r.status, stdout: r.stdout}
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+function summarize(runs: Timed[]) {
+  return {
+    wallMs: Math.round(median(runs.map((r) => r.wallMs))),
+    cpuMs: Math.round(median(runs.map((r) => r.userMs + r.sysMs))),
+    maxRssMiB: Math.round(Math.max(...runs.map((r) => r.maxRssMiB))),
+    wallMsAll: runs.map((r) => Math.round(r.wallMs)),
+  }
+}
+
+export default async function (): Promise<object> {
+  execFileSync('git', ['--version']) // fail early if the machine lacks git (validate --changed-since needs it)
+  const dir = mkdtempSync(join(tmpdir(), 'vitrine-bench-validate-'))
+  try {
+    makeTree(dir)
+    const tree = join(dir, 'assets')
+    const one = join(tree, 'models', 'family-0', 'vit-0')
+    const startup: Timed[] = []
+    const single: Timed[] = []
+    const full: Timed[] = []
+    for (let i = 0; i < RUNS; i++) {
+      startup.push(timed(['--version']))
+      single.push(timed(['validate', one, '--json']))
+      full.push(timed(['validate', tree, '--json']))
+    }
+    const result = JSON.parse(full[0].stdout) as {ok: boolean; summary: {assets: number; errors: number}}
+    if (result.summary.assets !== ASSETS || !result.ok) throw new Error(`unexpected result: ${JSON.stringify(result.summary)}`)
+    const f = summarize(full)
+    const s = summarize(startup)
+    const o = summarize(single)
+    return {
+      assets: ASSETS,
+      targetWallMs: 2000,
+      meetsTarget: f.wallMs < 2000,
+      validate500: f,
+      validate1: o,
+      startupOnly: s,
+      ratioWall500ToStartup: Number((f.wallMs / s.wallMs).toFixed(2)),
+      perAssetCpuMs: Number(((f.cpuMs - o.cpuMs) / (ASSETS - 1)).toFixed(2)),
+    }
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
