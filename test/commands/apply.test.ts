@@ -353,6 +353,7 @@ describe('vitrine apply against the fake ARM + blob server', {timeout: 240_000},
     })
     let seen = ''
     await new Promise<void>((resolve) => {
+      child.on('exit', () => resolve()) // a CLI that fails early must fail the test, not hang it
       child.stderr?.on('data', (d: Buffer) => {
         seen += d.toString()
         if (seen.includes(': Running')) resolve()
