@@ -116,7 +116,7 @@ async function child(engine: 'vitrine' | 'ort', threads: number): Promise<Record
 /**
  * Kernel level: the four ViT-B/16 linears at batch 1 (M = 197 tokens), vitrine's packed 2x16 SIMD kernel against
  * ORT's Gemm, alternated, median of `runs`; plus the ceiling of 128-bit WebAssembly SIMD on this CPU (register-only
- * multiply-adds, best of 5: load on the machine only lowers it).
+ * multiply-adds per CPU-second, best of 5).
  */
 async function kernelBench(threads: number, runs: number): Promise<object> {
   const backend = await createWasmBackend({threads})
@@ -171,7 +171,7 @@ async function kernelBench(threads: number, runs: number): Promise<object> {
         maxAbsDiff: Number(maxAbsDiff(out, ortOut).toExponential(2)),
       })
     }
-    return {threads, backend: backend.name, wasmSimd128CeilingGflopsPerThread: round(peak), linears}
+    return {threads, backend: backend.name, wasmSimd128CeilingGflopsPerCpuSecond: round(peak), linears}
   } finally {
     backend.dispose()
   }
