@@ -2,7 +2,9 @@
  * `vitrine validate` on a generated tree of 500 asset folders (copies of the real ViT asset in both spec forms,
  * each with its own name), run as a user runs it: the built CLI in a fresh process, so the wall time includes
  * Node and oclif start-up. Target: under 2 s on a 2-core machine. Peers in the same run: `vitrine --version`
- * (start-up alone) and the same validation of a single asset, so the per-asset cost can be read off.
+ * (start-up alone), one asset (so the per-asset cost can be read off) and the same tree on two worker threads.
+ * Wall times are medians of 3 runs; CPU times (user + sys, from /usr/bin/time) are less disturbed by a busy
+ * machine.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -70,21 +72,26 @@ export default async function (): Promise<object> {
     const startup: Timed[] = []
     const single: Timed[] = []
     const full: Timed[] = []
+    const threads: Timed[] = []
     for (let i = 0; i < RUNS; i++) {
       startup.push(timed(['--version']))
       single.push(timed(['validate', one, '--json']))
       full.push(timed(['validate', tree, '--json']))
+      threads.push(timed(['validate', tree, '--json', '--jobs', '2']))
     }
     const result = JSON.parse(full[0].stdout) as {ok: boolean; summary: {assets: number; errors: number}}
     if (result.summary.assets !== ASSETS || !result.ok) throw new Error(`unexpected result: ${JSON.stringify(result.summary)}`)
     const f = summarize(full)
     const s = summarize(startup)
     const o = summarize(single)
+    const t = summarize(threads)
     return {
       assets: ASSETS,
       targetWallMs: 2000,
       meetsTarget: f.wallMs < 2000,
       validate500: f,
+      validate500Jobs2: t,
+      ratioJobs2ToOneThread: Number((t.wallMs / f.wallMs).toFixed(2)),
       validate1: o,
       startupOnly: s,
       ratioWall500ToStartup: Number((f.wallMs / s.wallMs).toFixed(2)),

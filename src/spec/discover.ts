@@ -3,7 +3,7 @@
  * `validate_assets.py -i assets` does, plus the tree mistakes validate_tree.py reports (a spec.yaml with no
  * asset.yaml beside it, a file named asset.yml).
  */
-import {readdirSync, statSync} from 'node:fs'
+import {readdirSync, statSync, type Dirent} from 'node:fs'
 import {basename, dirname, extname, join, normalize, relative, resolve} from 'node:path'
 
 import {UsageError} from '../core/errors.js'
@@ -34,17 +34,27 @@ function displayOf(given: string, givenAbs: string, abs: string): string {
   return normalize(rel === '' ? given : join(given, rel))
 }
 
-/** Walks `root` iteratively (a deep tree must not overflow the stack), skipping VCS and dependency folders. */
-function walk(root: string, given: string, out: Discovery, seen: Set<string>, index: number): void {
+/**
+ * Visits `root` and the folders below it iteratively (a deep tree must not overflow the stack). `visit` gets each
+ * folder's entries and returns the subfolder names to descend into. Unreadable folders are skipped.
+ */
+export function walkFolders(root: string, visit: (dir: string, entries: Dirent[]) => Iterable<string>): void {
   const stack = [root]
   while (stack.length) {
     const dir = stack.pop()!
-    let entries
+    let entries: Dirent[]
     try {
       entries = readdirSync(dir, {withFileTypes: true})
     } catch {
       continue
     }
+    for (const name of visit(dir, entries)) stack.push(join(dir, name))
+  }
+}
+
+/** Finds asset folders (and tree mistakes) under `root`, skipping VCS, dependency and hidden folders. */
+function walk(root: string, given: string, out: Discovery, seen: Set<string>, index: number): void {
+  walkFolders(root, (dir, entries) => {
     const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name))
     const here = {dir, display: displayOf(given, root, dir), root: index}
     if (names.has('asset.yaml')) {
@@ -54,10 +64,8 @@ function walk(root: string, given: string, out: Discovery, seen: Set<string>, in
       }
     } else if (names.has('asset.yml')) out.ymlAssets.push(here)
     else if (names.has('spec.yaml')) out.orphanSpecs.push(here)
-    for (const e of entries) {
-      if (e.isDirectory() && !SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) stack.push(join(dir, e.name))
-    }
-  }
+    return entries.filter((e) => e.isDirectory() && !SKIP_DIRS.has(e.name) && !e.name.startsWith('.')).map((e) => e.name)
+  })
 }
 
 /** What `paths` hold; a path that does not exist is a usage error (exit 2). */

@@ -4,13 +4,14 @@
  * models the task/license/shared-compute/SKU rules. Tree-wide rules (duplicate assets, file sizes) are in
  * ./validate.ts.
  */
-import {existsSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
 import {validateWithSchema} from '../core/json-schema.js'
 import {formatMinSkuSpec, minimumOverAllowList, parseMinSkuSpec, shortfalls} from '../skus/catalog.js'
 import type {SkuCatalog} from '../skus/types.js'
 import {assetRef, loadAssetFiles} from './asset.js'
+import {walkFolders} from './discover.js'
 import type {FixableDiagnostic, RuleId} from './diagnostic.js'
 import {SCENARIOS, type Scenario} from './facts.js'
 import {isRecord, resolveSpec, type ResolvedScenario} from './resolve.js'
@@ -320,29 +321,19 @@ export function validateAssetFolder(dir: string, display: string, ctx: ValidateC
  */
 export function listAssetFiles(assetDir: string): Map<string, number> {
   const sizes = new Map<string, number>()
-  const stack = [assetDir]
-  while (stack.length) {
-    const dir = stack.pop()!
-    let entries
-    try {
-      entries = readdirSync(dir, {withFileTypes: true})
-    } catch {
-      continue
-    }
-    if (dir !== assetDir && entries.some((e) => e.isFile() && e.name === 'asset.yaml')) continue
+  walkFolders(assetDir, (dir, entries) => {
+    if (dir !== assetDir && entries.some((e) => e.isFile() && e.name === 'asset.yaml')) return []
     for (const e of entries) {
+      if (!e.isFile()) continue
       const abs = join(dir, e.name)
-      if (e.isDirectory()) {
-        if (e.name !== '.git' && e.name !== 'node_modules') stack.push(abs)
-      } else if (e.isFile()) {
-        try {
-          sizes.set(abs, statSync(abs).size)
-        } catch {
-          // vanished while walking: not there
-        }
+      try {
+        sizes.set(abs, statSync(abs).size)
+      } catch {
+        // vanished while walking: not there
       }
     }
-  }
+    return entries.filter((e) => e.isDirectory() && e.name !== '.git' && e.name !== 'node_modules').map((e) => e.name)
+  })
   return sizes
 }
 
