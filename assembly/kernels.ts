@@ -234,8 +234,11 @@ export function linear(
   if (p0 >= p1) return
   const lda = <usize>K << 2
   const ldo = <usize>N << 2
-  for (let m0 = 0; m0 < M; m0 += MC) {
-    const m1 = min(M, m0 + MC)
+  // Row blocks of equal size (at most MC): no short last block that would stream the whole weight for a few rows.
+  const blocks = (M + MC - 1) / MC
+  const mc = (M + blocks - 1) / blocks
+  for (let m0 = 0; m0 < M; m0 += mc) {
+    const m1 = min(M, m0 + mc)
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kh = min(KC, K - k0)
       const first = k0 == 0

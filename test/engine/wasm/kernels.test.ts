@@ -1,5 +1,5 @@
 // Every WebAssembly kernel against the naive reference (src/engine/kernels/reference.ts) on odd shapes: M = 1, odd
-// M, M over the 96-row block, K not a multiple of 4 and over the 256 K block, N not a multiple of 16; with 1 and 2
+// M, M over the 200-row block, K not a multiple of 4 and over the 768 K block, N not a multiple of 16; with 1 and 2
 // threads and both SIMD variants (plain SIMD128 and relaxed SIMD with fused multiply-add).
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -55,6 +55,10 @@ const LINEAR_SHAPES: Array<[number, number, number]> = [
   [7, 257, 48],
   [101, 70, 33],
   [99, 513, 50],
+  // over the blocks of assembly/kernels.ts `linear` (K in blocks of 768, rows in equal blocks of at most 200)
+  [3, 1539, 33],
+  [403, 20, 17],
+  [250, 800, 40],
 ]
 
 describe.each(variants.flatMap((variant) => [1, 2].map((threads) => ({variant, threads}))))('wasm kernels ($variant, $threads threads)', ({variant, threads}) => {
