@@ -50,7 +50,7 @@ describe('/ui', () => {
 
         const picked = ['digit-2-0927.png', 'digit-8-1707.png']
         await page.setInputFiles('#files', [...picked.map((f) => join(DIGITS_DIR, f)), join(ODD_IMAGES, 'truncated.jpg')])
-        await page.waitForFunction(() => document.querySelectorAll('.result[data-state]').length === 3, undefined, {timeout: 30_000})
+        await page.locator('.result[data-state]').nth(2).waitFor({timeout: 30_000})
         for (const file of picked) {
           const box = page.locator(`.result[data-name="${file}"]`)
           expect(await box.getAttribute('data-state')).toBe('done')
@@ -61,9 +61,10 @@ describe('/ui', () => {
           expect(scores[0]).toBeGreaterThan(0.5)
           expect(scores[0]).toBeGreaterThanOrEqual(scores[1])
           // The bar is drawn: its width is its score's share of the track.
-          const [bar, track] = await box.locator('.bar').first().evaluate((el) => [el.getBoundingClientRect().width, el.parentElement!.getBoundingClientRect().width])
+          const bar = (await box.locator('.bar').first().boundingBox())!.width
+          const track = (await box.locator('.row > div').first().boundingBox())!.width
           expect(Math.abs(bar / track - scores[0])).toBeLessThan(0.02)
-          expect(await box.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth), 'the sample digits are 64x64 PNGs').toBe(64)
+          expect(await box.locator('img').evaluate((img) => (img as unknown as {naturalWidth: number}).naturalWidth), 'the sample digits are 64x64 PNGs').toBe(64)
         }
         const bad = page.locator('.result[data-name="truncated.jpg"]')
         expect(await bad.getAttribute('data-state')).toBe('error')
@@ -72,16 +73,14 @@ describe('/ui', () => {
         // Drop a file on the drop zone, as a user dragging it from a file manager.
         const dropped = 'digit-5-1061.png'
         const b64 = (await readFile(join(DIGITS_DIR, dropped))).toString('base64')
-        await page.evaluate(
-          ({name, data}) => {
-            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0))
-            const transfer = new DataTransfer()
-            transfer.items.add(new File([bytes], name, {type: 'image/png'}))
-            document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}))
-          },
-          {name: dropped, data: b64},
-        )
-        await page.waitForFunction((name) => document.querySelector(`.result[data-name="${name}"]`)?.getAttribute('data-state') === 'done', dropped, {timeout: 30_000})
+        // Runs in the page (DOM types are not in this project's TypeScript lib, hence the string).
+        await page.evaluate(`(() => {
+          const bytes = Uint8Array.from(atob(${JSON.stringify(b64)}), (c) => c.charCodeAt(0))
+          const transfer = new DataTransfer()
+          transfer.items.add(new File([bytes], ${JSON.stringify(dropped)}, {type: 'image/png'}))
+          document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}))
+        })()`)
+        await page.locator(`.result[data-name="${dropped}"][data-state="done"]`).waitFor({timeout: 30_000})
         expect(await page.locator(`.result[data-name="${dropped}"] .label`).first().textContent()).toBe(trueLabel(dropped))
         // Everything the page loaded came from the server itself.
         expect(requests.filter((u) => !u.startsWith(server.url) && !u.startsWith('data:'))).toEqual([])
