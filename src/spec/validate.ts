@@ -3,7 +3,7 @@
  * command only renders it.
  */
 import {realpathSync} from 'node:fs'
-import {join, relative, sep} from 'node:path'
+import {basename, join, relative, sep} from 'node:path'
 
 import {writeFileAtomic} from '../core/atomic.js'
 import {UsageError} from '../core/errors.js'
@@ -118,11 +118,13 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
     throw new UsageError(`no asset.yaml found under ${given.join(', ')}`, {hint: 'Give an asset folder (holding asset.yaml), a tree of them, or an Azure ML YAML file.'})
   }
   let selected = (_dir: string): boolean => true
+  let selectedFile = (_file: string): boolean => true
   if (options.changedSince) {
     // execa is loaded only when git is needed: start-up time counts for a validator run on every commit.
     const {changedFilesSince} = await import('./changed.js')
     const changed = await changedFilesSince(options.changedSince, cwd)
     selected = (dir) => touched(dir, changed)
+    selectedFile = (file) => changed.has(join(realDir(join(file, '..')), basename(file)))
   }
 
   progress.start('validating assets', found.assets.length)
@@ -166,7 +168,7 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
     assets.push(toResult({path: o.display, type: null, name: null, version: null, diagnostics: [{rule: 'missing-file', severity: 'error', message: `${file}: the asset file must be named asset.yaml (asset.yml is not read)`, file, line: 1, column: 1}]}))
   }
   for (const y of found.yamlFiles) {
-    if (options.changedSince && !selected(join(y.path, '..'))) continue
+    if (!selectedFile(y.path)) continue
     const {checkStandaloneYaml} = await import('./yaml-hook.js')
     const diagnostics = await checkStandaloneYaml(y.path, y.display)
     assets.push(toResult({path: y.display, type: 'yaml', name: null, version: null, diagnostics}))

@@ -109,6 +109,19 @@ describe('validatePaths', () => {
     expect(d[1].message).toMatch(/^finetune: min-SKU spec states 4\|1\|28\|176, the allow list's minimum is 4\|1\|28\|180; /)
   })
 
+  it('--supported-skus replaces the bundled supported inference list', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'supported_inference_skus.json')
+    const all = JSON.parse(await readFile(`${FIX}/supported_inference_skus.json`, 'utf8')) as string[]
+    await writeFile(file, JSON.stringify(all.filter((s) => s !== 'Standard_FX4mds')))
+    const r = await validatePaths([CURRENT], {supportedInferenceSkus: file})
+    expect(r.assets[0].diagnostics.map((d) => `${d.rule} ${d.message}`)).toEqual([
+      'sku-unsupported inference: Standard_FX4mds is not a supported inference SKU (supported_inference_skus.json)',
+    ])
+    await writeFile(file, '{"not": "a list"}')
+    await expect(validatePaths([CURRENT], {supportedInferenceSkus: file})).rejects.toThrow(/expected a JSON array of SKU names/)
+  })
+
   it('SARIF: one rule per id, one result per diagnostic, relative URIs', async () => {
     const dir = join(await tempDir(), 'vit')
     await cp(CURRENT, dir, {recursive: true})
