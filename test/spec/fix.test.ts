@@ -3,6 +3,7 @@ import {cp, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
+import {validateWithSchema} from '../../src/core/json-schema.js'
 import {readModelAssetFacts} from '../../src/spec/asset.js'
 import {validatePaths} from '../../src/spec/validate.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -37,6 +38,7 @@ describe('validate --fix', () => {
 
     const r = await validatePaths([dir], {fix: true})
     expect(r.ok).toBe(true)
+    expect(validateWithSchema('validate-result.schema.json', r).state).toBe('ok')
     expect(r.fixes?.map((f) => f.rule).sort()).toEqual(['min-sku-spec-mismatch', 'sku-recommended-mismatch'])
     const fixed = await readFile(spec, 'utf8')
     // The recommended list is the allow list again, in its order; the added key goes at the end of SKU.

@@ -68,6 +68,23 @@ describe('validate: the real folders', () => {
   })
 })
 
+describe('validate: system_metadata wins over legacy keys', () => {
+  it('wrong legacy values under a right system_metadata are not errors', async () => {
+    const {dir} = await copy('current', {
+      'spec.yaml': sub('properties:\n', "properties:\n  inference-min-sku-spec: 9|9|9|9\n  finetuning-tasks: ''\n"),
+    })
+    expect(await errorsOf(dir)).toEqual([])
+  })
+
+  it('an empty system_metadata value falls back to the legacy key', async () => {
+    const {dir, texts} = await copy('current', {
+      'spec.yaml': (t) => sub('  license: apache-2.0\n', "  license: ''\n")(sub('tags:\n', "tags:\n  license: ''\n")(t)),
+    })
+    // Both empty: the legacy key (the one in effect) is where the error points.
+    expectOnly(await errorsOf(dir), 'license-missing', 'spec.yaml', [lineOf(texts['spec.yaml'], "license: ''")])
+  })
+})
+
 describe('validate: each rule fires alone at the right line', () => {
   it('yaml-syntax: a duplicate key', async () => {
     const {dir, texts} = await copy('current', {'spec.yaml': sub('  license: apache-2.0\n', '  license: apache-2.0\n  license: mit\n')})
