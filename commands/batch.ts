@@ -24,7 +24,7 @@ loses at most one mini-batch: --resume skips the inputs already done. FILE appea
   ]
 
   static override args = {
-    input: Args.string({description: 'A folder of images, a .csv with an "image" column of base64, or a .jsonl', required: true}),
+    input: Args.string({description: 'A folder of images, a .csv with an "image" column of base64, or a .jsonl', required: true, ignoreStdin: true}),
   }
 
   static override flags = {

@@ -24,7 +24,7 @@ not decode fails the call (exit 1) naming every bad image; \`vitrine batch\` rec
 
   static override strict = false
   static override args = {
-    input: Args.string({description: 'Image files or folders of images'}),
+    input: Args.string({description: 'Image files or folders of images', ignoreStdin: true}),
   }
 
   static override flags = {
