@@ -5,7 +5,7 @@
 import {readFile, readdir, stat} from 'node:fs/promises'
 import {extname, join} from 'node:path'
 
-import {InvalidInputError, UsageError, isVitrineError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, RemoteError, UsageError, describeFsError, isVitrineError} from '../core/errors.js'
 import {type UrlLimits, fetchImageUrl} from './fetch-url.js'
 import type {RequestImage} from './request.js'
 import type {ScoreInput} from './scorer.js'
@@ -77,6 +77,8 @@ export interface FetchFailure {
   index: number
   field: string
   error: string
+  /** The server failed or did not answer (exit 3), rather than the URL or its image being wrong (exit 1). */
+  remote: boolean
 }
 
 /**
@@ -95,7 +97,7 @@ export async function resolveRequestImages(
         return {id: img.field, bytes: await fetchImageUrl(img.url, img.field, limits)}
       } catch (error) {
         if (!isVitrineError(error)) throw error
-        failures.push({index: img.index, field: img.field, error: error.message})
+        failures.push({index: img.index, field: img.field, error: error.message, remote: error instanceof RemoteError})
         return undefined
       }
     }),

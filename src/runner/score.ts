@@ -3,7 +3,7 @@
  * the answer is all or nothing: one undecodable image fails the call, naming every bad image (use `vitrine batch` to
  * record per-image errors and go on).
  */
-import {InvalidInputError, UsageError} from '../core/errors.js'
+import {InvalidInputError, RemoteError, UsageError} from '../core/errors.js'
 import type {UrlLimits} from './fetch-url.js'
 import {expandImagePaths, readImageFiles, readRequestText, resolveRequestImages} from './inputs.js'
 import {type ScoreResponse, parseScoreRequestText} from './request.js'
@@ -42,7 +42,10 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRun> {
     const source = options.request === '-' ? 'stdin' : options.request
     const images = parseScoreRequestText(await readRequestText(options.request), {source, allowUrls: options.allowUrls})
     const {inputs: resolved, failures} = await resolveRequestImages(images, options.urlLimits)
-    if (failures.length > 0) throw new InvalidInputError(failures.map((f) => `${source}: ${f.error}`).join('\n'), {file: source})
+    if (failures.length > 0) {
+      const message = failures.map((f) => `${source}: ${f.error}`).join('\n')
+      throw failures.every((f) => f.remote) ? new RemoteError(message, {file: source}) : new InvalidInputError(message, {file: source})
+    }
     inputs = resolved as ScoreInput[]
   } else {
     inputs = await readImageFiles(await expandImagePaths(options.paths))

@@ -1,4 +1,6 @@
 import {readFile, writeFile} from 'node:fs/promises'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -86,5 +88,29 @@ describe('vitrine score', () => {
     const r = await runCli(['score', '-m', DIGITS_MODEL, '--request', bad])
     expect(r.exitCode).toBe(1)
     expect(unwrap(r.stderr)).toContain('bad.json: input_data[1]: not valid base64')
+  })
+
+  it('fetches http(s) URLs of a request only with --allow-urls (a local server on 127.0.0.1)', async () => {
+    const png = await readFile(join(DIGITS_DIR, 'digit-4-1567.png'))
+    const server = createServer((req, res) => (req.url === '/four.png' ? res.end(png) : res.writeHead(404).end()))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const dir = await tempDir()
+      const request = join(dir, 'urls.json')
+      await writeFile(request, JSON.stringify({input_data: [`${base}/four.png`]}))
+      const refused = await runCli(['score', '-m', DIGITS_MODEL, '--request', request])
+      expect(refused.exitCode).toBe(1)
+      expect(unwrap(refused.stderr)).toContain('input_data[0]: is a URL; URLs are fetched only with --allow-urls')
+      const ok = await runCli(['score', '-m', DIGITS_MODEL, '--request', request, '--allow-urls', '--json'])
+      expect(ok.exitCode, ok.stderr).toBe(0)
+      expect(parseResponse(ok.stdout)[0][0].label).toBe('4')
+      await writeFile(request, JSON.stringify({input_data: [`${base}/missing.png`]}))
+      const missing = await runCli(['score', '-m', DIGITS_MODEL, '--request', request, '--allow-urls'])
+      expect(missing.exitCode, 'a URL that fails is a remote failure').toBe(3)
+      expect(unwrap(missing.stderr)).toMatch(/input_data\[0\]: .*missing\.png: HTTP 404/)
+    } finally {
+      server.close()
+    }
   })
 })
