@@ -68,7 +68,7 @@ describe('/ui', () => {
         }
         const bad = page.locator('.result[data-name="truncated.jpg"]')
         expect(await bad.getAttribute('data-state')).toBe('error')
-        expect(await bad.locator('.error').textContent()).toMatch(/input_data\[0\].*truncated/)
+        expect(await bad.locator('.error').textContent()).toMatch(/input_data\[0\] \(image 0\): \S/)
 
         // Drop a file on the drop zone, as a user dragging it from a file manager.
         const dropped = 'digit-5-1061.png'
