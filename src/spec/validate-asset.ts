@@ -7,7 +7,9 @@
 import {existsSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
-import {validateWithSchema} from '../core/json-schema.js'
+import type {ErrorObject} from 'ajv'
+
+import {toIssues} from '../core/json-schema.js'
 import {formatMinSkuSpec, minimumOverAllowList, parseMinSkuSpec, shortfalls} from '../skus/catalog.js'
 import type {SkuCatalog} from '../skus/types.js'
 import {assetRef, loadAssetFiles} from './asset.js'
@@ -15,6 +17,7 @@ import {walkFolders} from './discover.js'
 import type {FixableDiagnostic, RuleId} from './diagnostic.js'
 import {SCENARIOS, type Scenario} from './facts.js'
 import {isRecord, resolveSpec, type ResolvedScenario} from './resolve.js'
+import * as generated from './schema-validators.js'
 import {locate, type Position, type YamlFile, type YamlPath} from './yaml-file.js'
 
 export interface ValidateContext {
@@ -80,10 +83,19 @@ class Reporter {
   }
 }
 
-function schemaCheck(r: Reporter, yf: YamlFile, schema: string, data: unknown, label: string): void {
-  const res = validateWithSchema(schema, data)
-  if (res.state === 'ok') return
-  for (const issue of res.issues) {
+type StandaloneValidator = ((data: unknown) => boolean) & {errors?: ErrorObject[] | null}
+
+/**
+ * The schemas' ajv validators, generated ahead of time (./schema-validators.ts, kept equal to schemas/ by a test):
+ * compiling them at every start cost more than validating a hundred assets.
+ */
+const VALIDATORS = generated as unknown as Record<'asset' | 'modelConfig' | 'modelSpec', StandaloneValidator>
+const SCHEMA_OF = {'asset.schema.json': 'asset', 'model-config.schema.json': 'modelConfig', 'model-spec.schema.json': 'modelSpec'} as const
+
+function schemaCheck(r: Reporter, yf: YamlFile, schema: keyof typeof SCHEMA_OF, data: unknown, label: string): void {
+  const validate = VALIDATORS[SCHEMA_OF[schema]]
+  if (validate(data)) return
+  for (const issue of toIssues(validate.errors)) {
     // if/then and allOf wrappers repeat what their inner keyword already said.
     if (issue.keyword === 'if' || issue.keyword === 'allOf') continue
     const where = issue.path.length ? issue.path.join('.') : '(top level)'
