@@ -221,29 +221,35 @@ export function packLinear(w: usize, N: i32, K: i32, tmp: usize, tid: i32, nth: 
 /**
  * out[M, N] = epilogue(inp[M, K] @ W^T + bias) (+ residual[M, N]), W packed by packLinear. K is processed in blocks
  * of KC (a panel slice of KC x 16 floats stays in L1 across the rows) and rows in blocks of MC (the A block of
- * MC x KC floats stays in L2 across the panels); `partial` is scratch of min(M, MC) x N floats for the sums across
- * K blocks (unused when K <= KC). bias, residual: 0 for none; residual may be out. Threads split the panels
- * (columns), so each reads only its part of the weight.
+ * MC x KC floats stays in L2 across the panels); `partial` is scratch of M x N floats for the sums across K
+ * blocks (unused when K <= KC; rows indexed absolutely, as threads may work on different row blocks at once). bias, residual: 0 for none; residual may be out. Threads take (row block,
+ * 16-column panel) units from `counter`, an i32 the caller zeroes before every call.
  */
 export function linear(
   out: usize, inp: usize, packed: usize, bias: usize, residual: usize, partial: usize,
-  M: i32, N: i32, K: i32, gelu: i32, KC: i32, MC: i32, tid: i32, nth: i32,
+  M: i32, N: i32, K: i32, gelu: i32, KC: i32, MC: i32, counter: usize, tid: i32, nth: i32,
 ): void {
   const panels = (N + NR - 1) / NR
-  const p0 = split(panels, tid, nth), p1 = split(panels, tid + 1, nth)
-  if (p0 >= p1) return
   const lda = <usize>K << 2
   const ldo = <usize>N << 2
   // Row blocks of equal size (at most MC): no short last block that would stream the whole weight for a few rows.
   const blocks = (M + MC - 1) / MC
   const mc = (M + blocks - 1) / blocks
-  for (let m0 = 0; m0 < M; m0 += mc) {
+  const units = blocks * panels
+  // Work units (row block, panel) are taken from a shared counter (zeroed by the caller) rather than split in
+  // advance: on a busy machine a thread that loses its core leaves its work to the others instead of making them
+  // all wait at the barrier.
+  for (;;) {
+    const u = atomic.add<i32>(counter, 1)
+    if (u >= units) break
+    const m0 = (u / panels) * mc
+    const p = u % panels
     const m1 = min(M, m0 + mc)
     for (let k0 = 0; k0 < K; k0 += KC) {
       const kh = min(KC, K - k0)
       const first = k0 == 0
       const last = k0 + kh == K
-      for (let p = p0; p < p1; p++) {
+      {
         const n0 = p * NR
         const w = min(NR, N - n0)
         const bp = packed + ((<usize>n0 * <usize>K + <usize>k0 * <usize>w) << 2)
@@ -254,8 +260,8 @@ export function linear(
           const i1 = i + 1 < m1 ? i + 1 : i
           const ap0 = inp + <usize>i * lda + (<usize>k0 << 2)
           const ap1 = inp + <usize>i1 * lda + (<usize>k0 << 2)
-          const s0: usize = first ? 0 : partial + <usize>(i - m0) * ldo + nOff
-          const s1: usize = first ? 0 : partial + <usize>(i1 - m0) * ldo + nOff
+          const s0: usize = first ? 0 : partial + <usize>i * ldo + nOff
+          const s1: usize = first ? 0 : partial + <usize>i1 * ldo + nOff
           let d0: usize, d1: usize, r0: usize = 0, r1: usize = 0
           if (last) {
             d0 = out + <usize>i * ldo + nOff
@@ -265,8 +271,8 @@ export function linear(
               r1 = residual + <usize>i1 * ldo + nOff
             }
           } else {
-            d0 = partial + <usize>(i - m0) * ldo + nOff
-            d1 = partial + <usize>(i1 - m0) * ldo + nOff
+            d0 = partial + <usize>i * ldo + nOff
+            d1 = partial + <usize>i1 * ldo + nOff
           }
           const g = last && gelu != 0
           if (w == NR) {
@@ -360,10 +366,10 @@ function softmaxRows(s: usize, rows: i32, n: i32, lds: usize): void {
 /**
  * out[B, T, C] = multi-head self-attention of qkv[B, T, 3C] (q | k | v per token, heads contiguous in each), no
  * mask. Per (batch, head): K^T scaled by 1/sqrt(hs) into scratch, S = Q K^T, softmax rows, out = P V, both
- * products on the 2x16 micro-kernel. Threads split the (batch, head) pairs; `scratch` holds nth blocks of
- * attentionScratch(T, C, NH) floats.
+ * products on the 2x16 micro-kernel. Threads take (batch, head) pairs from `counter` (an i32 the caller zeroes
+ * before every call); `scratch` holds nth blocks of attentionScratch(T, C, NH) floats.
  */
-export function attention(out: usize, qkv: usize, scratch: usize, B: i32, T: i32, C: i32, NH: i32, tid: i32, nth: i32): void {
+export function attention(out: usize, qkv: usize, scratch: usize, B: i32, T: i32, C: i32, NH: i32, counter: usize, tid: i32, nth: i32): void {
   const hs = C / NH
   const T16 = (T + 15) & ~15
   const kt = scratch + ((<usize>attentionScratch(T, C, NH) * <usize>tid) << 2)
@@ -372,8 +378,9 @@ export function attention(out: usize, qkv: usize, scratch: usize, B: i32, T: i32
   const ld3 = (<usize>C * 3) << 2
   const ldT = <usize>T16 << 2
   const jobs = B * NH
-  const j0 = split(jobs, tid, nth), j1 = split(jobs, tid + 1, nth)
-  for (let job = j0; job < j1; job++) {
+  for (;;) {
+    const job = atomic.add<i32>(counter, 1)
+    if (job >= jobs) break
     const b = job / NH, h = job % NH
     const base = qkv + ((<usize>b * <usize>T * <usize>C * 3 + <usize>h * <usize>hs) << 2)
     const q = base

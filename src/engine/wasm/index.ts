@@ -349,6 +349,9 @@ export class WasmBackend implements Backend {
   private readonly packScratch: Scratch
   private readonly partialScratch: Scratch
   private readonly attnScratch: Scratch
+  private readonly counters: Int32Array
+  private readonly linearCounter: number
+  private readonly attentionCounter: number
 
   constructor(
     variant: SimdVariant,
@@ -361,6 +364,11 @@ export class WasmBackend implements Backend {
     this.packScratch = new Scratch(arena)
     this.partialScratch = new Scratch(arena)
     this.attnScratch = new Scratch(arena)
+    // Work counters of the linear and attention kernels, on cache lines of their own.
+    const counters = arena.allocBytes(128)
+    this.counters = new Int32Array(arena.memory.buffer, counters, 32)
+    this.linearCounter = counters
+    this.attentionCounter = counters + 64
   }
 
   get threads(): number {
@@ -410,9 +418,10 @@ export class WasmBackend implements Backend {
     const inPtr = s.input(inp, M * K)
     const outPtr = s.output(out, M * N, residual === out)
     const resPtr = residual === undefined ? 0 : residual === out ? outPtr : s.input(residual, M * N)
-    const partial = K > KC ? this.partialScratch.get(Math.min(M, MC) * N) : 0
+    const partial = K > KC ? this.partialScratch.get(M * N) : 0
     try {
-      this.pool.run('linear', [outPtr, inPtr, packed, bias, resPtr, partial, M, N, K, epilogue === 'gelu' ? 1 : 0, KC, MC])
+      Atomics.store(this.counters, 0, 0)
+      this.pool.run('linear', [outPtr, inPtr, packed, bias, resPtr, partial, M, N, K, epilogue === 'gelu' ? 1 : 0, KC, MC, this.linearCounter])
     } finally {
       s.finish()
     }
@@ -432,7 +441,8 @@ export class WasmBackend implements Backend {
     if (C % NH !== 0) throw new RangeError(`attention: hidden size ${C} is not a multiple of the ${NH} heads`)
     const s = this.staging
     const scratch = this.attnScratch.get(this.exports.attentionScratch(T, C, NH) * this.pool.nth)
-    const args = [s.output(out, B * T * C), s.input(qkv, B * T * 3 * C), scratch, B, T, C, NH]
+    const args = [s.output(out, B * T * C), s.input(qkv, B * T * 3 * C), scratch, B, T, C, NH, this.attentionCounter]
+    Atomics.store(this.counters, 16, 0)
     try {
       this.pool.run('attention', args)
     } finally {
