@@ -3,7 +3,6 @@
  */
 import {Flags} from '@oclif/core'
 
-import type {Progress} from '../src/core/progress.js'
 import type {BatchResult} from '../src/runner/batch.js'
 import type {ScoreResponse} from '../src/runner/request.js'
 import {DEFAULT_TOP_K} from '../src/runner/scorer.js'
@@ -32,55 +31,6 @@ export function renderScoreTable(ids: readonly string[], response: ScoreResponse
     return [ids[i], ...rows].join('\n')
   })
   return blocks.join('\n\n')
-}
-
-/** A progress line for image scoring: bar, count, images/s and ETA, redrawn at most ten times a second. */
-export class ImagesProgress implements Progress {
-  private label = ''
-  private total = 0
-  private done = 0
-  private started = 0
-  private lastDraw = 0
-
-  constructor(private readonly out: NodeJS.WriteStream) {}
-
-  start(label: string, total: number): void {
-    Object.assign(this, {label, total, done: 0, started: Date.now(), lastDraw: 0})
-    this.draw(true)
-  }
-
-  advance(units: number): void {
-    this.done += units
-    this.draw(false)
-  }
-
-  stop(message?: string): void {
-    const seconds = (Date.now() - this.started) / 1000
-    this.out.write(`\r\x1b[K${this.label}: ${message ?? 'done'} in ${seconds.toFixed(1)}s (${this.rate().toFixed(1)} images/s)\n`)
-  }
-
-  private rate(): number {
-    const seconds = (Date.now() - this.started) / 1000
-    return seconds > 0 ? this.done / seconds : 0
-  }
-
-  private draw(force: boolean): void {
-    const now = Date.now()
-    if (!force && now - this.lastDraw < 100) return
-    this.lastDraw = now
-    const frac = this.total > 0 ? Math.min(1, this.done / this.total) : 0
-    const width = 30
-    const filled = Math.round(frac * width)
-    const rate = this.rate()
-    const eta = rate > 0 ? `ETA ${formatSeconds((this.total - this.done) / rate)}` : 'ETA --'
-    this.out.write(`\r\x1b[K${this.label} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${this.done}/${this.total} ${rate.toFixed(1)} images/s ${eta}`)
-  }
-}
-
-function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.ceil(s)}s`
-  const m = Math.floor(s / 60)
-  return m < 60 ? `${m}m${String(Math.ceil(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`
 }
 
 /** The summary `vitrine batch` prints. */

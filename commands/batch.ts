@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {ImagesProgress, renderBatchResult, runnerFlags} from '../cli/runner-render.js'
-import {silentProgress} from '../src/core/progress.js'
+import {renderBatchResult, runnerFlags} from '../cli/runner-render.js'
 import {type BatchResult, DEFAULT_BATCH_SIZE, runBatch} from '../src/runner/batch.js'
 import type {BackendChoice} from '../src/runner/scorer.js'
 
@@ -37,7 +36,6 @@ loses at most one mini-batch: --resume skips the inputs already done. FILE appea
 
   async run(): Promise<BatchResult> {
     const {args, flags} = await this.parse(Batch)
-    const progress = this.progress() === silentProgress ? silentProgress : new ImagesProgress(process.stderr)
     const result = await runBatch(
       {
         model: flags.model,
@@ -50,7 +48,7 @@ loses at most one mini-batch: --resume skips the inputs already done. FILE appea
         resume: flags.resume,
         failFast: flags['fail-fast'],
       },
-      progress,
+      this.progress(),
     )
     if (!this.jsonEnabled()) this.log(renderBatchResult(result))
     return result

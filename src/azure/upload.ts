@@ -207,7 +207,7 @@ export async function uploadFiles(sasUri: string, root: string, files: ManifestF
   const limit = limiter(opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY)
   const total = files.reduce((s, f) => s + f.size, 0)
   let requests = 0
-  opts.progress.start(`uploading ${files.length} file${files.length === 1 ? '' : 's'}`, total)
+  opts.progress.start(`uploading ${files.length} file${files.length === 1 ? '' : 's'}`, total, 'bytes')
   const blob = {'x-ms-blob-type': 'BlockBlob', 'content-type': 'application/octet-stream'}
   try {
     await Promise.all(

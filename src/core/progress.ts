@@ -3,8 +3,11 @@
  * decides whether to draw: the command passes a TTY renderer, or `silentProgress` under --json and in CI.
  */
 export interface Progress {
-  /** Starts a task of `total` units (bytes, images, files); `total` 0 means unknown. */
-  start(label: string, total: number): void
+  /**
+   * Starts a task of `total` units; `total` 0 means unknown. `unit` names what is counted ('bytes' is drawn as MB;
+   * anything else, e.g. 'images', as a count) so the renderer can show a rate and an ETA.
+   */
+  start(label: string, total: number, unit?: string): void
   /** Adds `units` done. */
   advance(units: number): void
   /** Ends the current task. */

@@ -62,7 +62,7 @@ export async function scoreRows(scorer: Scorer, rows: readonly EvalRow[], option
   const batch = new Float32Array(scorer.maxBatch * size)
   const scored: ScoredRow[] = []
   const bad: BadRow[] = []
-  options.progress.start('Scoring', rows.length)
+  options.progress.start('Scoring', rows.length, 'images')
   try {
     for (let start = 0; start < rows.length; start += scorer.maxBatch) {
       const chunk = rows.slice(start, start + scorer.maxBatch)

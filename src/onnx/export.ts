@@ -211,7 +211,7 @@ export async function exportOnnx(modelDir: string, outFile: string, progress: Pr
       },
       {irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET, producerName: 'vitrine', producerVersion: '1'},
     )
-    progress.start('Exporting ONNX', header.tensors.length)
+    progress.start('Exporting ONNX', header.tensors.length, 'tensors')
     await writeStreamAtomic(outFile, (write) => model.writeTo(write))
     progress.stop()
   } finally {

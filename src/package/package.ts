@@ -186,7 +186,7 @@ export async function packageModel(src: string, outDir: string, options: Package
     // model_size_bytes as MLflow computes it: every file of the model folder, written before MLmodel itself.
     const modelSizeBytes = await folderBytes(at(LAYOUT.mlflowDir), ['MLmodel'])
 
-    progress.start('Hashing the weights', (await stat(at(LAYOUT.weights))).size)
+    progress.start('Hashing the weights', (await stat(at(LAYOUT.weights))).size, 'bytes')
     const weights = await hashFile(at(LAYOUT.weights), (n) => progress.advance(n))
     progress.stop()
     const baseModel = specString(spec, 'huggingFaceModelId') ?? name
@@ -257,7 +257,7 @@ export async function packageModel(src: string, outDir: string, options: Package
     }
     validation = {errors: 0, warnings: warnings.length, warningMessages: warnings.map((d) => `${where(d.file)}:${d.line}: ${d.message}`)}
 
-    progress.start('Writing the manifest', await folderBytes(tmp))
+    progress.start('Writing the manifest', await folderBytes(tmp), 'bytes')
     const manifest = await buildManifest(tmp, name, version, (n) => progress.advance(n))
     await writeFile(join(tmp, MANIFEST_FILE), serializeManifest(manifest))
     progress.stop()

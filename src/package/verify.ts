@@ -76,7 +76,7 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
     }
   }
   const total = manifest.files.reduce((n, f) => n + f.size, 0)
-  progress.start('Verifying', total)
+  progress.start('Verifying', total, 'bytes')
   for (const f of manifest.files) {
     if (!listed.has(f.path)) continue
     const path = join(dir, f.path)

@@ -258,7 +258,7 @@ export async function runBatch(options: BatchOptions, progress: Progress): Promi
   const errors: BatchResult['errors'] = []
   try {
     if (outputFormat === 'csv' && done.size === 0 && (await fh.stat()).size === 0) await fh.write(csvHeader(topK))
-    progress.start('scoring', todo.length)
+    progress.start('scoring', todo.length, 'images')
     for (let b = 0; b < todo.length; b += batchSize) {
       const chunk = todo.slice(b, b + batchSize)
       const loaded = await Promise.all(chunk.map((item) => item.load()))

@@ -127,7 +127,7 @@ export async function validatePaths(paths: string[], options: ValidateOptions = 
     selectedFile = (file) => changed.has(join(realDir(join(file, '..')), basename(file)))
   }
 
-  progress.start('validating assets', found.assets.length)
+  progress.start('validating assets', found.assets.length, 'assets')
   // Every asset is read (duplicates are a property of the whole tree); only the selected ones are reported.
   const workers = workersFor(found.assets.length, options.workers)
   let validations: AssetValidation[]

@@ -318,7 +318,7 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
       const hash = createHash('sha256')
       let size = 0
       const cache = new SourceCache()
-      progress.start(`Converting ${basename(checkpoint.file)}`, totalBytes)
+      progress.start(`Converting ${basename(checkpoint.file)}`, totalBytes, 'bytes')
       try {
         await writeStreamAtomic(join(tmp, 'model.safetensors'), async (write) => {
           const put = async (chunk: Uint8Array): Promise<void> => {
