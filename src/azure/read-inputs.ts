@@ -4,6 +4,7 @@ import {basename, dirname, extname, isAbsolute, join, posix, relative, resolve, 
 import {parseAllDocuments} from 'yaml'
 
 import {describeFsError, InvalidInputError, UsageError} from '../core/errors.js'
+import {statOrUsage} from '../core/fs.js'
 import {RAW_API_VERSION, SDK_API_VERSION} from './client.js'
 import {
   batchDeploymentBody,
@@ -85,12 +86,7 @@ export async function readInputs(paths: string[], target: ApplyTarget, options: 
   if (paths.length === 0) throw new UsageError('give at least one FILE: a YAML from `vitrine generate` or a `vitrine package` folder')
   const out: DesiredResource[] = []
   for (const p of paths) {
-    let st
-    try {
-      st = await stat(p)
-    } catch (error) {
-      throw describeFsError(error, p) ?? error
-    }
+    const st = await statOrUsage(p)
     if (st.isDirectory()) out.push(await readPackage(p, target))
     else out.push(...(await readYamlFile(p, target)))
   }

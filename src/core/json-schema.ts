@@ -37,7 +37,8 @@ export function schemaValidator(name: string): ValidateFunction {
   return fn
 }
 
-function pointerToPath(pointer: string): Array<string | number> {
+/** A JSON pointer (`/a/0/b`) as path segments, indices as numbers. */
+export function pointerToPath(pointer: string): Array<string | number> {
   if (pointer === '') return []
   return pointer
     .slice(1)

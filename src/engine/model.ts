@@ -14,6 +14,7 @@ import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {statOrUsage} from '../core/fs.js'
 import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {parsePreprocessorConfig} from '../image/preprocessor.js'
 import type {Backend} from './backend.js'
@@ -75,12 +76,7 @@ async function isDir(path: string): Promise<boolean> {
 
 /** Finds config.json, model.safetensors and preprocessor_config.json in any of the three accepted layouts. */
 export async function resolveModelFiles(dir: string): Promise<ModelFiles> {
-  let st
-  try {
-    st = await stat(dir)
-  } catch (error) {
-    throw describeFsError(error, dir) ?? error
-  }
+  const st = await statOrUsage(dir)
   if (!st.isDirectory()) throw new UsageError(`${dir}: is not a directory; give the model folder (holding config.json and model.safetensors)`, {file: dir})
 
   if (await isFile(join(dir, 'config.json'))) {

@@ -12,6 +12,7 @@ import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import addFormatsModule from 'ajv-formats'
 
 import {assetPath} from '../core/paths.js'
+import {pointerToPath} from '../core/json-schema.js'
 
 /** The Azure ML YAML kinds vitrine knows, named as Azure's schema files are. */
 export const AZUREML_SCHEMA_NAMES = [
@@ -118,14 +119,6 @@ export interface AzureMlSchemaIssue {
   unknownKey?: string
 }
 
-function pointerToPath(pointer: string): Array<string | number> {
-  if (pointer === '') return []
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .map((p) => (/^\d+$/.test(p) ? Number(p) : p))
-}
 
 function customMessage(e: ErrorObject): string | undefined {
   const parent = e.parentSchema as {'x-vitrine-message'?: unknown} | undefined

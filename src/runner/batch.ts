@@ -11,6 +11,7 @@ import {mkdir, open, readFile, rename, stat, truncate} from 'node:fs/promises'
 import {dirname, extname, relative, sep} from 'node:path'
 
 import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {statOrUsage} from '../core/fs.js'
 import type {Progress} from '../core/progress.js'
 import {csvRow, parseCsv} from './csv.js'
 import {listImageFolder} from './inputs.js'
@@ -72,12 +73,7 @@ export function outputFormatOf(out: string): BatchOutputFormat {
 
 /** Lists the items of a folder, CSV or JSONL input (ids checked unique, nothing decoded yet). */
 export async function readBatchInput(input: string): Promise<{format: BatchInputFormat; items: BatchItem[]}> {
-  let st
-  try {
-    st = await stat(input)
-  } catch (error) {
-    throw describeFsError(error, input) ?? error
-  }
+  const st = await statOrUsage(input)
   if (st.isDirectory()) {
     const files = await listImageFolder(input)
     if (files.length === 0) throw new UsageError(`${input}: no image files in this folder`, {file: input})

@@ -2,10 +2,11 @@
  * Where the images to score come from: files and folders on disk, or a request body in the endpoint's format whose
  * entries are base64 images or (when allowed) URLs.
  */
-import {readFile, readdir, stat} from 'node:fs/promises'
+import {readFile, readdir} from 'node:fs/promises'
 import {extname, join} from 'node:path'
 
 import {InvalidInputError, RemoteError, UsageError, describeFsError, isVitrineError} from '../core/errors.js'
+import {statOrUsage} from '../core/fs.js'
 import {type UrlLimits, fetchImageUrl} from './fetch-url.js'
 import type {RequestImage} from './request.js'
 import type {ScoreInput} from './scorer.js'
@@ -42,12 +43,7 @@ export async function listImageFolder(dir: string): Promise<string[]> {
 export async function expandImagePaths(paths: readonly string[]): Promise<string[]> {
   const files: string[] = []
   for (const p of paths) {
-    let st
-    try {
-      st = await stat(p)
-    } catch (error) {
-      throw describeFsError(error, p) ?? error
-    }
+    const st = await statOrUsage(p)
     if (st.isDirectory()) {
       const found = await listImageFolder(p)
       if (found.length === 0) throw new UsageError(`${p}: no image files in this folder (looked for ${[...IMAGE_EXTENSIONS].join(' ')})`, {file: p})

@@ -4,6 +4,7 @@ import {basename, dirname, join, resolve, sep} from 'node:path'
 
 import {writeDirAtomic, writeFileAtomic, writeStreamAtomic} from '../core/atomic.js'
 import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {statOrUsage} from '../core/fs.js'
 import type {Progress} from '../core/progress.js'
 import {silentProgress} from '../core/progress.js'
 import {openCheckpoint} from './checkpoint.js'
@@ -81,13 +82,6 @@ function formatOf(container: Container, scheme: Scheme): SourceFormat {
   return container === 'safetensors' ? 'safetensors' : 'pytorch'
 }
 
-async function statOrUsage(path: string): Promise<import('node:fs').Stats> {
-  try {
-    return await stat(path)
-  } catch (error) {
-    throw describeFsError(error, path) ?? error
-  }
-}
 
 async function readJsonObject(path: string): Promise<{raw: Record<string, unknown>; text: string} | undefined> {
   let text: string

@@ -1,0 +1,13 @@
+import type {Stats} from 'node:fs'
+import {stat} from 'node:fs/promises'
+
+import {describeFsError} from './errors.js'
+
+/** stat() a path the user named: a missing or unreadable path is a usage error naming it (exit 2), not a crash. */
+export async function statOrUsage(path: string): Promise<Stats> {
+  try {
+    return await stat(path)
+  } catch (error) {
+    throw describeFsError(error, path) ?? error
+  }
+}
