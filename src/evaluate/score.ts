@@ -1,20 +1,14 @@
 /**
- * Scores evaluation rows in batches, the way the evaluation job's model_prediction step does: multiclass rows get
- * the softmax of the logits, multilabel rows the sigmoid (Azure's multilabel image models threshold per-label
- * sigmoids). A row whose file is missing or does not decode becomes a BadRow with its line; the rest of its batch
- * still runs.
- *
- * The model is loaded through the runner's Scorer (backend, threads, batch size, disposal). Scoring calls
- * `classify` on `scorer.model` itself because Scorer.score returns softmax probabilities only, and the multilabel
- * task needs the logits; when Scorer can return logits this loop can become `scorer.score`.
+ * Scores evaluation rows in batches through the runner's Scorer, the way the evaluation job's model_prediction step
+ * does: multiclass rows get the softmax of the logits, multilabel rows the sigmoid (Azure's multilabel image models
+ * threshold per-label sigmoids). A row whose file is missing or does not decode becomes a BadRow with its line; the
+ * rest of its batch still runs.
  */
 import {readFile} from 'node:fs/promises'
 
-import {describeFsError, isVitrineError} from '../core/errors.js'
+import {describeFsError} from '../core/errors.js'
 import type {Progress} from '../core/progress.js'
-import {classify} from '../engine/model.js'
-import {preprocessImage} from '../image/index.js'
-import type {Scorer} from '../runner/scorer.js'
+import type {ScoreInput, Scorer} from '../runner/scorer.js'
 import type {BadRow, EvalRow, EvalTask} from './data.js'
 
 export interface ScoredRow {
@@ -38,53 +32,45 @@ function badRow(row: EvalRow, reason: string): BadRow {
   return {source: row.source, ...(row.line === undefined ? {} : {line: row.line}), image: row.image, reason}
 }
 
-/** Reads and preprocesses one row's image: its pixel values, or why it cannot be used. */
-async function pixelsOf(scorer: Scorer, row: EvalRow): Promise<Float32Array | string> {
-  let bytes: Uint8Array
+/** A row's image bytes, or why the file cannot be read. */
+async function bytesOf(row: EvalRow): Promise<Uint8Array | string> {
   try {
-    bytes = await readFile(row.path)
+    return await readFile(row.path)
   } catch (error) {
     const e = describeFsError(error, row.path)
     if (!e) throw error
     return e.message
   }
-  try {
-    return await preprocessImage(bytes, scorer.model.preprocessor, row.image)
-  } catch (error) {
-    if (!isVitrineError(error)) throw error
-    return error.message
-  }
 }
 
 export async function scoreRows(scorer: Scorer, rows: readonly EvalRow[], options: ScoreRowsOptions): Promise<{scored: ScoredRow[]; bad: BadRow[]}> {
-  const {numChannels, imageHeight, imageWidth, numLabels} = scorer.model.config
-  const size = numChannels * imageHeight * imageWidth
-  const batch = new Float32Array(scorer.maxBatch * size)
+  const multilabel = options.task === 'image-classification-multilabel'
   const scored: ScoredRow[] = []
   const bad: BadRow[] = []
   options.progress.start('Scoring', rows.length, 'images')
   try {
     for (let start = 0; start < rows.length; start += scorer.maxBatch) {
       const chunk = rows.slice(start, start + scorer.maxBatch)
-      const pixels = await Promise.all(chunk.map((row) => pixelsOf(scorer, row)))
-      const good: EvalRow[] = []
-      for (const [i, p] of pixels.entries()) {
-        if (typeof p === 'string') bad.push(badRow(chunk[i], p))
-        else if (p.length !== size) bad.push(badRow(chunk[i], `the image is not ${imageWidth}x${imageHeight}, and the processor does not resize (do_resize is false)`))
+      const read = await Promise.all(chunk.map((row) => bytesOf(row)))
+      const inputs: ScoreInput[] = []
+      const readable: EvalRow[] = []
+      for (const [i, bytes] of read.entries()) {
+        if (typeof bytes === 'string') bad.push(badRow(chunk[i], bytes))
         else {
-          batch.set(p, good.length * size)
-          good.push(chunk[i])
+          inputs.push({id: chunk[i].image, bytes})
+          readable.push(chunk[i])
         }
+      }
+      const outcomes = await scorer.score(inputs, {topK: 1, probabilities: !multilabel, logits: multilabel})
+      for (const [i, outcome] of outcomes.entries()) {
+        if (!outcome.ok) {
+          bad.push(badRow(readable[i], outcome.error))
+          continue
+        }
+        const source = multilabel ? (outcome.logits as Float32Array) : (outcome.probabilities as Float32Array)
+        scored.push({row: readable[i], probabilities: Float64Array.from(source, (x) => (multilabel ? sigmoid(x) : x))})
       }
       if (options.stopAtFirstBad && bad.length > 0) return {scored, bad: bad.slice(0, 1)}
-      if (good.length > 0) {
-        const results = classify(scorer.model, batch.subarray(0, good.length * size), good.length, 1)
-        for (const [b, r] of results.entries()) {
-          const probabilities = new Float64Array(numLabels)
-          for (let c = 0; c < numLabels; c++) probabilities[c] = options.task === 'image-classification-multilabel' ? sigmoid(r.logits[c]) : r.probs[c]
-          scored.push({row: good[b], probabilities})
-        }
-      }
       options.progress.advance(chunk.length)
     }
   } finally {

@@ -42,10 +42,12 @@ export interface ScoreOptions {
   topK?: number
   /** Also return every class's probability (class-id order). */
   probabilities?: boolean
+  /** Also return the raw logits (class-id order), e.g. for a multilabel sigmoid. */
+  logits?: boolean
 }
 
 export type ScoreOutcome =
-  | {ok: true; predictions: Prediction[]; probabilities?: Float32Array}
+  | {ok: true; predictions: Prediction[]; probabilities?: Float32Array; logits?: Float32Array}
   | {ok: false; error: string; /** The error class, e.g. InvalidInputError. */ kind: string}
 
 export const DEFAULT_TOP_K = 5
@@ -128,9 +130,12 @@ export class Scorer {
     const results = classify(this.model, batch.subarray(0, n * size), n, topK)
     for (let b = 0; b < n; b++) {
       const r = results[b]
-      outcomes[good[b]] = options.probabilities
-        ? {ok: true, predictions: r.top, probabilities: Float32Array.from(r.probs)}
-        : {ok: true, predictions: r.top}
+      outcomes[good[b]] = {
+        ok: true,
+        predictions: r.top,
+        ...(options.probabilities ? {probabilities: Float32Array.from(r.probs)} : {}),
+        ...(options.logits ? {logits: Float32Array.from(r.logits)} : {}),
+      }
     }
     return outcomes
   }
