@@ -6,4 +6,4 @@ import {Plugin} from '@oclif/core'
 const plugin = new Plugin({root: process.cwd(), type: 'core', ignoreManifest: true, errorOnManifestCreate: true})
 await plugin.load()
 writeFileSync('oclif.manifest.json', JSON.stringify(plugin.manifest, null, 2) + '\n')
-console.log(`wrote oclif.manifest.json (${Object.keys(plugin.manifest.commands).length} commands)`)
+console.error(`wrote oclif.manifest.json (${Object.keys(plugin.manifest.commands).length} commands)`)
