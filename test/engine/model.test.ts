@@ -10,15 +10,11 @@ import {type LoadModelOptions, loadModel as loadModelWith, softmax, topK} from '
 import {bestWasmVariant} from '../../src/engine/wasm/index.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {tempDir} from '../helpers/tmp.js'
-import {FIXTURES, readExpected, readF32} from './fixtures.js'
+import {FIXTURES, LOGITS_TOL, checkFixtureImages, readExpected, readF32} from './fixtures.js'
 
 // These tests run the plain TypeScript kernels (test/engine/wasm/ runs the same fixtures on the wasm backend).
 const loadModel = (dir: string, options: LoadModelOptions = {}) => loadModelWith(dir, {backend: createTsBackend(), ...options})
 
-/** The issue's bar: PyTorch float32 logits within 1e-4 max abs. */
-const LOGITS_TOL = 1e-4
-/** Softmax scores are in [0, 1]; a 1e-4 logit error moves them by at most ~1e-4 of themselves. */
-const SCORE_TOL = 1e-5
 
 describe.each(['vit-tiny', 'vit-geom'])('%s against PyTorch', (name) => {
   const dir = join(FIXTURES, name)
@@ -39,15 +35,7 @@ describe.each(['vit-tiny', 'vit-geom'])('%s against PyTorch', (name) => {
 
   it('gives each fixture image its logits and the same top-5 labels in the same order', async () => {
     const model = await loadModel(dir)
-    const readable = expected.images.filter((img) => img.pixel_values)
-    expect(readable.length).toBeGreaterThan(5)
-    for (const img of readable) {
-      const logits = model.forward(readF32(join(dir, img.pixel_values!)), 1)
-      checkTensor(logits, img.logits!, `${name} ${img.image} logits`, LOGITS_TOL)
-      const top = topK(softmax(logits, model.config.numLabels), 5, model.labels)
-      expect(top.map((p) => p.label), img.image).toEqual(img.top!.map((p) => p.label))
-      checkTensor(top.map((p) => p.score), img.top!.map((p) => p.score), `${name} ${img.image} top-5 scores`, SCORE_TOL)
-    }
+    checkFixtureImages(model, dir, name, {scores: true})
     model.dispose()
   })
 })

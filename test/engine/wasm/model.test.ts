@@ -5,12 +5,11 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {loadModel, softmax, topK} from '../../../src/engine/model.js'
+import {loadModel} from '../../../src/engine/model.js'
 import {createWasmBackend, type SimdVariant, wasmVariantSupported} from '../../../src/engine/wasm/index.js'
 import {checkTensor} from '../../helpers/check-tensor.js'
-import {FIXTURES, readExpected, readF32} from '../fixtures.js'
+import {FIXTURES, LOGITS_TOL, checkFixtureImages, readExpected, readF32} from '../fixtures.js'
 
-const LOGITS_TOL = 1e-4
 const variants: SimdVariant[] = (['simd', 'relaxed'] as const).filter((v) => wasmVariantSupported(v))
 const runs = variants.flatMap((variant) => [1, 2].map((threads) => ({variant, threads})))
 
@@ -25,14 +24,7 @@ describe.each(['vit-tiny', 'vit-geom'])('%s on the wasm backend', (name) => {
       const model = await loadModel(dir, {maxBatch: B, backend})
       expect(model.backend.name).toBe(backend.name)
       checkTensor(model.forward(readF32(join(dir, expected.inputs.file)), B), expected.inputs.logits.flat(), `${name} inputs.f32 batch ${B}`, LOGITS_TOL)
-      const readable = expected.images.filter((img) => img.pixel_values)
-      expect(readable.length).toBeGreaterThan(5)
-      for (const img of readable) {
-        const logits = model.forward(readF32(join(dir, img.pixel_values!)), 1)
-        checkTensor(logits, img.logits!, `${name} ${img.image} logits`, LOGITS_TOL)
-        const top = topK(softmax(logits, model.config.numLabels), 5, model.labels)
-        expect(top.map((p) => p.label), img.image).toEqual(img.top!.map((p) => p.label))
-      }
+      checkFixtureImages(model, dir, name)
       model.dispose()
     } finally {
       backend.dispose()
