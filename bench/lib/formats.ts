@@ -9,6 +9,7 @@ import {type FileHandle, open} from 'node:fs/promises'
 import {crc32, deflateRawSync} from 'node:zlib'
 
 import {readSafetensorsHeader} from '../../src/weights/safetensors.js'
+import {contiguousStrides} from '../../src/weights/strided.js'
 
 // ---------------------------------------------------------------- zip
 
@@ -216,16 +217,6 @@ export interface TorchStorageSpec {
   data(): Promise<Uint8Array> | Uint8Array
 }
 
-function rowMajor(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length)
-  let acc = 1
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc
-    acc *= shape[i]
-  }
-  return s
-}
-
 /** The data.pkl torch.save writes for a dict of tensors: `{name: _rebuild_tensor_v2(persistent storage, ...)}`. */
 export function torchStateDictPickle(tensors: readonly TorchTensorSpec[], storages: readonly TorchStorageSpec[], options: {ordered?: boolean} = {}): Buffer {
   const p = new PickleWriter().proto()
@@ -237,7 +228,7 @@ export function torchStateDictPickle(tensors: readonly TorchTensorSpec[], storag
     if (!s) throw new Error(`no storage ${t.storage}`)
     p.str(t.name).global('torch._utils', '_rebuild_tensor_v2').mark()
     p.mark().str('storage').global('torch', STORAGE_CLASS[s.dtype]).str(s.key).str('cpu').int(s.numel).raw(0x74, 0x51) // TUPLE, BINPERSID
-    p.int(t.offset ?? 0).ints(t.shape).ints(t.stride ?? rowMajor(t.shape)).raw(0x89) // NEWFALSE
+    p.int(t.offset ?? 0).ints(t.shape).ints(t.stride ?? contiguousStrides(t.shape)).raw(0x89) // NEWFALSE
     p.global('collections', 'OrderedDict').raw(0x29, 0x52) // backward hooks: OrderedDict()
     p.raw(0x74, 0x52) // TUPLE, REDUCE
   }

@@ -1,5 +1,5 @@
 import type {Stats} from 'node:fs'
-import {stat} from 'node:fs/promises'
+import {type FileHandle, open, stat} from 'node:fs/promises'
 
 import {describeFsError} from './errors.js'
 
@@ -7,6 +7,15 @@ import {describeFsError} from './errors.js'
 export async function statOrUsage(path: string): Promise<Stats> {
   try {
     return await stat(path)
+  } catch (error) {
+    throw describeFsError(error, path) ?? error
+  }
+}
+
+/** Opens a file the user named for reading: a missing or unreadable path is a usage error naming it (exit 2). */
+export async function openOrUsage(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r')
   } catch (error) {
     throw describeFsError(error, path) ?? error
   }

@@ -8,9 +8,10 @@
  * backend: the WebAssembly backend packs them in place (its panel layout), so read them as [N, K] only on the
  * TypeScript backend. The other views (embeddings, LayerNorm parameters) stay as loaded.
  */
-import {type FileHandle, open} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
 
-import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {InvalidInputError} from '../core/errors.js'
+import {openOrUsage} from '../core/fs.js'
 import {type TensorInfo, readSafetensorsHeader} from '../weights/safetensors.js'
 import type {Backend, Linear} from './backend.js'
 import type {VitConfig} from './config.js'
@@ -158,12 +159,7 @@ async function readTensors(file: string, wanted: WantedTensor[]): Promise<void> 
   }
 
   const inFileOrder = wanted.map((w) => ({w, t: byName.get(w.name) as TensorInfo})).sort((a, b) => a.t.begin - b.t.begin)
-  let fh
-  try {
-    fh = await open(file, 'r')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
+  const fh = await openOrUsage(file)
   try {
     // One scratch buffer for the 16-bit dtypes, sized for the largest such tensor.
     const maxHalfBytes = Math.max(0, ...inFileOrder.filter(({t}) => t.dtype !== 'F32').map(({t}) => t.end - t.begin))

@@ -1,8 +1,9 @@
-import {type FileHandle, open} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {writeStreamAtomic} from '../core/atomic.js'
-import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {InvalidInputError} from '../core/errors.js'
+import {openOrUsage} from '../core/fs.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {type VitConfigFacts, compareTensorShapes, readVitConfig} from '../package/vit-config.js'
 import {type TensorInfo, readSafetensorsHeader, tensorToFloat32} from '../weights/safetensors.js'
@@ -191,12 +192,7 @@ export async function exportOnnx(modelDir: string, outFile: string, progress: Pr
   const problems = compareTensorShapes(config, header.tensors)
   if (problems.length) throw new InvalidInputError(`${weightsFile}: ${problems.join('; ')}`, {file: weightsFile})
 
-  let fh
-  try {
-    fh = await open(weightsFile, 'r')
-  } catch (error) {
-    throw describeFsError(error, weightsFile) ?? error
-  }
+  const fh = await openOrUsage(weightsFile)
   try {
     const src: WeightSource = {file: weightsFile, fh, dataStart: header.dataStart, byName: new Map(header.tensors.map((t) => [t.name, t]))}
     const g = new GraphBuilder(src, progress)

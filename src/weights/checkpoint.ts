@@ -1,6 +1,7 @@
-import {type FileHandle, open} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
 
-import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {InvalidInputError} from '../core/errors.js'
+import {openOrUsage} from '../core/fs.js'
 import {readNpz} from './npy.js'
 import {MAX_HEADER_BYTES, readSafetensorsHeaderFrom} from './safetensors.js'
 import type {Checkpoint, Container, SourceTensor} from './source.js'
@@ -74,15 +75,11 @@ const CONTAINER_NAMES: Record<Container, string> = {
  * be that container. The caller closes the checkpoint.
  */
 export async function openCheckpoint(file: string, expect?: Container): Promise<Checkpoint> {
-  let fh: FileHandle
+  const fh = await openOrUsage(file)
   try {
-    fh = await open(file, 'r')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
-  try {
-    const {size} = await fh.stat()
-    if (!(await fh.stat()).isFile()) throw new InvalidInputError(`${file}: not a regular file`, {file})
+    const st = await fh.stat()
+    const size = st.size
+    if (!st.isFile()) throw new InvalidInputError(`${file}: not a regular file`, {file})
     const found = await detectContainer(fh, file)
     if (expect && found !== expect) {
       throw new InvalidInputError(`${file}: expected ${CONTAINER_NAMES[expect]}, but ${found ? `the content is ${CONTAINER_NAMES[found]}` : 'the content is none of the supported kinds'}`, {file})

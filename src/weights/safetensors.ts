@@ -1,6 +1,7 @@
-import {type FileHandle, open, readFile} from 'node:fs/promises'
+import {type FileHandle, readFile} from 'node:fs/promises'
 
 import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {openOrUsage} from '../core/fs.js'
 import {DTYPE_BYTES, bf16ToF32, f16ToF32} from './dtype.js'
 
 /**
@@ -91,12 +92,7 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, file:
 
 /** Reads and checks only the header of a safetensors file (cheap, for large files). */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  let fh
-  try {
-    fh = await open(path, 'r')
-  } catch (error) {
-    throw describeFsError(error, path) ?? error
-  }
+  const fh = await openOrUsage(path)
   try {
     return await readSafetensorsHeaderFrom(fh, path)
   } finally {
