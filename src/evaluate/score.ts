@@ -61,16 +61,20 @@ export async function scoreRows(scorer: Scorer, rows: readonly EvalRow[], option
           readable.push(chunk[i])
         }
       }
+      if (options.stopAtFirstBad && bad.length > 0) return {scored, bad: bad.slice(0, 1)}
       const outcomes = await scorer.score(inputs, {topK: 1, probabilities: !multilabel, logits: multilabel})
+      const chunkScored: ScoredRow[] = []
       for (const [i, outcome] of outcomes.entries()) {
         if (!outcome.ok) {
           bad.push(badRow(readable[i], outcome.error))
           continue
         }
         const source = multilabel ? (outcome.logits as Float32Array) : (outcome.probabilities as Float32Array)
-        scored.push({row: readable[i], probabilities: Float64Array.from(source, (x) => (multilabel ? sigmoid(x) : x))})
+        chunkScored.push({row: readable[i], probabilities: Float64Array.from(source, (x) => (multilabel ? sigmoid(x) : x))})
       }
+      // --strict: a chunk with a bad image counts none of its rows, as when the check ran before scoring.
       if (options.stopAtFirstBad && bad.length > 0) return {scored, bad: bad.slice(0, 1)}
+      scored.push(...chunkScored)
       options.progress.advance(chunk.length)
     }
   } finally {
