@@ -1,6 +1,6 @@
 import {relative} from 'node:path'
 
-import type {Diagnostic, ValidateResult} from '../src/spec/diagnostic.js'
+import type {Diagnostic, ValidateResult} from '../src/assets/diagnostic.js'
 
 const paint = (on: boolean, code: number, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s)
 

@@ -2,9 +2,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {renderValidateResult} from '../cli/validate-render.js'
-import {RULE_IDS, type ValidateResult} from '../src/spec/diagnostic.js'
-import {toSarif} from '../src/spec/sarif.js'
-import {validatePaths} from '../src/spec/validate.js'
+import {RULE_IDS, type ValidateResult} from '../src/assets/diagnostic.js'
+import {toSarif} from '../src/assets/sarif.js'
+import {validatePaths} from '../src/assets/validate.js'
 
 export default class Validate extends BaseCommand {
   static override summary = 'Check model asset folders the way the azureml-assets CI does, offline, pointing at the line to fix'

@@ -4,7 +4,7 @@
  * the validator's diagnostics; warnings pass.
  */
 import {InvalidInputError} from '../core/errors.js'
-import {validatePaths} from '../spec/validate.js'
+import {validatePaths} from '../assets/validate.js'
 
 /** How many diagnostics the refusal lists before "and N more". */
 const SHOWN = 10

@@ -5,7 +5,7 @@
  */
 import {relative, sep} from 'node:path'
 
-import type {ModelAssetFacts} from '../spec/facts.js'
+import type {ModelAssetFacts} from '../assets/facts.js'
 import type {AzureMlSchemaName} from './azureml-schemas.js'
 import type {GenerateDefaults} from './defaults.js'
 import type {YamlContent} from './emit.js'

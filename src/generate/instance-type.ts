@@ -7,8 +7,8 @@
  */
 import {InvalidInputError} from '../core/errors.js'
 import {formatMinSkuSpec, meetsSpec, parseMinSkuSpec, shortfalls, type MinSkuFigures} from '../skus/catalog.js'
-import type {Scenario} from '../spec/facts.js'
-import type {ModelAssetFacts} from '../spec/facts.js'
+import type {Scenario} from '../assets/facts.js'
+import type {ModelAssetFacts} from '../assets/facts.js'
 import type {SkuCatalog, SkuSpec} from '../skus/types.js'
 
 export interface InstanceTypeChoice {

@@ -7,8 +7,8 @@
 import {resolve} from 'node:path'
 
 import {InvalidInputError} from '../core/errors.js'
-import {loadAssetFiles} from '../spec/asset.js'
-import {isRecord} from '../spec/resolve.js'
+import {loadAssetFiles} from '../assets/asset.js'
+import {isRecord} from '../assets/resolve.js'
 import {azureMlSchemaUrl} from './azureml-schemas.js'
 import {provenance, relativeFromBase, type BuildContext, type BuildOutput} from './context.js'
 

@@ -2,7 +2,7 @@ import {parse, stringify} from 'yaml'
 
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {assetPath} from '../core/paths.js'
-import {resolveSpec} from '../spec/resolve.js'
+import {resolveSpec} from '../assets/resolve.js'
 import {parseUserText, readUserText} from './read.js'
 
 /**

@@ -7,7 +7,7 @@ import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {ONNX_OPSET, exportOnnx} from '../onnx/export.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
-import {validatePaths} from '../spec/validate.js'
+import {validatePaths} from '../assets/validate.js'
 import {type ConvertOptions, convertCheckpoint} from '../weights/convert.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
 import {

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {InvalidInputError} from '../../src/core/errors.js'
 import {checkRequestedInstanceType, selectInstanceType} from '../../src/generate/instance-type.js'
 import {makeSkuCatalog} from '../../src/skus/catalog.js'
-import type {ModelAssetFacts} from '../../src/spec/facts.js'
+import type {ModelAssetFacts} from '../../src/assets/facts.js'
 
 /** A tiny catalog with figures chosen for the test (vmSizes field names; disk = MB / 1024). */
 const catalog = makeSkuCatalog(

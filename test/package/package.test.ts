@@ -8,7 +8,7 @@ import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
 import {packageModel} from '../../src/package/package.js'
-import {validatePaths} from '../../src/spec/validate.js'
+import {validatePaths} from '../../src/assets/validate.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures')

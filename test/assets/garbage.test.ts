@@ -4,8 +4,8 @@ import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {validatePaths} from '../../src/spec/validate.js'
-import {loadYamlFile, nestingTooDeep} from '../../src/spec/yaml-file.js'
+import {validatePaths} from '../../src/assets/validate.js'
+import {loadYamlFile, nestingTooDeep} from '../../src/assets/yaml-file.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const CURRENT = 'test/fixtures/azureml-assets/google-vit-base-patch16-224-current'

@@ -5,9 +5,9 @@ import {describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/core/errors.js'
 import {validateWithSchema} from '../../src/core/json-schema.js'
-import {RULE_IDS} from '../../src/spec/diagnostic.js'
-import {toSarif} from '../../src/spec/sarif.js'
-import {validatePaths} from '../../src/spec/validate.js'
+import {RULE_IDS} from '../../src/assets/diagnostic.js'
+import {toSarif} from '../../src/assets/sarif.js'
+import {validatePaths} from '../../src/assets/validate.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIX = 'test/fixtures/azureml-assets'

@@ -7,8 +7,8 @@ import {cp, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import type {Diagnostic} from '../../src/spec/diagnostic.js'
-import {validatePaths} from '../../src/spec/validate.js'
+import type {Diagnostic} from '../../src/assets/diagnostic.js'
+import {validatePaths} from '../../src/assets/validate.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIX = 'test/fixtures/azureml-assets'

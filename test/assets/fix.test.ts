@@ -4,8 +4,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
-import {readModelAssetFacts} from '../../src/spec/asset.js'
-import {validatePaths} from '../../src/spec/validate.js'
+import {readModelAssetFacts} from '../../src/assets/asset.js'
+import {validatePaths} from '../../src/assets/validate.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIX = 'test/fixtures/azureml-assets'

@@ -2,13 +2,13 @@ import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
-import * as generated from '../../src/spec/schema-validators.js'
+import * as generated from '../../src/assets/schema-validators.js'
 import {generateValidators, GENERATED, SCHEMAS} from './generate-validators.js'
 
 type Validator = ((data: unknown) => boolean) & {errors?: Array<{instancePath: string; keyword: string}> | null}
 
 describe('generated schema validators', () => {
-  it('are up to date with schemas/ (regenerate: npx tsx test/spec/generate-validators.ts)', () => {
+  it('are up to date with schemas/ (regenerate: npx tsx test/assets/generate-validators.ts)', () => {
     expect(readFileSync(GENERATED, 'utf8')).toBe(generateValidators())
   })
 

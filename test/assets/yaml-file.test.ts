@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {parseDocument} from 'yaml'
 import {describe, expect, it} from 'vitest'
 
-import {loadYamlFile, locate} from '../../src/spec/yaml-file.js'
+import {loadYamlFile, locate} from '../../src/assets/yaml-file.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIX = 'test/fixtures/azureml-assets'

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {InvalidInputError, UsageError} from '../../src/core/errors.js'
-import {readModelAssetFacts} from '../../src/spec/asset.js'
+import {readModelAssetFacts} from '../../src/assets/asset.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIX = 'test/fixtures/azureml-assets'
