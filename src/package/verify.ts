@@ -6,11 +6,11 @@ import {parse} from 'yaml'
 import {InvalidInputError, UsageError, VitrineError, describeFsError} from '../core/errors.js'
 import {validateWithSchema} from '../core/json-schema.js'
 import {type Progress, silentProgress} from '../core/progress.js'
+import {compareTensorShapes, readModelConfig} from '../models/model-folder.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
 import {MANIFEST_FILE, type PackageManifest, folderBytes, hashFile, listFiles} from './manifest.js'
 import {LAYOUT} from './package.js'
 import {parseUserText} from './read.js'
-import {compareTensorShapes, readVitConfig} from './vit-config.js'
 
 /**
  * `vitrine verify DIR`: proves a package folder is what `vitrine package` wrote — every file of the manifest present
@@ -131,10 +131,10 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
   // Shapes: read the header and the config even when their hashes failed, to say what is wrong with them.
   let tensorsChecked = 0
   try {
-    const config = await readVitConfig(join(dir, LAYOUT.config))
+    const {family, config} = await readModelConfig(join(dir, LAYOUT.config))
     const header = await readSafetensorsHeader(join(dir, LAYOUT.weights))
     tensorsChecked = header.tensors.length
-    for (const p of compareTensorShapes(config, header.tensors)) issues.push({file: LAYOUT.weights, message: p})
+    for (const p of compareTensorShapes(family, config, header.tensors)) issues.push({file: LAYOUT.weights, message: p})
   } catch (error) {
     if (!(error instanceof VitrineError)) throw error
     const file = error.file?.endsWith('config.json') ? LAYOUT.config : LAYOUT.weights
