@@ -64,6 +64,11 @@ export interface ParameterTensor {
   name: string
   shape: number[]
   view: Float32Array
+  /**
+   * Whether AdamW's weight decay applies to it: the Hugging Face Trainer exempts every bias and every LayerNorm
+   * parameter (get_decay_parameter_names); the family knows which tensors those are.
+   */
+  decay: boolean
 }
 
 /** A model ready to run: weights loaded into the backend, activations preallocated for `maxBatch` images. */

@@ -5,7 +5,8 @@
  * up one for one with the weights'.
  *
  * Query, key and value are fused into one [3C, C] linear per layer so attention's input is one matmul: each of the
- * three Hugging Face tensors is a row block of that view.
+ * three Hugging Face tensors is a row block of that view. With a bump allocator over one flat buffer (see
+ * `flatAllocator`) every parameter lands in that buffer in allocation order, as llm.c lays them out for training.
  */
 import type {Backend, Linear} from '../../engine/backend.js'
 import type {ParameterTensor} from '../family.js'
@@ -52,42 +53,43 @@ export function allocVitParameters(config: VitConfig, alloc: (n: number) => Floa
   const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numTokens: T, numLabels} = config
   const names = vitTensorNames(config.numLayers)
   const tensors: ParameterTensor[] = []
-  const want = (name: string, shape: number[], dest?: Float32Array): Float32Array => {
+  // decay: false for biases and LayerNorm parameters (the Trainer's no-decay group), true for the rest.
+  const want = (name: string, shape: number[], decay: boolean, dest?: Float32Array): Float32Array => {
     const view = dest ?? alloc(shape.reduce((a, b) => a * b, 1))
-    tensors.push({name, shape, view})
+    tensors.push({name, shape, view, decay})
     return view
   }
 
-  const patchWeight = want(names.patchEmbedding.weight, [C, ch, PH, PW])
-  const patchBias = want(names.patchEmbedding.bias, [C])
-  const clsToken = want(names.clsToken, [1, 1, C])
-  const posEmbed = want(names.positionEmbeddings, [1, T, C])
+  const clsToken = want(names.clsToken, [1, 1, C], true)
+  const posEmbed = want(names.positionEmbeddings, [1, T, C], true)
+  const patchWeight = want(names.patchEmbedding.weight, [C, ch, PH, PW], true)
+  const patchBias = want(names.patchEmbedding.bias, [C], false)
   const layers = names.layers.map((n): VitLayerParameters => {
+    const ln1Gamma = want(n.layernormBefore.weight, [C], false)
+    const ln1Beta = want(n.layernormBefore.bias, [C], false)
     const qkvWeight = alloc(3 * C * C)
     const qkvBias = config.qkvBias ? alloc(3 * C) : null
-    ;[n.query, n.key, n.value].forEach((part, i) => {
-      want(part.weight, [C, C], qkvWeight.subarray(i * C * C, (i + 1) * C * C))
-      if (qkvBias) want(part.bias, [C], qkvBias.subarray(i * C, (i + 1) * C))
-    })
+    ;[n.query, n.key, n.value].forEach((part, i) => want(part.weight, [C, C], true, qkvWeight.subarray(i * C * C, (i + 1) * C * C)))
+    if (qkvBias) [n.query, n.key, n.value].forEach((part, i) => want(part.bias, [C], false, qkvBias.subarray(i * C, (i + 1) * C)))
     return {
-      ln1Gamma: want(n.layernormBefore.weight, [C]),
-      ln1Beta: want(n.layernormBefore.bias, [C]),
+      ln1Gamma,
+      ln1Beta,
       qkvWeight,
       qkvBias,
-      attnOutWeight: want(n.attentionOutput.weight, [C, C]),
-      attnOutBias: want(n.attentionOutput.bias, [C]),
-      ln2Gamma: want(n.layernormAfter.weight, [C]),
-      ln2Beta: want(n.layernormAfter.bias, [C]),
-      fc1Weight: want(n.intermediate.weight, [I, C]),
-      fc1Bias: want(n.intermediate.bias, [I]),
-      fc2Weight: want(n.output.weight, [C, I]),
-      fc2Bias: want(n.output.bias, [C]),
+      attnOutWeight: want(n.attentionOutput.weight, [C, C], true),
+      attnOutBias: want(n.attentionOutput.bias, [C], false),
+      ln2Gamma: want(n.layernormAfter.weight, [C], false),
+      ln2Beta: want(n.layernormAfter.bias, [C], false),
+      fc1Weight: want(n.intermediate.weight, [I, C], true),
+      fc1Bias: want(n.intermediate.bias, [I], false),
+      fc2Weight: want(n.output.weight, [C, I], true),
+      fc2Bias: want(n.output.bias, [C], false),
     }
   })
-  const lnfGamma = want(names.layernorm.weight, [C])
-  const lnfBeta = want(names.layernorm.bias, [C])
-  const classifierWeight = want(names.classifier.weight, [numLabels, C])
-  const classifierBias = want(names.classifier.bias, [numLabels])
+  const lnfGamma = want(names.layernorm.weight, [C], false)
+  const lnfBeta = want(names.layernorm.bias, [C], false)
+  const classifierWeight = want(names.classifier.weight, [numLabels, C], true)
+  const classifierBias = want(names.classifier.bias, [numLabels], false)
   return {
     params: {patchWeight, patchBias, clsToken, posEmbed, layers, lnfGamma, lnfBeta, classifierWeight, classifierBias},
     tensors,
@@ -124,5 +126,19 @@ export function prepareVitLinears(p: VitParameters, config: VitConfig, backend: 
       fc2: backend.prepareLinear(l.fc2Weight, l.fc2Bias, C, I),
     })),
     classifier: backend.prepareLinear(p.classifierWeight, p.classifierBias, numLabels, C),
+  }
+}
+
+/**
+ * An allocator handing out consecutive views of `buf`: parameters, gradients and optimizer moments laid out in flat
+ * buffers of one layout. Under it `allocVitParameters` lists its tensors in memory order.
+ */
+export function flatAllocator(buf: Float32Array): (n: number) => Float32Array {
+  let offset = 0
+  return (n) => {
+    if (offset + n > buf.length) throw new RangeError(`internal: parameter buffer holds ${buf.length} floats, more are needed`)
+    const view = buf.subarray(offset, offset + n)
+    offset += n
+    return view
   }
 }
