@@ -4,7 +4,7 @@
 // (SwinV2's windows) and shared, with and without cosine similarity; 1 and 3 threads, both SIMD variants.
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {seededRandom} from '../../../bench/lib/random-vit.js'
+import {seededRandom} from '../../../src/core/random.js'
 import {biasedAttentionNaive, biasedAttentionScratch} from '../../../src/engine/kernels/attention-bias.js'
 import {type SimdVariant, type WasmBackend, createWasmBackend, wasmVariantSupported} from '../../../src/engine/wasm/index.js'
 import {checkTensor} from '../../helpers/check-tensor.js'
