@@ -7,7 +7,7 @@ import type {FileHandle} from 'node:fs/promises'
 
 import {InvalidInputError} from '../core/errors.js'
 import {openOrUsage} from '../core/fs.js'
-import type {ParameterTensor} from '../models/family.js'
+import type {TensorView} from '../models/family.js'
 import {widenBf16, widenF16} from '../weights/dtype.js'
 import {type TensorInfo, readSafetensorsHeader} from '../weights/safetensors.js'
 
@@ -18,7 +18,7 @@ const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16'])
  * Fills every wanted view from `file`. A missing tensor, a wrong shape or an unreadable dtype is an
  * InvalidInputError naming the tensor(s), the expected and the actual shape; extra tensors are ignored.
  */
-export async function readParameters(file: string, wanted: readonly ParameterTensor[]): Promise<void> {
+export async function readParameters(file: string, wanted: readonly TensorView[]): Promise<void> {
   const header = await readSafetensorsHeader(file)
   const byName = new Map<string, TensorInfo>(header.tensors.map((t) => [t.name, t]))
   const problems: string[] = []

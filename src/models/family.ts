@@ -59,11 +59,15 @@ export interface TensorRecipe {
 /** A tensor name scheme a family reads checkpoints in; 'hf' (Hugging Face transformers) every family has. */
 export type SourceScheme = 'hf' | 'timm' | 'jax'
 
-/** One parameter tensor of a model and the Float32Array it lives in (weights, or gradients in the same layout). */
-export interface ParameterTensor {
+/** A tensor of a checkpoint (Hugging Face name and shape) and the Float32Array it is read into. */
+export interface TensorView {
   name: string
   shape: number[]
   view: Float32Array
+}
+
+/** One parameter tensor of a model and the Float32Array it lives in (weights, or gradients in the same layout). */
+export interface ParameterTensor extends TensorView {
   /**
    * Whether AdamW's weight decay applies to it: the Hugging Face Trainer exempts every bias and every LayerNorm
    * parameter (get_decay_parameter_names); the family knows which tensors those are.

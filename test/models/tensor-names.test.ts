@@ -11,8 +11,13 @@ import {describe, expect, it} from 'vitest'
 const ROOT = join(import.meta.dirname, '..', '..')
 const HOME = 'src/models/vit/tensors.ts'
 
-/** Pieces only a Hugging Face ViTForImageClassification tensor name contains. */
-const HF_VIT_NAME = /vit\.(embeddings|encoder|layernorm)|cls_token|position_embeddings|patch_embeddings|attention\.attention|attention\.output|output\.dense|intermediate\.dense|layernorm_(before|after)|classifier\.(weight|bias)|encoder\.layer/
+/**
+ * What makes a Hugging Face tensor name ViTForImageClassification's: the `vit.` module prefix of everything but the
+ * head (`vit.embeddings.cls_token`, `vit.encoder.layer.N.attention.attention.query.weight`, `vit.layernorm.bias`).
+ * The suffixes (`attention.attention.query.weight`, `classifier.weight`, ...) are shared with BEiT and DINOv2, whose
+ * names have their own prefix and their own home.
+ */
+const HF_VIT_NAME = /(^|[^A-Za-z0-9_])vit\.(embeddings|encoder|layernorm|pooler)/
 
 /** Every string literal and template-literal text part of a TypeScript source. */
 export function stringLiterals(text: string, file: string): string[] {
@@ -54,8 +59,9 @@ describe('Hugging Face ViT tensor names', () => {
     const files = [
       {path: 'a.ts', text: "const n = 'vit.embeddings.cls_token'"},
       {path: 'b.ts', text: 'const n = (l: number) => `vit.encoder.layer.${l}.attention.attention.query.weight`'},
-      {path: 'c.ts', text: 'const p = `${prefix}.layernorm_before`'},
+      {path: 'c.ts', text: 'const p = (l: number) => `vit.encoder.layer.${l}`'},
       {path: 'd.ts', text: "// vit.embeddings.cls_token is read from the table\nconst n = 'embeddings/patch/Conv'"},
+      {path: 'e.ts', text: "const n = ['beit.embeddings.cls_token', 'src/models/vit.ts', 'classifier.weight']"},
     ]
     expect(filesNamingVitTensors(files)).toEqual(['a.ts', 'b.ts', 'c.ts'])
   })
