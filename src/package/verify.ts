@@ -1,15 +1,15 @@
-import {readFile, stat} from 'node:fs/promises'
+import {lstat, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'
 
 import {InvalidInputError, UsageError, VitrineError, describeFsError} from '../core/errors.js'
 import {validateWithSchema} from '../core/json-schema.js'
+import {MAX_JSON_FILE_BYTES, parseJsonText, readUserTextFile} from '../core/user-file.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
 import {MANIFEST_FILE, type PackageManifest, folderBytes, hashFile, listFiles} from './manifest.js'
 import {LAYOUT} from './package.js'
-import {parseUserText} from './read.js'
 import {compareTensorShapes, readVitConfig} from './vit-config.js'
 
 /**
@@ -40,14 +40,14 @@ async function readManifest(dir: string): Promise<PackageManifest> {
   const file = join(dir, MANIFEST_FILE)
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readUserTextFile(file, {within: dir, maxBytes: MAX_JSON_FILE_BYTES})
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (error instanceof UsageError && error.message === `${file}: no such file or directory`) {
       throw new UsageError(`${file}: no such file; is ${dir} a folder written by vitrine package?`, {file})
     }
-    throw describeFsError(error, file) ?? error
+    throw error
   }
-  const json = parseUserText(text, file, JSON.parse, 'JSON')
+  const json = parseJsonText(text, file, {file})
   const checked = validateWithSchema<PackageManifest>('manifest.schema.json', json)
   if (checked.state === 'error') {
     const list = checked.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ')
@@ -82,7 +82,11 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
     const path = join(dir, f.path)
     let actual: {size: number; sha256: string}
     try {
-      const st = await stat(path)
+      const st = await lstat(path)
+      if (st.isSymbolicLink()) {
+        issues.push({file: f.path, message: 'is a symbolic link; vitrine package writes only regular files'})
+        continue
+      }
       if (!st.isFile()) {
         issues.push({file: f.path, message: 'is not a regular file'})
         continue
@@ -114,7 +118,7 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
   // MLmodel's model_size_bytes must stay true to the model folder (every file but MLmodel, as MLflow counts).
   // Checked only when no file of the folder is already reported (a missing or changed file explains the gap).
   const folderReported = issues.some((i) => i.file.startsWith(`${LAYOUT.mlflowDir}/`))
-  const mlmodelText = folderReported ? undefined : await readFile(join(dir, LAYOUT.mlmodel), 'utf8').catch(() => undefined)
+  const mlmodelText = folderReported ? undefined : await readUserTextFile(join(dir, LAYOUT.mlmodel), {within: dir, maxBytes: MAX_JSON_FILE_BYTES}).catch(() => undefined)
   if (mlmodelText !== undefined) {
     let declared: unknown
     try {
