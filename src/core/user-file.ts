@@ -18,6 +18,8 @@ import {InvalidInputError, describeFsError} from './errors.js'
 export const MAX_JSON_FILE_BYTES = 64 * 1024 * 1024
 /** No config, header or request vitrine reads nests deeper than a few levels. */
 export const MAX_JSON_DEPTH = 64
+/** Lists read whole (batch CSV/JSONL, evaluation JSONL, request files): 256 MiB. */
+export const MAX_LIST_FILE_BYTES = 256 * 1024 * 1024
 
 export interface UserFileOptions {
   /** The folder being read: the file's real path must stay inside it (a symlink that leaves it is refused). */

@@ -6,7 +6,7 @@ import {readdir} from 'node:fs/promises'
 import {extname, join} from 'node:path'
 
 import {InvalidInputError, RemoteError, UsageError, describeFsError, isVitrineError} from '../core/errors.js'
-import {readUserTextFile} from '../core/user-file.js'
+import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
 import {type UrlLimits, fetchImageUrl} from './fetch-url.js'
@@ -100,13 +100,10 @@ export async function resolveRequestImages(
   return {inputs, failures}
 }
 
-/** A request file larger than this is refused (serve's --max-body default is 32 MiB). */
-export const MAX_REQUEST_FILE_BYTES = 256 * 1024 * 1024
-
 /** Reads a request body from a file, or from stdin for `-`. */
 export async function readRequestText(file: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   if (file !== '-') {
-    return readUserTextFile(file, {maxBytes: MAX_REQUEST_FILE_BYTES})
+    return readUserTextFile(file, {maxBytes: MAX_LIST_FILE_BYTES})
   }
   const chunks: Buffer[] = []
   for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))

@@ -12,7 +12,7 @@ import {dirname, extname, relative, sep} from 'node:path'
 
 import {InvalidInputError, UsageError, isVitrineError} from '../core/errors.js'
 import {checkOutputPath} from '../core/output.js'
-import {readUserTextFile} from '../core/user-file.js'
+import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
 import type {Progress} from '../core/progress.js'
@@ -77,9 +77,6 @@ export function outputFormatOf(out: string): BatchOutputFormat {
 }
 
 /** Lists the items of a folder, CSV or JSONL input (ids checked unique, nothing decoded yet). */
-/** A CSV/JSONL list of inputs larger than this is refused (it is read whole; split a bigger job into several). */
-export const MAX_BATCH_LIST_BYTES = 256 * 1024 * 1024
-
 export async function readBatchInput(input: string): Promise<{format: BatchInputFormat; items: BatchItem[]}> {
   const st = await statOrUsage(input)
   if (st.isDirectory()) {
@@ -101,7 +98,7 @@ export async function readBatchInput(input: string): Promise<{format: BatchInput
     }
   }
   const ext = extname(input).toLowerCase()
-  const text = await readUserTextFile(input, {maxBytes: MAX_BATCH_LIST_BYTES})
+  const text = await readUserTextFile(input, {maxBytes: MAX_LIST_FILE_BYTES})
   let items: BatchItem[]
   let format: BatchInputFormat
   if (ext === '.csv') {
