@@ -5,7 +5,8 @@ import {renderEvaluateResult} from '../cli/evaluate-render.js'
 import {numberFlag} from '../cli/flags.js'
 import {runnerFlags} from '../cli/runner-render.js'
 import {EVAL_TASKS} from '../src/evaluate/data.js'
-import {DEFAULT_THRESHOLD, type EvaluateResult, runEvaluate} from '../src/evaluate/evaluate.js'
+import {DEFAULT_THRESHOLD, runEvaluate} from '../src/evaluate/evaluate.js'
+import type {EvaluateResult} from '../src/evaluate/result.js'
 
 export default class Evaluate extends BaseCommand {
   static override summary = "Run Azure's image-classification evaluation job locally: metrics, predictions and an HTML report"

@@ -10,19 +10,19 @@ import {writeFileAtomic} from '../core/atomic.js'
 import {checkOutputPath} from '../core/output.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
-import {type Prediction, topK} from '../engine/classifier.js'
+import {topK} from '../engine/classifier.js'
 import {type BackendChoice, Scorer} from '../runner/scorer.js'
-import {type BadRow, type DataFormat, type EvalRow, type EvalTask, readEvalData} from './data.js'
+import {type BadRow, type EvalRow, type EvalTask, readEvalData} from './data.js'
 import {type EvaluationJob, readEvaluationJob} from './job.js'
 import {
   MULTICLASS_METRIC_NAMES,
   MULTILABEL_METRIC_NAMES,
-  type ClassMetrics,
   argmax,
   multiclassMetrics,
   multilabelMetrics,
 } from './metrics.js'
 import {renderReport} from './report.js'
+import type {EvaluateResult, MetricsFile, PredictionRow} from './result.js'
 import {type ScoredRow, scoreRows} from './score-rows.js'
 
 export const DEFAULT_THRESHOLD = 0.5
@@ -45,44 +45,6 @@ export interface EvaluateOptions {
   /** Replace metrics.json, predictions.jsonl and report.html when --out already holds them. */
   force?: boolean
   progress?: Progress
-}
-
-export interface PredictionRow {
-  image: string
-  line?: number
-  source: string
-  /** The true label (multiclass) or labels (multilabel). */
-  label: string | string[]
-  prediction: string | string[]
-  correct: boolean
-  top: Prediction[]
-  /** Every label's probability, in class_labels (model class-id) order. */
-  probabilities: number[]
-}
-
-export interface MetricsFile {
-  task: EvalTask
-  /** Multilabel: a label is predicted when its probability >= threshold. */
-  threshold?: number
-  rows_scored: number
-  rows_skipped: number
-  /** The metrics by Azure's names (scalars, and the confusion_matrix / accuracy_table artifacts). */
-  metrics: Record<string, unknown>
-  per_class: ClassMetrics[]
-  /** Metrics the evaluation config asked for that are not computed here, with why. */
-  not_computed: Array<{metric: string; reason: string}>
-}
-
-export interface EvaluateResult {
-  ok: boolean
-  task: EvalTask
-  model: {path: string; labels: number; backend: string; threads: number}
-  data: {path: string; format: DataFormat; rows: number}
-  job?: {file: string; job: string; notes: string[]}
-  metrics: MetricsFile
-  skipped: BadRow[]
-  outputs?: {dir: string; metrics: string; predictions: string; report: string}
-  seconds: number
 }
 
 interface Resolved {
