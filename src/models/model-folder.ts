@@ -2,21 +2,15 @@
  * What package, verify and the ONNX export need of a Hugging Face model folder's config.json and weights: the
  * config read by its family's rules, and the weights' tensors compared with the family's tensor table.
  */
-import {readFile} from 'node:fs/promises'
+import {dirname} from 'node:path'
 
-import {describeFsError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import type {ModelConfig, ModelFamily} from './family.js'
 import {type ModelOfConfig, parseModelConfigText} from './registry.js'
 
-/** Reads and checks a config.json; errors name the file and field. */
+/** Reads and checks a config.json (a regular, size-capped file inside its folder); errors name the file and field. */
 export async function readModelConfig(file: string): Promise<ModelOfConfig> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
-  return parseModelConfigText(text, file)
+  return parseModelConfigText(await readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES, within: dirname(file)}), file)
 }
 
 /** Shape mismatches between a checkpoint's tensors and the config: missing, unexpected, mis-shaped, each named. */

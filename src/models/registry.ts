@@ -7,6 +7,7 @@
  * package, verify, the ONNX export or the engine.
  */
 import {InvalidInputError} from '../core/errors.js'
+import {parseJsonText} from '../core/user-file.js'
 import type {ModelConfig, ModelFamily, ParseConfigOptions, ParsedConfig} from './family.js'
 import {vitFamily} from './vit/family.js'
 
@@ -50,13 +51,7 @@ export function parseModelConfig(json: unknown, file: string, options?: ParseCon
 
 /** Parses config.json's text (see parseModelConfig). */
 export function parseModelConfigText(text: string, file: string, options?: ParseConfigOptions): ModelOfConfig {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid JSON (${(error as Error).message})`, {file})
-  }
-  return parseModelConfig(json, file, options)
+  return parseModelConfig(parseJsonText(text, file, {file}), file, options)
 }
 
 /** The family whose tensor names these are (in any scheme it reads), for a checkpoint without a config.json. */
