@@ -16,7 +16,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {promisify} from 'node:util'
 
-import {loadModel} from '../src/engine/model.js'
+import {loadModel} from '../src/engine/classifier.js'
 import {exportOnnx} from '../src/onnx/export.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
 import {createOrtLinear, createOrtVit} from './lib/ort.js'
@@ -70,7 +70,7 @@ async function ensureModel(): Promise<{safetensorsMB: number; onnxMB: number}> {
 
 /** Code of a child process that loads one engine, scores one image and prints load time, score time, peak RSS. */
 function childCode(engine: 'vitrine' | 'ort', threads: number): {args: string[]; runtime: string} {
-  const dist = join(ROOT, 'dist/src/engine/model.js')
+  const dist = join(ROOT, 'dist/src/engine/classifier.js')
   const useDist = existsSync(dist) && existsSync(join(ROOT, 'dist/src/engine/wasm/index.js'))
   const src = (p: string) => pathToFileURL(join(ROOT, useDist ? 'dist/src' : 'src', p)).href
   const common = `
@@ -84,7 +84,7 @@ function childCode(engine: 'vitrine' | 'ort', threads: number): {args: string[];
   const body =
     engine === 'vitrine'
       ? `
-    const {loadModel} = await import(${JSON.stringify(src('engine/model.js'))})
+    const {loadModel} = await import(${JSON.stringify(src('engine/classifier.js'))})
     const {createWasmBackend} = await import(${JSON.stringify(src('engine/wasm/index.js'))})
     ${common}
     const backend = await createWasmBackend({threads: ${threads}})

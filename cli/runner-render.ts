@@ -3,7 +3,7 @@
  */
 import {Flags} from '@oclif/core'
 
-import type {BatchResult} from '../src/runner/batch.js'
+import type {BatchResult} from '../src/runner/run-batch.js'
 import type {ScoreResponse} from '../src/runner/request.js'
 import {DEFAULT_TOP_K} from '../src/runner/scorer.js'
 

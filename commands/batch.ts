@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {renderBatchResult, runnerFlags} from '../cli/runner-render.js'
-import {type BatchResult, DEFAULT_BATCH_SIZE, runBatch} from '../src/runner/batch.js'
+import {type BatchResult, DEFAULT_BATCH_SIZE, runBatch} from '../src/runner/run-batch.js'
 import type {BackendChoice} from '../src/runner/scorer.js'
 
 export default class Batch extends BaseCommand {

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {renderPackageResult} from '../cli/package-render.js'
-import type {WeightsLocation} from '../src/package/asset.js'
+import type {WeightsLocation} from '../src/package/asset-yaml.js'
 import {type PackageResult, packageModel} from '../src/package/package.js'
 import {type ConvertOptions, SOURCE_FORMATS} from '../src/weights/convert.js'
 import {OUTPUT_DTYPES} from '../src/weights/dtype.js'

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {renderScoreTable, runnerFlags} from '../cli/runner-render.js'
 import type {ScoreResponse} from '../src/runner/request.js'
-import {runScore} from '../src/runner/score.js'
+import {runScore} from '../src/runner/run-score.js'
 import type {BackendChoice} from '../src/runner/scorer.js'
 
 export default class Score extends BaseCommand {

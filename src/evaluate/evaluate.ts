@@ -9,7 +9,7 @@ import {join, resolve} from 'node:path'
 import {writeFileAtomic} from '../core/atomic.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
-import {type Prediction, topK} from '../engine/model.js'
+import {type Prediction, topK} from '../engine/classifier.js'
 import {type BackendChoice, Scorer} from '../runner/scorer.js'
 import {type BadRow, type DataFormat, type EvalRow, type EvalTask, readEvalData} from './data.js'
 import {type EvaluationJob, readEvaluationJob} from './job.js'
@@ -22,7 +22,7 @@ import {
   multilabelMetrics,
 } from './metrics.js'
 import {renderReport} from './report.js'
-import {type ScoredRow, scoreRows} from './score.js'
+import {type ScoredRow, scoreRows} from './score-rows.js'
 
 export const DEFAULT_THRESHOLD = 0.5
 /** The top labels kept per prediction row and shown under each misclassified thumbnail. */

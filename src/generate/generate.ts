@@ -12,7 +12,7 @@ import type {ModelAssetFacts, Scenario} from '../assets/facts.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
 import {assertAssetValid} from './asset-gate.js'
 import {azureMlSchemaFile, azureMlSchemaUrl, type AzureMlSchemaName} from './azureml-schemas.js'
-import {buildBatchEndpoint} from './batch.js'
+import {buildBatchEndpoint} from './batch-endpoint.js'
 import {
   GENERATE_KINDS,
   type BuildContext,
@@ -28,7 +28,7 @@ import {renderYaml} from './emit.js'
 import {buildEvaluation} from './evaluation.js'
 import {buildFinetune} from './finetune.js'
 import {checkRequestedInstanceType, selectInstanceType, type InstanceTypeChoice} from './instance-type.js'
-import {buildModel} from './model.js'
+import {buildModel} from './model-version.js'
 import {buildOnlineEndpoint} from './online.js'
 import {applySetAssignment, parseSetAssignment, type SetAssignment} from './set-path.js'
 import {buildTrainingData} from './train-data.js'

@@ -1,6 +1,7 @@
 /**
  * The image half of the engine: bytes -> pixel_values [3, H, W] float32, equal bit for bit to what transformers'
- * ViTImageProcessor computes on the image PIL loads (`load_image`: exif_transpose + convert('RGB'); resize BILINEAR;
+ * image processor (ViT, BEiT or BiT) computes on the image PIL loads (`load_image`: exif_transpose +
+ * convert('RGB'); channel-format inference; resize BILINEAR or BICUBIC, fixed or by the shortest edge; center crop;
  * rescale; normalise; CHW).
  */
 import {readFile} from 'node:fs/promises'
@@ -9,27 +10,37 @@ import {describeFsError} from '../core/errors.js'
 import {type DecodeLimits, decodeImage} from './decode.js'
 import {toPixelValues} from './pixels.js'
 import type {PreprocessorConfig} from './preprocessor-config.js'
-import {resizeBilinear} from './resize.js'
+import {asTransformersSees, resizeAndCrop} from './transforms.js'
 import type {RgbImage} from './types.js'
 
 export {DEFAULT_MAX_PIXELS, type DecodeLimits, decodeImage} from './decode.js'
 export {type ImageFormat, readImageDimensions, readImageHeader} from './header.js'
 export {applyOrientation} from './orientation.js'
 export {channelLut, toPixelValues} from './pixels.js'
-export {PIL_BILINEAR, VIT_DEFAULTS, parsePreprocessorConfig} from './preprocessor.js'
-export type {PreprocessorConfig} from './preprocessor-config.js'
-export {resizeBilinear} from './resize.js'
+export {PIL_BICUBIC, PIL_BILINEAR, PROCESSOR_DEFAULTS, VIT_DEFAULTS, parsePreprocessorConfig} from './preprocessor.js'
+export type {PreprocessorConfig, ProcessorKind, ResizeTarget} from './preprocessor-config.js'
+export {resizeBilinear, resizePil} from './resize.js'
+export {asTransformersSees, centerCrop, resizeAndCrop, resizeOutputSize} from './transforms.js'
 export type {RgbImage} from './types.js'
 
-/** The RGB image the processor resizes to: the decoded image itself when `do_resize` is false. */
+/** The RGB image the processor's resize and crop produce (the image itself when it does neither). */
 export function resizeForModel(img: RgbImage, pre: PreprocessorConfig): RgbImage {
-  return pre.doResize ? resizeBilinear(img, pre.width, pre.height) : img
+  return resizeAndCrop(img, pre)
 }
 
 export interface PreprocessOptions extends DecodeLimits {
   /** Write into this buffer (e.g. a batch tensor) at `offset` instead of allocating. */
   out?: Float32Array
   offset?: number
+  /**
+   * Told when the endpoint would see the image otherwise than a user expects (a 3-pixel-tall image transposed).
+   * Default: process.emitWarning.
+   */
+  onWarning?: (message: string) => void
+}
+
+const emitWarning = (message: string): void => {
+  process.emitWarning(message, 'VitrineWarning')
 }
 
 /**
@@ -42,8 +53,8 @@ export async function preprocessImage(
   source: string,
   options: PreprocessOptions = {},
 ): Promise<Float32Array> {
-  const img = await decodeImage(bytes, source, options)
-  return toPixelValues(resizeForModel(img, pre), pre, options.out, options.offset)
+  const img = asTransformersSees(await decodeImage(bytes, source, options), source, options.onWarning ?? emitWarning)
+  return toPixelValues(resizeAndCrop(img, pre), pre, options.out, options.offset)
 }
 
 /**

@@ -1,18 +1,15 @@
 /**
- * The last steps of ViTImageProcessor: rescale, normalise, HWC -> CHW, in float32 throughout:
+ * The last steps of transformers' image processors: rescale, normalise, HWC -> CHW, as `image_transforms` computes
+ * them:
  *
- * - rescale: `x = float32(v) * float32(rescale_factor)`, rounded to float32;
- * - normalise: `(x - float32(mean)) / float32(std)`, each operation rounded to float32 (transformers' `normalize`
- *   casts mean and std to the image's float32 dtype).
+ * - rescale (`image_transforms.rescale`): `image.astype(float64) * rescale_factor`, then cast to float32, i.e.
+ *   `float32(v * factor)` with the factor in double;
+ * - normalise (`image_transforms.normalize`): `(x - float32(mean)) / float32(std)`, each operation rounded to
+ *   float32 (the mean and std are cast to the image's float32 dtype).
  *
- * This is the arithmetic of the reference pixel_values (images/NAME.f32 of test/fixtures/vit-tiny and vit-geom), checked bit for bit for
- * every level. transformers' slow `rescale` multiplies in float64 and then rounds to float32; that differs from the
- * float32 product by one unit in the last place for 111 of the 256 levels (6e-8, far below any logit
- * tolerance), and the fixtures follow the float32 product, so that is what is computed here.
- *
- * JavaScript computes in float64; `Math.fround` after each operation gives exactly float32's result, since a
- * float64 product, difference or quotient of two float32 values, rounded to float32, is the correctly rounded
- * float32 result.
+ * This is the arithmetic of the reference pixel_values (images/NAME.f32 of every test/fixtures model), checked bit for
+ * bit. JavaScript computes in float64; `Math.fround` after each operation gives exactly float32's result, since a
+ * float64 difference or quotient of two float32 values, rounded to float32, is the correctly rounded float32 result.
  */
 import type {PreprocessorConfig} from './preprocessor-config.js'
 import type {RgbImage} from './types.js'
@@ -39,12 +36,11 @@ export function toPixelValues(img: RgbImage, pre: PreprocessorConfig, out?: Floa
 /** The float32 value each uint8 level becomes in channel `c`. */
 export function channelLut(pre: PreprocessorConfig, c: number): Float32Array {
   const lut = new Float32Array(256)
-  const scale = Math.fround(pre.rescaleFactor)
   const mean = Math.fround(pre.imageMean[c])
   const std = Math.fround(pre.imageStd[c])
   for (let v = 0; v < 256; v++) {
     let x = v
-    if (pre.doRescale) x = Math.fround(v * scale)
+    if (pre.doRescale) x = Math.fround(v * pre.rescaleFactor)
     if (pre.doNormalize) x = Math.fround(Math.fround(x - mean) / std)
     lut[v] = x
   }

@@ -1,15 +1,18 @@
 /**
- * Reads a Hugging Face `preprocessor_config.json` (ViTImageProcessor, or the older ViTFeatureExtractor) into the
- * normalised `PreprocessorConfig` the image pipeline runs. Missing fields take ViTImageProcessor's defaults, as
- * transformers does; a field of the wrong type or an unsupported value is an InvalidInputError naming the file and
- * the field.
+ * Reads a Hugging Face `preprocessor_config.json` into the normalised `PreprocessorConfig` the image pipeline runs,
+ * as transformers' image processor of that class would: ViTImageProcessor (resize to a fixed size), BeitImageProcessor
+ * (resize, center crop; the legacy BeitFeatureExtractor form with an int `size`), BitImageProcessor (shortest edge,
+ * center crop: DINOv2's). Missing fields take that class's defaults, as transformers does; a field of the wrong type or
+ * an unsupported value is an InvalidInputError naming the file and the field.
  */
 import {InvalidInputError} from '../core/errors.js'
-import type {PreprocessorConfig} from './preprocessor-config.js'
+import type {PreprocessorConfig, ProcessorKind, ResizeTarget} from './preprocessor-config.js'
+import {PIL_BICUBIC, PIL_BILINEAR, isSupportedResample} from './resize.js'
 
-export type {PreprocessorConfig} from './preprocessor-config.js'
+export type {PreprocessorConfig, ProcessorKind, ResizeTarget} from './preprocessor-config.js'
+export {PIL_BICUBIC, PIL_BILINEAR} from './resize.js'
 
-/** PIL's resample filter ids, for messages. Only BILINEAR is implemented (the one ViT checkpoints use). */
+/** PIL's resample filter ids, for messages. */
 const PIL_RESAMPLE_NAMES: Record<number, string> = {
   0: 'NEAREST',
   1: 'LANCZOS',
@@ -18,35 +21,64 @@ const PIL_RESAMPLE_NAMES: Record<number, string> = {
   4: 'BOX',
   5: 'HAMMING',
 }
-export const PIL_BILINEAR = 2
 
 /**
- * Image processor classes whose preprocessing is the pipeline implemented here. ViTImageProcessorFast (what newer
- * transformers may save) resizes with torchvision instead of PIL, which can differ by a level here and there; it is
- * accepted and run with PIL's arithmetic, the slow processor's.
+ * Image processor classes whose preprocessing is implemented here, and which steps they run. The Fast variants
+ * (what newer transformers may save) resize with torchvision instead of PIL, which can differ by a level here and
+ * there; they are accepted and run with PIL's arithmetic, the slow processor's.
  */
-const SUPPORTED_PROCESSOR_TYPES = new Set(['ViTImageProcessor', 'ViTImageProcessorFast', 'ViTFeatureExtractor'])
+const PROCESSOR_KINDS: Record<string, ProcessorKind> = {
+  ViTImageProcessor: 'vit',
+  ViTImageProcessorFast: 'vit',
+  ViTFeatureExtractor: 'vit',
+  BeitImageProcessor: 'beit',
+  BeitImageProcessorFast: 'beit',
+  BeitFeatureExtractor: 'beit',
+  BitImageProcessor: 'bit',
+  BitImageProcessorFast: 'bit',
+}
 
-/** Steps other processors have that this pipeline does not do: refused when switched on rather than skipped. */
-const UNSUPPORTED_STEPS = ['do_center_crop', 'do_pad', 'do_reduce_labels']
+/** transformers' IMAGENET_STANDARD_MEAN/STD and OPENAI_CLIP_MEAN/STD (image_utils.py). */
+const STANDARD_MEAN: [number, number, number] = [0.5, 0.5, 0.5]
+const STANDARD_STD: [number, number, number] = [0.5, 0.5, 0.5]
+const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073]
+const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711]
 
-/** ViTImageProcessor's defaults (transformers' IMAGENET_STANDARD_MEAN/STD, 224x224, BILINEAR, 1/255). */
+/** ViTImageProcessor's defaults (224x224, BILINEAR, 1/255, mean/std 0.5; no crop step). */
 export const VIT_DEFAULTS: PreprocessorConfig = {
+  kind: 'vit',
   doResize: true,
+  resize: {height: 224, width: 224},
+  resample: PIL_BILINEAR,
+  doCenterCrop: false,
+  cropHeight: 224,
+  cropWidth: 224,
   height: 224,
   width: 224,
-  resample: PIL_BILINEAR,
   doRescale: true,
   rescaleFactor: 1 / 255,
   doNormalize: true,
-  imageMean: [0.5, 0.5, 0.5],
-  imageStd: [0.5, 0.5, 0.5],
+  imageMean: STANDARD_MEAN,
+  imageStd: STANDARD_STD,
 }
 
-/** Largest side accepted for the resize target: far beyond any ViT, small enough to keep buffers sane. */
+/** Each processor class's __init__ defaults. */
+export const PROCESSOR_DEFAULTS: Record<ProcessorKind, PreprocessorConfig> = {
+  vit: VIT_DEFAULTS,
+  // BeitImageProcessor: size 256x256, BICUBIC, center crop 224x224, mean/std 0.5.
+  beit: {...VIT_DEFAULTS, kind: 'beit', resize: {height: 256, width: 256}, resample: PIL_BICUBIC, doCenterCrop: true},
+  // BitImageProcessor: shortest edge 224, BICUBIC, center crop 224x224, OpenAI CLIP mean/std.
+  bit: {...VIT_DEFAULTS, kind: 'bit', resize: {shortestEdge: 224}, resample: PIL_BICUBIC, doCenterCrop: true, imageMean: CLIP_MEAN, imageStd: CLIP_STD},
+}
+
+/** Largest side accepted for the resize and crop targets: far beyond any model, small enough to keep buffers sane. */
 const MAX_TARGET_SIDE = 16_384
 
-export function parsePreprocessorConfig(json: unknown, file: string): PreprocessorConfig {
+/**
+ * Parses a preprocessor_config.json. `fallbackKind` is the processor used when the file names none (the model
+ * family's own processor; ViT's by default, as vitrine has always read such files).
+ */
+export function parsePreprocessorConfig(json: unknown, file: string, fallbackKind: ProcessorKind = 'vit'): PreprocessorConfig {
   const fail = (field: string, message: string): never => {
     throw new InvalidInputError(`${file}: ${field} ${message}`, {file})
   }
@@ -57,21 +89,23 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
 
   const obj = json as Record<string, unknown>
 
+  let kind = fallbackKind
   const processorType = obj.image_processor_type ?? obj.feature_extractor_type
   if (processorType !== undefined) {
     const field = obj.image_processor_type === undefined ? 'feature_extractor_type' : 'image_processor_type'
     if (typeof processorType !== 'string') fail(field, 'must be a string')
-    if (!SUPPORTED_PROCESSOR_TYPES.has(processorType as string)) {
-      fail(
-        field,
-        `is ${JSON.stringify(processorType)}: only ${[...SUPPORTED_PROCESSOR_TYPES].join(' and ')} preprocessing is implemented (PIL resize, rescale, normalise)`,
-      )
+    const known = PROCESSOR_KINDS[processorType as string]
+    if (known === undefined) {
+      fail(field, `is ${JSON.stringify(processorType)}: only ${Object.keys(PROCESSOR_KINDS).join(', ')} preprocessing is implemented`)
     }
+    kind = known
   }
+  const defaults = PROCESSOR_DEFAULTS[kind]
 
-  for (const step of UNSUPPORTED_STEPS) {
-    if (obj[step] === true) fail(step, 'is true: ViT preprocessing has no such step and vitrine does not implement it')
-  }
+  if (obj.do_pad === true) fail('do_pad', 'is true: vitrine does not implement padding')
+  // ViTImageProcessor has no crop step (transformers ignores the key); refused rather than silently not cropped.
+  if (kind === 'vit' && obj.do_center_crop === true) fail('do_center_crop', 'is true: ViTImageProcessor has no center crop step (transformers ignores it); remove it or use BitImageProcessor')
+  // do_reduce_labels / reduce_labels (BEiT) act on segmentation maps only: nothing to do for classification.
 
   const bool = (field: string, fallback: boolean): boolean => {
     const v = obj[field]
@@ -102,59 +136,89 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
     return [out[0], out[1], out[2]]
   }
 
-  const doResize = bool('do_resize', VIT_DEFAULTS.doResize)
-  const doRescale = bool('do_rescale', VIT_DEFAULTS.doRescale)
-  const doNormalize = bool('do_normalize', VIT_DEFAULTS.doNormalize)
-
-  let {height, width} = VIT_DEFAULTS
-  const size = obj.size
-  if (size !== undefined && size !== null) {
-    const side = (field: string, v: unknown): number => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TARGET_SIDE) {
-        fail(field, `must be an integer from 1 to ${MAX_TARGET_SIDE}, got ${JSON.stringify(v)}`)
-      }
-
-      return v as number
+  const side = (field: string, v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TARGET_SIDE) {
+      fail(field, `must be an integer from 1 to ${MAX_TARGET_SIDE}, got ${JSON.stringify(v)}`)
     }
-
-    if (typeof size === 'number') {
-      // Old feature-extractor configs: "size": 224 means 224x224 (transformers' get_size_dict).
-      height = side('size', size)
-      width = height
-    } else if (typeof size === 'object' && !Array.isArray(size)) {
-      const s = size as Record<string, unknown>
-      if (s.height !== undefined || s.width !== undefined) {
-        height = side('size.height', s.height)
-        width = side('size.width', s.width)
-      } else if (s.shortest_edge !== undefined) {
-        fail('size', 'is {"shortest_edge": ...}: ViTImageProcessor resizes to a fixed {"height", "width"}')
-      } else {
-        fail('size', `must be {"height": H, "width": W}, got ${JSON.stringify(size)}`)
-      }
-    } else {
-      fail('size', `must be {"height": H, "width": W}, got ${JSON.stringify(size)}`)
-    }
+    return v as number
   }
 
-  let resample = VIT_DEFAULTS.resample
+  /**
+   * transformers' get_size_dict: an int is a square (default_to_square) or the shortest edge (BiT's `size`);
+   * [h, w] is a fixed size; a dict holds height and width, or shortest_edge.
+   */
+  const sizeDict = (field: string, intIsShortestEdge: boolean, allowShortestEdge: boolean): ResizeTarget | undefined => {
+    const v = obj[field]
+    if (v === undefined || v === null) return undefined
+    const shape = allowShortestEdge ? '{"height": H, "width": W} or {"shortest_edge": S}' : '{"height": H, "width": W}'
+    if (typeof v === 'number') {
+      const s = side(field, v)
+      return intIsShortestEdge ? {shortestEdge: s} : {height: s, width: s}
+    }
+    if (Array.isArray(v)) {
+      if (v.length !== 2) fail(field, `must be ${shape}, an integer or [height, width], got ${JSON.stringify(v)}`)
+      return {height: side(`${field}[0]`, v[0]), width: side(`${field}[1]`, v[1])}
+    }
+    if (typeof v !== 'object') fail(field, `must be ${shape}, got ${JSON.stringify(v)}`)
+    const s = v as Record<string, unknown>
+    if (s.height !== undefined || s.width !== undefined) return {height: side(`${field}.height`, s.height), width: side(`${field}.width`, s.width)}
+    if (s.shortest_edge !== undefined) {
+      if (!allowShortestEdge) fail(field, `is {"shortest_edge": ...}: ${kind === 'vit' ? 'ViTImageProcessor' : 'BeitImageProcessor'} resizes to a fixed {"height", "width"}`)
+      return {shortestEdge: side(`${field}.shortest_edge`, s.shortest_edge)}
+    }
+    return fail(field, `must be ${shape}, got ${JSON.stringify(v)}`)
+  }
+
+  const doResize = bool('do_resize', defaults.doResize)
+  const doRescale = bool('do_rescale', defaults.doRescale)
+  const doNormalize = bool('do_normalize', defaults.doNormalize)
+  const doCenterCrop = kind === 'vit' ? false : bool('do_center_crop', defaults.doCenterCrop)
+
+  const resize = sizeDict('size', kind === 'bit', kind === 'bit') ?? defaults.resize
+  const crop = (sizeDict('crop_size', false, false) as {height: number; width: number} | undefined) ?? {height: defaults.cropHeight, width: defaults.cropWidth}
+
+  let resample = defaults.resample
   if (obj.resample !== undefined && obj.resample !== null) {
     const r = obj.resample
     if (typeof r !== 'number' || !Number.isInteger(r)) fail('resample', `must be a PIL filter id, got ${JSON.stringify(r)}`)
-    if (r !== PIL_BILINEAR) {
+    if (!isSupportedResample(r as number)) {
       const name = PIL_RESAMPLE_NAMES[r as number]
-      fail('resample', `is ${r}${name ? ` (${name})` : ''}: only 2 (BILINEAR) is supported`)
+      fail('resample', `is ${r}${name ? ` (${name})` : ''}: only 2 (BILINEAR) and 3 (BICUBIC) are supported`)
     }
 
     resample = r as number
   }
 
-  let rescaleFactor = VIT_DEFAULTS.rescaleFactor
+  let rescaleFactor = defaults.rescaleFactor
   if (obj.rescale_factor !== undefined && obj.rescale_factor !== null) {
     rescaleFactor = finiteNumber('rescale_factor', obj.rescale_factor)
   }
 
-  const imageMean = triple('image_mean', VIT_DEFAULTS.imageMean, false)
-  const imageStd = triple('image_std', VIT_DEFAULTS.imageStd, true)
+  const imageMean = triple('image_mean', defaults.imageMean, false)
+  const imageStd = triple('image_std', defaults.imageStd, true)
 
-  return {doResize, height, width, resample, doRescale, rescaleFactor, doNormalize, imageMean, imageStd}
+  let height = defaults.height
+  let width = defaults.width
+  if (doCenterCrop) ({height, width} = crop)
+  else if ('height' in resize) ({height, width} = resize)
+  else if (doResize) {
+    fail('size', `is {"shortest_edge": ${resize.shortestEdge}} without do_center_crop: each image would keep its own aspect ratio, and vitrine batches images of one size`)
+  }
+
+  return {
+    kind,
+    doResize,
+    resize,
+    resample,
+    doCenterCrop,
+    cropHeight: crop.height,
+    cropWidth: crop.width,
+    height,
+    width,
+    doRescale,
+    rescaleFactor,
+    doNormalize,
+    imageMean,
+    imageStd,
+  }
 }

@@ -1,20 +1,40 @@
 /**
- * PIL's `Image.resize(size, Image.BILINEAR)` for 8-bit RGB, reproduced operation for operation so the result is the
- * same uint8 image (Pillow's libImaging/Resample.c, since Pillow 7):
+ * PIL's `Image.resize(size, Image.BILINEAR | Image.BICUBIC)` for 8-bit RGB, reproduced operation for operation so
+ * the result is the same uint8 image (Pillow's libImaging/Resample.c, since Pillow 7):
  *
  * - separable: a horizontal pass into a temporary image holding only the source rows the vertical pass reads, then
  *   the vertical pass; a pass whose size does not change is skipped;
- * - per output pixel, the triangle filter is stretched by the scale when downscaling (antialiasing: support =
- *   1 * scale), its weights computed in double, normalised to sum 1, then converted to 22-bit fixed point
- *   (PRECISION_BITS = 32 - 8 - 2) by rounding half away from zero;
- * - each sum starts at 1 << 21 (so the final shift rounds) and is clipped to 0..255 after `>> 22`.
+ * - per output pixel, the filter (triangle, support 1; or Keys' cubic with a = -0.5, support 2) is stretched by the
+ *   scale when downscaling (antialiasing: support x scale), its weights computed in double, normalised to sum 1,
+ *   then converted to 22-bit fixed point (PRECISION_BITS = 32 - 8 - 2) by rounding half away from zero;
+ * - each sum starts at 1 << 21 (so the final shift rounds) and is clipped to 0..255 after `>> 22` (the cubic's
+ *   negative lobes can take a sum below 0 or above 255).
  */
 import type {RgbImage} from './types.js'
 
 const PRECISION_BITS = 32 - 8 - 2
 const ONE = 1 << PRECISION_BITS
 const HALF = 1 << (PRECISION_BITS - 1)
-const BILINEAR_SUPPORT = 1
+
+/** A PIL resampling filter: its kernel and its support (half-width, in source pixels at scale 1). */
+interface Filter {
+  kernel: (x: number) => number
+  support: number
+}
+
+/** PIL's filter ids (Image.Resampling) that are implemented here. */
+export const PIL_BILINEAR = 2
+export const PIL_BICUBIC = 3
+
+const FILTERS: Record<number, Filter> = {
+  [PIL_BILINEAR]: {kernel: bilinearFilter, support: 1},
+  [PIL_BICUBIC]: {kernel: bicubicFilter, support: 2},
+}
+
+/** Whether `resample` (a PIL filter id) is one resizePil implements. */
+export function isSupportedResample(resample: number): boolean {
+  return FILTERS[resample] !== undefined
+}
 
 /** Per output pixel: the first source index, the tap count, and `ksize` fixed-point weights. */
 interface Coefficients {
@@ -28,11 +48,20 @@ function bilinearFilter(x: number): number {
   return x < 1 ? 1 - x : 0
 }
 
+/** Pillow's bicubic_filter: Keys' cubic convolution with a = -0.5, in the same operation order. */
+function bicubicFilter(x: number): number {
+  const a = -0.5
+  if (x < 0) x = -x
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a
+  return 0
+}
+
 /** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the box [0, inSize). */
-export function bilinearCoefficients(inSize: number, outSize: number): Coefficients {
+export function filterCoefficients(inSize: number, outSize: number, filter: Filter = FILTERS[PIL_BILINEAR]): Coefficients {
   const scale = inSize / outSize
   const filterScale = scale < 1 ? 1 : scale
-  const support = BILINEAR_SUPPORT * filterScale
+  const support = filter.support * filterScale
   const ksize = Math.ceil(support) * 2 + 1
   const bounds = new Int32Array(outSize * 2)
   const weights = new Int32Array(outSize * ksize)
@@ -48,7 +77,7 @@ export function bilinearCoefficients(inSize: number, outSize: number): Coefficie
     xmax -= xmin
     let ww = 0
     for (let x = 0; x < xmax; x++) {
-      const w = bilinearFilter((x + xmin - center + 0.5) * ss)
+      const w = filter.kernel((x + xmin - center + 0.5) * ss)
       k[x] = w
       ww += w
     }
@@ -116,7 +145,8 @@ function resampleVertical(out: Uint8Array, src: Uint8Array, width: number, outHe
   const {ksize, bounds, weights} = c
   const stride = width * 3
   // Row-at-a-time accumulation (the same sums as Pillow's per-pixel loop, added in the same order) reads memory
-  // sequentially. The sums stay below 255 * 2^22 + 2^21 < 2^31, so Int32 holds them exactly.
+  // sequentially. The sums stay below 255 * 1.25 * 2^22 + 2^21 < 2^31 (the cubic's positive weights sum to under
+  // 1.25), so Int32 holds them exactly, as Pillow's INT32 accumulators do.
   const acc = new Int32Array(stride)
   for (let yy = 0; yy < outHeight; yy++) {
     const ymin = bounds[yy * 2]
@@ -136,9 +166,19 @@ function resampleVertical(out: Uint8Array, src: Uint8Array, width: number, outHe
 
 /** PIL `img.resize((width, height), Image.BILINEAR)` of an 8-bit RGB image; the same uint8 result, byte for byte. */
 export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
+  return resizePil(img, width, height, PIL_BILINEAR)
+}
+
+/**
+ * PIL `img.resize((width, height), resample)` of an 8-bit RGB image for resample 2 (BILINEAR) or 3 (BICUBIC); the
+ * same uint8 result, byte for byte.
+ */
+export function resizePil(img: RgbImage, width: number, height: number, resample: number): RgbImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new RangeError(`resizeBilinear: bad target size ${width}x${height}`)
+    throw new RangeError(`resizePil: bad target size ${width}x${height}`)
   }
+  const filter = FILTERS[resample]
+  if (!filter) throw new RangeError(`resizePil: PIL filter ${resample} is not implemented (2 BILINEAR and 3 BICUBIC are)`)
 
   // Image.resize returns a copy when nothing changes.
   if (img.width === width && img.height === height) {
@@ -147,8 +187,8 @@ export function resizeBilinear(img: RgbImage, width: number, height: number): Rg
 
   const needHorizontal = img.width !== width
   const needVertical = img.height !== height
-  const horiz = bilinearCoefficients(img.width, width)
-  const vert = bilinearCoefficients(img.height, height)
+  const horiz = filterCoefficients(img.width, width, filter)
+  const vert = filterCoefficients(img.height, height, filter)
 
   let current = img
   if (needHorizontal) {

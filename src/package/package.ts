@@ -23,7 +23,7 @@ import {
   specTask,
   toYaml,
   yamlScalar,
-} from './asset.js'
+} from './asset-yaml.js'
 import {MANIFEST_FILE, type ManifestEntry, buildManifest, folderBytes, hashFile, serializeManifest} from './manifest.js'
 import {scenarioSkus} from './skus.js'
 import {renderPackageTemplate} from './templates.js'

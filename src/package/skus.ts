@@ -1,7 +1,7 @@
 import {UsageError} from '../core/errors.js'
 import {formatMinSkuSpec, minimumOverAllowList} from '../skus/catalog.js'
 import type {SkuCatalog} from '../skus/types.js'
-import type {Scenario} from './asset.js'
+import type {Scenario} from './asset-yaml.js'
 
 /**
  * SKUs given on the command line for one scenario become its allow list, its recommended list (azureml-assets wants

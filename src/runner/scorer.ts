@@ -12,11 +12,11 @@
  */
 import {type VitrineError, isVitrineError} from '../core/errors.js'
 import type {Backend} from '../engine/backend.js'
-import {type Prediction, type VitModel, classify, loadModel} from '../engine/model.js'
+import {type Prediction, type VitModel, classify, loadModel} from '../engine/classifier.js'
 import {defaultThreads, selectBackend} from '../engine/wasm/index.js'
 import {preprocessImage} from '../image/index.js'
 
-export type {Prediction} from '../engine/model.js'
+export type {Prediction} from '../engine/classifier.js'
 
 export type BackendChoice = 'wasm' | 'ts'
 

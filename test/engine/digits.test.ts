@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {classify, loadModel} from '../../src/engine/model.js'
+import {classify, loadModel} from '../../src/engine/classifier.js'
 import {preprocessImage} from '../../src/image/index.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {EXAMPLES, FIXTURES} from './fixtures.js'

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {expect} from 'vitest'
 
-import {type VitModel, softmax, topK} from '../../src/engine/model.js'
+import {type VitModel, softmax, topK} from '../../src/engine/classifier.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url))

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {InvalidInputError} from '../../src/core/errors.js'
-import {loadModel, softmax, topK} from '../../src/engine/model.js'
+import {loadModel, softmax, topK} from '../../src/engine/classifier.js'
 import {preprocessImage} from '../../src/image/index.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {FIXTURES, readExpected} from './fixtures.js'

@@ -1,6 +1,9 @@
 /**
- * pixel_values of every sample image against PIL's (images/NAME.f32 of test/fixtures/vit-tiny and vit-geom, written by the fixture
- * generator with PIL + transformers' recipe), bit for bit, at both fixture geometries (224 and 64).
+ * pixel_values of every sample image against transformers' (images/NAME.f32 of every test/fixtures model, written by
+ * the fixture generator with PIL + transformers' image processors), bit for bit: ViTImageProcessor BILINEAR at 224
+ * and 64, BEiT's legacy feature-extractor form, ViTImageProcessor BICUBIC (SwinV2), BitImageProcessor (shortest edge
+ * BICUBIC + center crop, DINOv2). A 3-pixel-tall image is transposed as transformers does; 1-pixel-tall and truncated
+ * files are refused.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -38,7 +41,7 @@ function bitMismatches(got: Float32Array, want: Float32Array): {count: number; f
   return {count, first}
 }
 
-for (const geometry of ['vit-tiny', 'vit-geom']) {
+for (const geometry of ['vit-tiny', 'vit-geom', 'beit-tiny', 'swinv2-tiny', 'dinov2-tiny']) {
   describe(`pixel_values equal PIL's, bit for bit (${geometry})`, () => {
     const dir = join(FIXTURES, geometry)
     const pre = parsePreprocessorConfig(JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')), 'preprocessor_config.json')
@@ -47,28 +50,38 @@ for (const geometry of ['vit-tiny', 'vit-geom']) {
 
     it('covers every sample image of the fixture', () => {
       expect(readable.map((e) => e.image).sort()).toEqual(
-        ['block.png', 'camera.png', 'checker_bilevel.png', 'chelsea.png', 'coffee.png', 'green_palette.png', 'horse.png', 'rocket-exif6.jpg', 'rocket.jpg'],
+        ['block.png', 'camera.png', 'checker_bilevel.png', 'chelsea.png', 'coffee.png', 'green_palette.png', 'horse.png', 'rocket-exif6.jpg', 'rocket.jpg', 'strip-3px.png'],
       )
     })
 
     for (const e of readable) {
       it(e.image, async () => {
         const bytes = readFileSync(join(FIXTURES, 'images', e.image))
-        const got = await preprocessImage(bytes, pre, e.image)
+        const warnings: string[] = []
+        const got = await preprocessImage(bytes, pre, e.image, {onWarning: (w) => warnings.push(w)})
         const want = readF32(join(dir, e.pixel_values as string))
         expect(got.length).toBe(3 * pre.height * pre.width)
         expect(got.length).toBe(want.length)
         expect(bitMismatches(got, want)).toEqual({count: 0, first: []})
+        if (e.image === 'strip-3px.png') expect(warnings).toEqual([expect.stringMatching(/^strip-3px\.png: the image is 3 pixels tall: .*transposed to 7x3/)])
+        else expect(warnings).toEqual([])
       })
     }
 
-    for (const e of expected.images.filter((x) => x.error)) {
-      it(`${e.image} is refused, as PIL refuses it (${e.error})`, async () => {
+    const errors = expected.images.filter((x) => x.error)
+    it('records exactly the truncated JPEG and the 1-pixel-tall PNG as failures', () => {
+      expect(errors.map((e) => e.image).sort()).toEqual(['line-1px.png', 'truncated.jpg'])
+    })
+
+    for (const e of errors) {
+      it(`${e.image} is refused, as transformers refuses it (${e.error})`, async () => {
         const bytes = readFileSync(join(FIXTURES, 'images', e.image))
         const error = await preprocessImage(bytes, pre, e.image).catch((error_: unknown) => error_)
         expect(error).toBeInstanceOf(InvalidInputError)
-        expect((error as Error).message).toMatch(/^truncated\.jpg: /)
-        expect((error as Error).message).toMatch(/premature end|truncated/i)
+        const message = (error as Error).message
+        expect(message.startsWith(`${e.image}: `)).toBe(true)
+        if (e.image === 'truncated.jpg') expect(message).toMatch(/premature end|truncated/i)
+        else expect(message).toMatch(/1 pixel tall.*mean must have 1 elements/)
       })
     }
   })

@@ -24,7 +24,12 @@ describe('parsePreprocessorConfig', () => {
   it('reads the vit-tiny fixture config', () => {
     const json = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/vit-tiny/preprocessor_config.json'), 'utf8'))
     expect(parsePreprocessorConfig(json, 'p.json')).toEqual({
+      kind: 'vit',
       doResize: true,
+      resize: {height: 224, width: 224},
+      doCenterCrop: false,
+      cropHeight: 224,
+      cropWidth: 224,
       height: 224,
       width: 224,
       resample: 2,
@@ -47,12 +52,35 @@ describe('parsePreprocessorConfig', () => {
 
   it('reads the old feature-extractor form ("size": 224, one number for mean/std)', () => {
     const pre = parsePreprocessorConfig({feature_extractor_type: 'ViTFeatureExtractor', size: 96, image_mean: 0.25, image_std: 2}, 'p.json')
-    expect(pre).toMatchObject({height: 96, width: 96, imageMean: [0.25, 0.25, 0.25], imageStd: [2, 2, 2]})
+    expect(pre).toMatchObject({height: 96, width: 96, resize: {height: 96, width: 96}, imageMean: [0.25, 0.25, 0.25], imageStd: [2, 2, 2]})
+  })
+
+  it("reads BEiT's legacy feature-extractor form: int size, crop switched off, BILINEAR", () => {
+    const json = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/beit-tiny/preprocessor_config.json'), 'utf8'))
+    expect(parsePreprocessorConfig(json, 'p.json')).toMatchObject({kind: 'beit', resize: {height: 224, width: 224}, doCenterCrop: false, resample: 2, height: 224, width: 224})
+  })
+
+  it("takes BeitImageProcessor's defaults: 256x256 BICUBIC then a 224 center crop", () => {
+    expect(parsePreprocessorConfig({image_processor_type: 'BeitImageProcessor'}, 'p.json')).toMatchObject({
+      kind: 'beit', resize: {height: 256, width: 256}, resample: 3, doCenterCrop: true, cropHeight: 224, cropWidth: 224, height: 224, width: 224,
+    })
+  })
+
+  it("reads DINOv2's BitImageProcessor: shortest edge, BICUBIC, center crop; an int size is the shortest edge", () => {
+    const json = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/dinov2-tiny/preprocessor_config.json'), 'utf8'))
+    expect(parsePreprocessorConfig(json, 'p.json')).toMatchObject({kind: 'bit', resize: {shortestEdge: 64}, resample: 3, doCenterCrop: true, height: 56, width: 56})
+    expect(parsePreprocessorConfig({image_processor_type: 'BitImageProcessor', size: 100, crop_size: 90}, 'p.json')).toMatchObject({
+      resize: {shortestEdge: 100}, height: 90, width: 90, imageMean: [0.48145466, 0.4578275, 0.40821073],
+    })
+  })
+
+  it('takes the fallback processor when the file names none', () => {
+    expect(parsePreprocessorConfig({}, 'p.json', 'bit')).toMatchObject({kind: 'bit', resize: {shortestEdge: 224}, height: 224})
   })
 
   const bad: Array<[string, unknown, RegExp]> = [
     ['not an object', [1, 2], /must be a JSON object/],
-    ['resample BICUBIC', {resample: 3}, /p\.json: resample is 3 \(BICUBIC\): only 2 \(BILINEAR\) is supported/],
+    ['resample LANCZOS', {resample: 1}, /p\.json: resample is 1 \(LANCZOS\): only 2 \(BILINEAR\) and 3 \(BICUBIC\) are supported/],
     ['resample as text', {resample: 'bilinear'}, /resample must be a PIL filter id/],
     ['size shortest_edge', {size: {shortest_edge: 224}}, /size is \{"shortest_edge"/],
     ['size.height zero', {size: {height: 0, width: 224}}, /size\.height must be an integer/],
@@ -62,7 +90,10 @@ describe('parsePreprocessorConfig', () => {
     ['image_std zero', {image_std: [0.5, 0, 0.5]}, /image_std\[1\] must be greater than 0/],
     ['rescale_factor text', {rescale_factor: '1/255'}, /rescale_factor must be a finite number/],
     ['another processor', {image_processor_type: 'CLIPImageProcessor'}, /image_processor_type is "CLIPImageProcessor"/],
-    ['a center crop', {do_center_crop: true, crop_size: {height: 224, width: 224}}, /p\.json: do_center_crop is true/],
+    ['a center crop for ViT', {do_center_crop: true, crop_size: {height: 224, width: 224}}, /p\.json: do_center_crop is true/],
+    ['a shortest edge without a crop', {image_processor_type: 'BitImageProcessor', do_center_crop: false}, /p\.json: size is \{"shortest_edge": 224\} without do_center_crop/],
+    ['a bad crop size', {image_processor_type: 'BitImageProcessor', crop_size: {height: 0, width: 2}}, /crop_size\.height must be an integer/],
+    ['padding', {do_pad: true}, /do_pad is true/],
   ]
   for (const [name, json, pattern] of bad) {
     it(`refuses ${name}, naming the file and field`, () => {
@@ -73,7 +104,7 @@ describe('parsePreprocessorConfig', () => {
 })
 
 describe('toPixelValues', () => {
-  const pre: PreprocessorConfig = {...VIT_DEFAULTS, height: 1, width: 2}
+  const pre: PreprocessorConfig = {...VIT_DEFAULTS, resize: {height: 1, width: 2}, height: 1, width: 2}
   const f32 = Math.fround
 
   it('is CHW: all of R, then G, then B', () => {
@@ -82,11 +113,11 @@ describe('toPixelValues', () => {
     expect([...out].map((x) => Math.round(x * 1000) / 1000)).toEqual([-1, 0.2, -0.6, 0.6, -0.2, 1])
   })
 
-  it('computes in float32: (float32(v * float32(1/255)) - 0.5) / 0.5, each step rounded to float32', () => {
+  it('rescales as image_transforms.rescale (float64 product, then float32) and normalises in float32', () => {
     const lut = channelLut(pre, 0)
-    for (const v of [0, 1, 17, 128, 254, 255]) expect(lut[v]).toBe(f32(f32(f32(v * f32(1 / 255)) - 0.5) / 0.5))
-    // The float64 product rounded once differs in the last bit for 111 of the 256 levels (48 is the first): the fixtures follow float32.
-    expect(f32(f32(f32(48 * (1 / 255)) - 0.5) / 0.5)).not.toBe(lut[48])
+    for (let v = 0; v < 256; v++) expect(lut[v]).toBe(f32(f32(f32(v * (1 / 255)) - 0.5) / 0.5))
+    // A float32 product would differ in the last bit for some levels (48 is the first): the fixtures follow float64.
+    expect(f32(f32(f32(48 * f32(1 / 255)) - 0.5) / 0.5)).not.toBe(lut[48])
   })
 
   it('honours do_rescale, do_normalize, image_mean and image_std per channel', () => {
@@ -97,7 +128,7 @@ describe('toPixelValues', () => {
     const std: [number, number, number] = [0.229, 0.224, 0.225]
     const out = toPixelValues(img, {...pre, imageMean: mean, imageStd: std, rescaleFactor: 1 / 255})
     for (let c = 0; c < 3; c++) {
-      const x = f32(img.data[c] * f32(1 / 255))
+      const x = f32(img.data[c] * (1 / 255))
       expect(out[c]).toBe(f32(f32(x - f32(mean[c])) / f32(std[c])))
     }
   })
@@ -157,7 +188,7 @@ describe('preprocessImageFile', () => {
   it('reads the file and names it in errors', async () => {
     const {preprocessImageFile} = await import('../../src/image/index.js')
     const {UsageError} = await import('../../src/core/errors.js')
-    const pre = {...VIT_DEFAULTS, height: 8, width: 8}
+    const pre = {...VIT_DEFAULTS, resize: {height: 8, width: 8}, height: 8, width: 8}
     const px = await preprocessImageFile(join(ROOT, 'test/fixtures/images/block.png'), pre)
     expect(px.length).toBe(3 * 64)
     await expect(preprocessImageFile(join(ROOT, 'no/such/image.png'), pre)).rejects.toBeInstanceOf(UsageError)

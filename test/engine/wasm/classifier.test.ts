@@ -1,11 +1,11 @@
 // The whole ViT forward pass on the WebAssembly backend against the PyTorch fixtures (test/fixtures/vit-*): the
-// same 1e-4 bar as the TypeScript backend's tests in test/engine/model.test.ts, for both SIMD variants and 1 and 2
+// same 1e-4 bar as the TypeScript backend's tests in test/engine/classifier.test.ts, for both SIMD variants and 1 and 2
 // threads. The fixtures' odd geometries (hidden 48 and 32, head sizes 16 and 8, 10-label classifier, 197 and 65
 // tokens) exercise the kernels' narrow-panel and tail paths inside a real model.
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {loadModel} from '../../../src/engine/model.js'
+import {loadModel} from '../../../src/engine/classifier.js'
 import {createWasmBackend, type SimdVariant, wasmVariantSupported} from '../../../src/engine/wasm/index.js'
 import {checkTensor} from '../../helpers/check-tensor.js'
 import {FIXTURES, LOGITS_TOL, checkFixtureImages, readExpected, readF32} from '../fixtures.js'

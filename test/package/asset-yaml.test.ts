@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {parse} from 'yaml'
 import {describe, expect, it} from 'vitest'
 
-import {buildSpec, migrateLegacySpec} from '../../src/package/asset.js'
+import {buildSpec, migrateLegacySpec} from '../../src/package/asset-yaml.js'
 
 const ASSETS = join(import.meta.dirname, '..', 'fixtures', 'azureml-assets')
 
