@@ -20,7 +20,8 @@ import {loadModel} from '../src/engine/classifier.js'
 import {exportOnnx} from '../src/onnx/export.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
 import {createOrtLinear, createOrtVit} from './lib/ort.js'
-import {seededRandom, VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
+import {seededRandom} from '../src/core/random.js'
+import {VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
 
 const run = promisify(execFile)
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')

@@ -1,6 +1,7 @@
 import {mkdir, open, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {seededRandom} from '../../src/core/random.js'
 import {canonicalTensors, type VitGeometry as FullGeometry} from '../../src/weights/layout.js'
 import {serializeSafetensorsHeader} from '../../src/weights/safetensors.js'
 import {defaultPreprocessorConfig, outputConfig} from '../../src/weights/vit-config.js'
@@ -9,18 +10,6 @@ import {defaultPreprocessorConfig, outputConfig} from '../../src/weights/vit-con
 export type VitGeometry = Omit<FullGeometry, 'channels' | 'qkvBias'> & Partial<Pick<FullGeometry, 'channels' | 'qkvBias'>>
 
 export const VIT_B16: VitGeometry = {hidden: 768, layers: 12, heads: 12, intermediate: 3072, patch: 16, image: 224, labels: 1000}
-
-/** mulberry32: a small seeded PRNG, so every run generates the same weights. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Values for one tensor: LayerNorm weights near 1, everything else small (std ~0.02, like ViT's init). */
 export function randomTensor(name: string, size: number, rand: () => number): Float32Array {

@@ -53,7 +53,7 @@ export interface VitWeights {
 }
 
 /** One tensor the model needs: its Hugging Face name, the shape it must have, and the floats it lands in. */
-interface WantedTensor {
+export interface WantedTensor {
   name: string
   shape: number[]
   dest: Float32Array
@@ -137,7 +137,7 @@ export async function loadVitWeights(file: string, config: VitConfig, backend: B
 }
 
 /** Checks that every wanted tensor is in the file with its shape and a readable dtype, then reads them in file order. */
-async function readTensors(file: string, wanted: WantedTensor[]): Promise<void> {
+export async function readTensors(file: string, wanted: WantedTensor[]): Promise<void> {
   const header = await readSafetensorsHeader(file)
   const byName = new Map<string, TensorInfo>(header.tensors.map((t) => [t.name, t]))
   const problems: string[] = []

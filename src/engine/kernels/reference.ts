@@ -69,15 +69,32 @@ export function layerNormNaive(
   C: number,
   eps: number,
 ): void {
+  layerNormWithStats(out, null, null, inp, gamma, beta, M, C, eps)
+}
+
+// out[M, C] = (inp - mean) * rstd * gamma + beta; mean[M] and rstd[M] kept when given (training's backward reads them)
+export function layerNormWithStats(
+  out: Float32Array,
+  mean: Float32Array | null,
+  rstd: Float32Array | null,
+  inp: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  M: number,
+  C: number,
+  eps: number,
+): void {
   for (let m = 0; m < M; m++) {
     const o = m * C
-    let mean = 0
-    for (let c = 0; c < C; c++) mean += inp[o + c]
-    mean /= C
+    let mu = 0
+    for (let c = 0; c < C; c++) mu += inp[o + c]
+    mu /= C
     let v = 0
-    for (let c = 0; c < C; c++) v += (inp[o + c] - mean) ** 2
-    const rstd = 1 / Math.sqrt(v / C + eps)
-    for (let c = 0; c < C; c++) out[o + c] = (inp[o + c] - mean) * rstd * gamma[c] + beta[c]
+    for (let c = 0; c < C; c++) v += (inp[o + c] - mu) ** 2
+    const r = 1 / Math.sqrt(v / C + eps)
+    for (let c = 0; c < C; c++) out[o + c] = (inp[o + c] - mu) * r * gamma[c] + beta[c]
+    if (mean) mean[m] = mu
+    if (rstd) rstd[m] = r
   }
 }
 

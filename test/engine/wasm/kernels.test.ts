@@ -3,7 +3,7 @@
 // threads and both SIMD variants (plain SIMD128 and relaxed SIMD with fused multiply-add).
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {seededRandom as seeded} from '../../../bench/lib/random-vit.js'
+import {seededRandom as seeded} from '../../../src/core/random.js'
 import type {Epilogue} from '../../../src/engine/backend.js'
 import {attentionNaive, geluScalar, layerNormNaive, matmulNaive, softmaxNaive} from '../../../src/engine/kernels/reference.js'
 import {createWasmBackend, type SimdVariant, type WasmBackend, wasmVariantSupported} from '../../../src/engine/wasm/index.js'

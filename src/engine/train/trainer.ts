@@ -1,0 +1,88 @@
+/**
+ * One training step as the Hugging Face Trainer takes it (what the Azure ML finetune component runs): for each
+ * micro-batch, forward, loss / accumulation steps, backward with gradients summed; then the global gradient norm
+ * (reported before clipping), clipping to max_grad_norm, the optimizer step at the scheduled learning rate, and zeroed
+ * gradients. The loop over data, epochs and checkpoints is the caller's (src/finetune/).
+ */
+import {readTensors, type WantedTensor} from '../weights.js'
+import {bceForwardBackward, crossEntropyForwardBackward} from './loss.js'
+import {ADAMW_DEFAULTS, adamwUpdate, clipGrads, type DecayRange, gradNorm, type OptimizerName, sgdUpdate} from './optim.js'
+import {learningRate, type ScheduleOptions} from './schedule.js'
+import {type VitTrainModel, vitBackward, vitTrainForward} from './vit-train.js'
+
+export type TrainTask = 'image-classification' | 'image-classification-multilabel'
+
+export interface TrainHyper {
+  task: TrainTask
+  optimizer: OptimizerName
+  learningRate: number
+  weightDecay: number
+  /** <= 0 turns clipping off (the Trainer clips only when max_grad_norm > 0). */
+  maxGradNorm: number
+  labelSmoothing: number
+  gradientAccumulation: number
+  schedule: ScheduleOptions
+}
+
+/**
+ * Forward and backward of one micro-batch: pixels[B, ch, H, W] and its targets (class ids [B], or 0/1 [B, numLabels]
+ * for multilabel). Adds the gradients of loss / gradientAccumulation to `model.grads`; returns that scaled loss.
+ */
+export function trainMicroBatch(model: VitTrainModel, pixels: Float32Array, B: number, targets: ArrayLike<number>, hyper: TrainHyper): number {
+  const logits = vitTrainForward(model, pixels, B)
+  const K = model.config.numLabels
+  const scale = 1 / hyper.gradientAccumulation
+  const dLogits = model.acts.dLogits
+  const loss =
+    hyper.task === 'image-classification'
+      ? crossEntropyForwardBackward(dLogits, logits, targets, hyper.labelSmoothing, scale, B, K)
+      : bceForwardBackward(dLogits, logits, targets, scale, B, K)
+  vitBackward(model, B)
+  return loss
+}
+
+/** The parameter ranges and whether each decays, from the layout (adjacent ranges alike are merged). */
+export function decayRanges(model: VitTrainModel): DecayRange[] {
+  const ranges: DecayRange[] = []
+  for (const e of model.layout.entries) {
+    const last = ranges.at(-1)
+    if (last && last.decay === e.decay && last.offset + last.size === e.offset) last.size += e.size
+    else ranges.push({offset: e.offset, size: e.size, decay: e.decay})
+  }
+  return ranges
+}
+
+export interface StepResult {
+  /** The learning rate this step ran at. */
+  lr: number
+  /** Global L2 norm of the gradients before clipping. */
+  gradNorm: number
+}
+
+/**
+ * The optimizer step after `stepsDone` earlier steps: clip, update at lr x schedule(stepsDone), zero the gradients.
+ */
+export function optimizerStep(model: VitTrainModel, hyper: TrainHyper, ranges: readonly DecayRange[], stepsDone: number): StepResult {
+  const n = model.layout.total
+  const norm = gradNorm(model.grads, n)
+  if (hyper.maxGradNorm > 0) clipGrads(model.grads, norm, hyper.maxGradNorm, n)
+  const lr = learningRate(hyper.schedule, stepsDone, hyper.learningRate)
+  if (hyper.optimizer === 'adamw') {
+    adamwUpdate(model.params, model.grads, model.m, model.v, ranges, {lr, weightDecay: hyper.weightDecay, ...ADAMW_DEFAULTS}, stepsDone + 1)
+  } else {
+    sgdUpdate(model.params, model.grads, ranges, lr, hyper.weightDecay)
+  }
+  model.grads.fill(0)
+  return {lr, gradNorm: norm}
+}
+
+/**
+ * Fills the parameters from a model.safetensors with Hugging Face names. `skip` names tensors not to read (a new
+ * classifier head, initialised by the caller). Errors name the file and tensor, as loading for inference does.
+ */
+export async function loadTrainParams(model: VitTrainModel, file: string, skip: ReadonlySet<string> = new Set()): Promise<void> {
+  const wanted: WantedTensor[] = model.layout.entries
+    .filter((e) => !skip.has(e.name))
+    .map((e) => ({name: e.name, shape: e.shape, dest: model.params.subarray(e.offset, e.offset + e.size)}))
+  await readTensors(file, wanted)
+}
