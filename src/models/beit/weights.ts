@@ -6,7 +6,7 @@
  */
 import type {Backend, Linear} from '../../engine/backend.js'
 import type {EncoderLayerWeights} from '../encoder.js'
-import {TensorPlan, foldRowScale} from '../tensors.js'
+import {type PlannedTensor, TensorPlan, foldRowScale} from '../tensors.js'
 import type {BeitConfig} from './config.js'
 
 
@@ -45,9 +45,13 @@ export function beitRelativeBias(out: Float32Array, table: Float32Array, NH: num
   }
 }
 
-export async function loadBeitWeights(file: string, config: BeitConfig, backend: Backend): Promise<BeitWeights> {
+/** The parameters as read from the checkpoint (before folding and expansion), and the tensors that fill them. */
+export type BeitParameters = ReturnType<typeof beitParameters>
+
+/** Lays out the parameters of `config`'s BEiT in views from `alloc`; `plan.tensors` lists every Hugging Face tensor. */
+export function beitParameters(config: BeitConfig, alloc: (n: number) => Float32Array) {
   const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numTokens: T, numHeads: NH, numLabels} = config
-  const plan = new TensorPlan(backend)
+  const plan = new TensorPlan(alloc)
   const numRel = (2 * config.gridHeight - 1) * (2 * config.gridWidth - 1) + 3
   const patchWeight = plan.want('beit.embeddings.patch_embeddings.projection.weight', [C, ch, PH, PW])
   const patchBias = plan.want('beit.embeddings.patch_embeddings.projection.bias', [C])
@@ -56,8 +60,8 @@ export async function loadBeitWeights(file: string, config: BeitConfig, backend:
   const sharedTable = config.sharedRelativeBias ? plan.want('beit.encoder.relative_position_bias.relative_position_bias_table', [numRel, NH]) : null
   const raw = Array.from({length: config.numLayers}, (_, l) => {
     const p = `beit.encoder.layer.${l}`
-    const qkvWeight = backend.alloc(3 * C * C)
-    const qkvBias = backend.alloc(3 * C) // the key's third stays zero: BEiT's key has no bias
+    const qkvWeight = alloc(3 * C * C)
+    const qkvBias = alloc(3 * C) // the key's third stays zero: BEiT's key has no bias
     plan.want(`${p}.attention.attention.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
     plan.want(`${p}.attention.attention.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
     plan.want(`${p}.attention.attention.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
@@ -85,7 +89,18 @@ export async function loadBeitWeights(file: string, config: BeitConfig, backend:
   const headBeta = plan.want(config.meanPooling ? 'beit.pooler.layernorm.bias' : 'beit.layernorm.bias', [C])
   const classifierWeight = plan.want('classifier.weight', [numLabels, C])
   const classifierBias = plan.want('classifier.bias', [numLabels])
-  await plan.read(file)
+  return {plan, patchWeight, patchBias, clsToken, posEmbed, sharedTable, raw, headGamma, headBeta, classifierWeight, classifierBias}
+}
+
+/** The Hugging Face tensors of `config`'s BEiT, in load order. */
+export function beitTensors(config: BeitConfig): PlannedTensor[] {
+  return beitParameters(config, (n) => new Float32Array(0 * n)).plan.tensors
+}
+
+/** The weights the forward pass runs, from parameters whose views are filled: folded, expanded, linears prepared. */
+export function prepareBeitWeights(p: BeitParameters, config: BeitConfig, backend: Backend): BeitWeights {
+  const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numTokens: T, numHeads: NH, numLabels} = config
+  const {plan, patchWeight, patchBias, clsToken, posEmbed, sharedTable, raw, headGamma, headBeta, classifierWeight, classifierBias} = p
 
   const expand = (table: Float32Array): Float32Array => {
     const bias = backend.alloc(NH * T * T)

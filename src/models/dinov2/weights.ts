@@ -8,7 +8,7 @@ import {InvalidInputError} from '../../core/errors.js'
 import type {Backend, Linear} from '../../engine/backend.js'
 import {bicubicResize} from '../ops.js'
 import type {EncoderLayerWeights} from '../encoder.js'
-import {TensorPlan, foldRowScale} from '../tensors.js'
+import {type PlannedTensor, TensorPlan, foldRowScale} from '../tensors.js'
 import type {Dinov2Config} from './config.js'
 
 
@@ -71,18 +71,21 @@ export function interpolatePositions(out: Float32Array, pos: Float32Array, N: nu
   }
 }
 
-export async function loadDinov2Weights(file: string, config: Dinov2Config, input: Dinov2Input, backend: Backend): Promise<Dinov2Weights> {
+/** The parameters as read from the checkpoint (before folding and interpolation), and the tensors that fill them. */
+export type Dinov2Parameters = ReturnType<typeof dinov2Parameters>
+
+/** Lays out the parameters of `config`'s DINOv2 in views from `alloc`; `plan.tensors` lists every Hugging Face tensor. */
+export function dinov2Parameters(config: Dinov2Config, alloc: (n: number) => Float32Array) {
   const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numPositions: N, numLabels} = config
-  const plan = new TensorPlan(backend)
+  const plan = new TensorPlan(alloc)
   const patchWeight = plan.want('dinov2.embeddings.patch_embeddings.projection.weight', [C, ch, PH, PW])
   const patchBias = plan.want('dinov2.embeddings.patch_embeddings.projection.bias', [C])
   const clsToken = plan.want('dinov2.embeddings.cls_token', [1, 1, C])
-  const trainedPos = new Float32Array((N + 1) * C)
-  plan.want('dinov2.embeddings.position_embeddings', [1, N + 1, C], trainedPos)
+  const trainedPos = plan.want('dinov2.embeddings.position_embeddings', [1, N + 1, C])
   const raw = Array.from({length: config.numLayers}, (_, l) => {
     const p = `dinov2.encoder.layer.${l}`
-    const qkvWeight = backend.alloc(3 * C * C)
-    const qkvBias = config.qkvBias ? backend.alloc(3 * C) : null
+    const qkvWeight = alloc(3 * C * C)
+    const qkvBias = config.qkvBias ? alloc(3 * C) : null
     ;['query', 'key', 'value'].forEach((part, i) => {
       plan.want(`${p}.attention.attention.${part}.weight`, [C, C], qkvWeight.subarray(i * C * C, (i + 1) * C * C))
       if (qkvBias) plan.want(`${p}.attention.attention.${part}.bias`, [C], qkvBias.subarray(i * C, (i + 1) * C))
@@ -108,7 +111,21 @@ export async function loadDinov2Weights(file: string, config: Dinov2Config, inpu
   const lnfBeta = plan.want('dinov2.layernorm.bias', [C])
   const classifierWeight = plan.want('classifier.weight', [numLabels, 2 * C])
   const classifierBias = plan.want('classifier.bias', [numLabels])
-  await plan.read(file)
+  return {plan, patchWeight, patchBias, clsToken, trainedPos, raw, lnfGamma, lnfBeta, classifierWeight, classifierBias}
+}
+
+/** The Hugging Face tensors of `config`'s DINOv2, in load order. */
+export function dinov2Tensors(config: Dinov2Config): PlannedTensor[] {
+  return dinov2Parameters(config, (n) => new Float32Array(0 * n)).plan.tensors
+}
+
+/**
+ * The weights the forward pass runs, from parameters whose views are filled: layer scales folded, positions
+ * interpolated to the input grid, linears prepared. `file` is named in errors.
+ */
+export function prepareDinov2Weights(p: Dinov2Parameters, config: Dinov2Config, input: Dinov2Input, backend: Backend, file: string): Dinov2Weights {
+  const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numPositions: N, numLabels} = config
+  const {plan, patchWeight, patchBias, clsToken, trainedPos, raw, lnfGamma, lnfBeta, classifierWeight, classifierBias} = p
 
   const {gridHeight: GH, gridWidth: GW} = input
   const posEmbed = backend.alloc((1 + GH * GW) * C)

@@ -5,8 +5,8 @@
  * window mask — added twice, as transformers adds it — as one [nBias, NH, T, T] bias; and exp(min(logit_scale, log 100)).
  */
 import type {Backend, Linear} from '../../engine/backend.js'
-import {TensorPlan} from '../tensors.js'
-import type {Swinv2BlockGeometry, Swinv2Config, Swinv2StageGeometry} from './config.js'
+import {type PlannedTensor, TensorPlan} from '../tensors.js'
+import {type Swinv2BlockGeometry, type Swinv2Config, type Swinv2StageGeometry, swinv2Geometry} from './config.js'
 
 export interface Swinv2BlockWeights {
   geometry: Swinv2BlockGeometry
@@ -108,11 +108,15 @@ export function shiftedWindowMask(Hp: number, Wp: number, ws: number, shift: num
   return mask
 }
 
-export async function loadSwinv2Weights(file: string, config: Swinv2Config, stages: Swinv2StageGeometry[], backend: Backend): Promise<Swinv2Weights> {
+/** The parameters as read from the checkpoint (before the biases are built), and the tensors that fill them. */
+export type Swinv2Parameters = ReturnType<typeof swinv2Parameters>
+
+/** Lays out the parameters of `config`'s SwinV2 in views from `alloc`; `plan.tensors` lists every Hugging Face tensor. */
+export function swinv2Parameters(config: Swinv2Config, stages: Swinv2StageGeometry[], alloc: (n: number) => Float32Array) {
   const P = config.patchSize
   const ch = config.numChannels
   const C0 = config.embedDim
-  const plan = new TensorPlan(backend)
+  const plan = new TensorPlan(alloc)
   const patchWeight = plan.want('swinv2.embeddings.patch_embeddings.projection.weight', [C0, ch, P, P])
   const patchBias = plan.want('swinv2.embeddings.patch_embeddings.projection.bias', [C0])
   const embedNormGamma = plan.want('swinv2.embeddings.norm.weight', [C0])
@@ -122,8 +126,8 @@ export async function loadSwinv2Weights(file: string, config: Swinv2Config, stag
     const NH = stage.heads
     const blocks = stage.blocks.map((geometry, j) => {
       const p = `swinv2.encoder.layers.${i}.blocks.${j}`
-      const qkvWeight = backend.alloc(3 * C * C)
-      const qkvBias = config.qkvBias ? backend.alloc(3 * C) : null
+      const qkvWeight = alloc(3 * C * C)
+      const qkvBias = config.qkvBias ? alloc(3 * C) : null
       plan.want(`${p}.attention.self.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
       plan.want(`${p}.attention.self.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
       plan.want(`${p}.attention.self.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
@@ -166,7 +170,21 @@ export async function loadSwinv2Weights(file: string, config: Swinv2Config, stag
   const lnfBeta = plan.want('swinv2.layernorm.bias', [CL])
   const classifierWeight = plan.want('classifier.weight', [config.numLabels, CL])
   const classifierBias = plan.want('classifier.bias', [config.numLabels])
-  await plan.read(file)
+  return {plan, patchWeight, patchBias, embedNormGamma, embedNormBeta, raw, lnfGamma, lnfBeta, classifierWeight, classifierBias}
+}
+
+/** The Hugging Face tensors of `config`'s SwinV2, in load order (they do not depend on the input size). */
+export function swinv2Tensors(config: Swinv2Config): PlannedTensor[] {
+  return swinv2Parameters(config, swinv2Geometry(config, config.imageHeight, config.imageWidth), (n) => new Float32Array(0 * n)).plan.tensors
+}
+
+/** The weights the forward pass runs, from parameters whose views are filled: biases built, linears prepared. */
+export function prepareSwinv2Weights(p: Swinv2Parameters, config: Swinv2Config, backend: Backend): Swinv2Weights {
+  const P = config.patchSize
+  const ch = config.numChannels
+  const C0 = config.embedDim
+  const CL = p.raw[p.raw.length - 1].stage.dim
+  const {plan, patchWeight, patchBias, embedNormGamma, embedNormBeta, raw, lnfGamma, lnfBeta, classifierWeight, classifierBias} = p
 
   const maxLogit = f32(Math.log(100))
   const stageWeights = raw.map(({stage, blocks, merge}, i): Swinv2StageWeights => ({
