@@ -12,7 +12,8 @@ import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {createWasmBackend} from '../../src/engine/wasm/index.js'
 import {parseSwinv2Config, swinv2Geometry} from '../../src/models/swinv2/config.js'
 import {createSwinv2State, gatherMerge, swinv2Forward, windowSources} from '../../src/models/swinv2/forward.js'
-import {prepareSwinv2Weights, shiftedWindowMask, swinv2Parameters} from '../../src/models/swinv2/weights.js'
+import {swinv2Parameters} from '../../src/models/swinv2/tensors.js'
+import {prepareSwinv2Weights, shiftedWindowMask} from '../../src/models/swinv2/weights.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 
 describe('swinv2Geometry', () => {
