@@ -4,12 +4,10 @@
  * hyperparameter the component has. What cannot happen here (clusters, DeepSpeed, ORT, several processes, a registry
  * model) is listed in `notes`, one sentence each.
  */
-import {readFile} from 'node:fs/promises'
-import {dirname, resolve} from 'node:path'
+import {resolve} from 'node:path'
 
-import {parse as parseYaml} from 'yaml'
-
-import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {InvalidInputError} from '../core/errors.js'
+import {REMOTE_PATH, isDict, readPipelineJob} from '../core/pipeline-job.js'
 import {EVAL_TASKS, type EvalTask} from '../evaluate/data.js'
 
 /** Hyperparameters as the component names them, when the job sets them. */
@@ -57,40 +55,13 @@ export interface FinetuneJob {
   notes: string[]
 }
 
-type Dict = Record<string, unknown>
-const isDict = (v: unknown): v is Dict => v !== null && typeof v === 'object' && !Array.isArray(v)
-const REMOTE = /^(azureml:|https?:|wasbs?:|abfss?:|adl:)/i
-
 export async function readFinetuneJob(file: string): Promise<FinetuneJob> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
-  let doc: unknown
-  try {
-    doc = parseYaml(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid YAML: ${(error as Error).message}`, {file})
-  }
-  if (!isDict(doc) || !isDict(doc.jobs)) throw new InvalidInputError(`${file}: not a pipeline job (no jobs: mapping)`, {file})
-  const jobs = Object.entries(doc.jobs).filter((e): e is [string, Dict] => isDict(e[1]))
-  const pick =
-    jobs.find(([, j]) => typeof j.component === 'string' && j.component.includes('image_classification_pipeline')) ??
-    jobs.find(([, j]) => isDict(j.inputs) && j.inputs.training_data !== undefined)
-  if (!pick) throw new InvalidInputError(`${file}: jobs: no finetune job (a component transformers_image_classification_pipeline, or inputs with training_data)`, {file})
-  const [jobName, job] = pick
-  const parentInputs = isDict(doc.inputs) ? doc.inputs : {}
-  const rawInputs = isDict(job.inputs) ? job.inputs : {}
-  // ${{parent.inputs.x}} refers to the pipeline's own inputs.
-  const input = (name: string): unknown => {
-    const v = rawInputs[name]
-    const m = typeof v === 'string' ? /^\$\{\{\s*parent\.inputs\.([A-Za-z0-9_]+)\s*\}\}$/.exec(v) : null
-    return m ? parentInputs[m[1]] : v
-  }
-  const at = (name: string): string => `${file}: jobs.${jobName}.inputs.${name}`
-  const base = dirname(resolve(file))
+  const {jobName, input, at, base} = await readPipelineJob(
+    file,
+    (component) => component.includes('image_classification_pipeline'),
+    (inputs) => inputs.training_data !== undefined,
+    'finetune job (a component transformers_image_classification_pipeline, or inputs with training_data)',
+  )
   const out: FinetuneJob = {file, jobName, hyperparameters: {}, notes: []}
 
   const task = input('task_name')
@@ -102,7 +73,7 @@ export async function readFinetuneJob(file: string): Promise<FinetuneJob> {
     const v = input(name)
     const path = typeof v === 'string' ? v : isDict(v) && typeof v.path === 'string' ? v.path : undefined
     if (path === undefined) return undefined
-    const remote = REMOTE.test(path)
+    const remote = REMOTE_PATH.test(path)
     return {path: remote ? path : resolve(base, path.replace(/^file:(\/\/)?/, '')), remote}
   }
   out.model = located('mlflow_model')
