@@ -46,7 +46,13 @@ export function renderOutcome(result: ApplyResult): string {
   const running = result.stillRunning ?? []
   if (result.interrupted && !running.length) lines.push('Stopped (Ctrl-C). Nothing is left running in Azure.')
   if (running.length) {
-    lines.push(result.interrupted ? 'Stopped waiting (Ctrl-C). Still running in Azure:' : 'Still running in Azure (use --wait to follow):')
+    lines.push(
+      result.timedOut
+        ? 'Stopped waiting (--timeout). Still running in Azure:'
+        : result.interrupted
+          ? 'Stopped waiting (Ctrl-C). Still running in Azure:'
+          : 'Still running in Azure (use --wait to follow):',
+    )
     for (const r of running) {
       lines.push(`  ${KIND_LABEL[r.kind]} ${r.name}: ${r.status ?? 'Running'}${r.operation ? `  (operation ${r.operation})` : ''}`)
     }

@@ -2,10 +2,11 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {renderOutcome, renderPlan, renderSummary} from '../cli/apply-render.js'
+import {numberFlag} from '../cli/flags.js'
 import {AUTH_METHODS} from '../src/azure/auth.js'
 import {runApply, type ApplyResult} from '../src/azure/run-apply.js'
+import {DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, formatDuration, parseDuration} from '../src/azure/timeout.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_UPLOAD_CONCURRENCY} from '../src/azure/upload.js'
-import {UsageError} from '../src/core/errors.js'
 
 /** Exit status after Ctrl-C stopped the waiting (128 + SIGINT, as shells report it). */
 const EXIT_INTERRUPTED = 130
@@ -15,7 +16,8 @@ export default class Apply extends BaseCommand {
   static override description = [
     'FILE is a YAML written by `vitrine generate` (recognised by its $schema: model, managedOnlineEndpoint, managedOnlineDeployment, batchEndpoint, modelBatchDeployment, pipelineJob) or a `vitrine package` folder (a registry model version with its files). apply reads what exists in Azure, prints per resource create / update (with the field diff) / no change, and then applies it. A change to an existing model version is refused ("bump the version"); applying the same files twice changes nothing the second time.',
     'Target: --subscription (AZURE_SUBSCRIPTION_ID), --resource-group (AZURE_RESOURCE_GROUP), --workspace (AZUREML_WORKSPACE or AZURE_ML_WORKSPACE) for endpoints, deployments and jobs, --registry (AZUREML_REGISTRY or AZURE_ML_REGISTRY) for model versions. Auth: --auth when given, else AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential.',
-    'Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage error, no credential, or (with --plan --detailed-exitcode) changes pending; 3 Azure refused or failed; 130 Ctrl-C while waiting.',
+    'Timeouts: each attempt of each request gets --request-timeout (2 min) and is retried like a network error; --timeout bounds the whole command (none by default, 60 min with --wait); on expiry apply exits 3 and says how to follow what still runs in Azure.',
+    'Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage error, no credential, or (with --plan --detailed-exitcode) changes pending; 3 Azure refused or failed, or --timeout expired; 130 Ctrl-C while waiting.',
   ].join('\n\n')
 
   static override examples = [
@@ -45,16 +47,22 @@ export default class Apply extends BaseCommand {
     'registry-resource-group': Flags.string({description: "The registry's resource group when not --resource-group [env: AZUREML_REGISTRY_RESOURCE_GROUP]"}),
     auth: Flags.option({options: AUTH_METHODS, description: 'Credential to use (default: AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential)'})(),
     'arm-endpoint': Flags.string({description: 'Azure Resource Manager URL, for sovereign clouds; http only for loopback [env: AZURE_ARM_ENDPOINT]'}),
-    'poll-interval': Flags.string({description: 'Seconds between status polls when Azure gives no Retry-After', default: '5'}),
+    'poll-interval': numberFlag({min: 0})({description: 'Seconds between status polls when Azure gives no Retry-After', default: 5}),
     'max-retries': Flags.integer({description: 'Retries of a request after 408/429/5xx or a network error', default: 4, min: 0, max: 20}),
     'upload-block-size': Flags.integer({description: `Bytes per block; bigger files go up as parallel blocks (default ${DEFAULT_BLOCK_SIZE})`, min: 1, max: 4000 * 1024 * 1024}),
     'upload-concurrency': Flags.integer({description: `Blob requests in flight (default ${DEFAULT_UPLOAD_CONCURRENCY})`, min: 1, max: 64}),
+    timeout: Flags.string({
+      description: `Bound on the whole command, --wait included (e.g. 30m, 2h, 90s); on expiry exit 3 with how to follow what still runs (default: none, ${formatDuration(DEFAULT_WAIT_TIMEOUT_MS)} with --wait)`,
+    }),
+    'request-timeout': Flags.string({
+      description: `Bound on one attempt of one request to ARM or storage; a timed-out attempt is retried like a network error (default ${formatDuration(DEFAULT_REQUEST_TIMEOUT_MS)})`,
+    }),
   }
 
   async run(): Promise<ApplyResult> {
     const {flags, argv} = await this.parse(Apply)
-    const pollSeconds = Number(flags['poll-interval'])
-    if (!Number.isFinite(pollSeconds) || pollSeconds < 0) throw new UsageError(`--poll-interval: '${flags['poll-interval']}' is not a number of seconds`)
+    const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout')
+    const requestTimeoutMs = flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout'], '--request-timeout')
     const human = !this.jsonEnabled()
     const controller = new AbortController()
     let interrupts = 0
@@ -82,10 +90,12 @@ export default class Apply extends BaseCommand {
         },
         auth: flags.auth,
         env: process.env,
-        pollIntervalMs: Math.round(pollSeconds * 1000),
+        pollIntervalMs: Math.round(flags['poll-interval'] * 1000),
         maxRetries: flags['max-retries'],
         blockSize: flags['upload-block-size'],
         concurrency: flags['upload-concurrency'],
+        timeoutMs,
+        requestTimeoutMs,
         signal: controller.signal,
         log: (line) => this.logToStderr(line),
         progress: this.progress(),

@@ -3,7 +3,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {renderBatchResult, runnerFlags} from '../cli/runner-render.js'
 import {type BatchResult, DEFAULT_BATCH_SIZE, runBatch} from '../src/runner/run-batch.js'
-import type {BackendChoice} from '../src/runner/scorer.js'
 
 export default class Batch extends BaseCommand {
   static override summary = 'Score a folder, CSV or JSONL of images into a CSV or JSONL file, one row per input'
@@ -43,7 +42,7 @@ loses at most one mini-batch: --resume skips the inputs already done. FILE appea
         out: flags.out,
         topK: flags['top-k'],
         threads: flags.threads,
-        backend: flags.backend as BackendChoice,
+        backend: flags.backend,
         batchSize: flags['batch-size'],
         resume: flags.resume,
         failFast: flags['fail-fast'],

@@ -1,11 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {checkpointFlags} from '../cli/flags.js'
 import {renderPackageResult} from '../cli/package-render.js'
 import type {WeightsLocation} from '../src/package/asset-yaml.js'
 import {type PackageResult, packageModel} from '../src/package/package.js'
-import {type ConvertOptions, SOURCE_FORMATS} from '../src/weights/convert.js'
-import {OUTPUT_DTYPES} from '../src/weights/dtype.js'
 
 export default class Package extends BaseCommand {
   static override summary = 'Package a ViT checkpoint as an Azure ML MLflow model folder and model asset, with a manifest'
@@ -43,10 +42,7 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
     'container-name': Flags.string({description: 'Blob container of the weights', dependsOn: ['storage-name', 'container-path']}),
     'container-path': Flags.string({description: 'Path of mlflow_model_folder in the container', dependsOn: ['storage-name', 'container-name']}),
     'local-path': Flags.string({description: 'model.yaml local path of the weights, relative to DIR/asset (default: ../mlflow_model_folder)', exclusive: ['storage-name']}),
-    from: Flags.string({description: 'Source format (default: detected from the content)', options: ['auto', ...SOURCE_FORMATS], default: 'auto'}),
-    dtype: Flags.string({description: 'Element type of the packaged weights', options: Object.keys(OUTPUT_DTYPES), default: 'float32'}),
-    'num-heads': Flags.integer({description: 'Attention heads, for a checkpoint without config whose hidden size is not a standard ViT size', min: 1}),
-    labels: Flags.string({description: 'Class labels: a JSON id2label object or list, a config.json, or a text file with one label a line'}),
+    ...checkpointFlags,
     onnx: Flags.boolean({description: 'Also write mlflow_model_folder/model.onnx (opset 17, input pixel_values, output logits)', default: false}),
     created: Flags.string({description: "MLmodel utc_time_created: 'now' or an ISO-8601 time (default: SOURCE_DATE_EPOCH, else 1970-01-01, for reproducible output)"}),
   }
@@ -76,8 +72,8 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
         skuNames: {inference: flags['inference-sku'], evaluation: flags['evaluation-sku'], finetune: flags['finetune-sku']},
         skuCatalog: flags['sku-catalog'],
         convert: {
-          from: flags.from as ConvertOptions['from'],
-          dtype: flags.dtype as ConvertOptions['dtype'],
+          from: flags.from,
+          dtype: flags.dtype,
           numHeads: flags['num-heads'],
           labelsFile: flags.labels,
         },

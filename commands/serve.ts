@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {runnerFlags} from '../cli/runner-render.js'
 import {UsageError} from '../src/core/errors.js'
 import {DEFAULT_URL_LIMITS} from '../src/runner/fetch-url.js'
-import {type BackendChoice, Scorer} from '../src/runner/scorer.js'
+import {Scorer} from '../src/runner/scorer.js'
 import {SERVE_DEFAULTS, type ServerStats, startRunnerServer} from '../src/runner/server.js'
 
 export interface ServeResult extends ServerStats {
@@ -55,7 +55,7 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
     const logTo = this.jsonEnabled() ? process.stderr : process.stdout
-    const scorer: Promise<Scorer> = Scorer.load(flags.model, {threads: flags.threads, backend: flags.backend as BackendChoice})
+    const scorer: Promise<Scorer> = Scorer.load(flags.model, {threads: flags.threads, backend: flags.backend})
     scorer.catch(() => undefined)
     let server
     try {

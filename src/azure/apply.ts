@@ -31,6 +31,8 @@ export interface ApplyOptions {
   progress: Progress
   blockSize?: number
   concurrency?: number
+  /** Bound on one attempt of one blob call (default 2 min). */
+  requestTimeoutMs?: number
 }
 
 export interface ApplyOutcome {
@@ -45,7 +47,16 @@ export interface ApplyOutcome {
 /** Thrown inside apply when the user pressed Ctrl-C; caught at the top and reported as "still running". */
 class Interrupted extends Error {}
 
-const JOB_TERMINAL = new Set(['completed', 'failed', 'canceled', 'notresponding', 'paused'])
+/**
+ * Job statuses that end a job, per the REST spec (JobStatus, 2024-04-01). NotResponding ("heartbeats lost"; the job
+ * can come back to any state) and Paused (a user paused it) are not: they are shown and waited on.
+ */
+const JOB_TERMINAL = new Set(['completed', 'failed', 'canceled'])
+/** What a status line adds for the statuses that look final but are not. */
+const JOB_STATUS_NOTE: Record<string, string> = {
+  notresponding: 'Azure lost contact with the job; it may still recover, so waiting on',
+  paused: 'paused by a user; resume it in the studio or with az ml job, waiting on',
+}
 const LRO_TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'cancelled'])
 
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
@@ -433,6 +444,7 @@ async function applyRegistryModelVersion(client: ArmClient, e: PlanEntry, opts: 
         signal: opts.signal,
         blockSize: opts.blockSize,
         concurrency: opts.concurrency,
+        requestTimeoutMs: opts.requestTimeoutMs,
         log: opts.log,
       })
       out.uploaded.files += d.upload.files.length
@@ -470,7 +482,8 @@ async function followJob(client: ArmClient, e: PlanEntry, opts: ApplyOptions): P
       throw error
     }
     const s = statusOf(r.json) ?? 'Unknown'
-    report(s)
+    const note = JOB_STATUS_NOTE[s.toLowerCase()]
+    report(note ? `${s} (${note})` : s)
     if (JOB_TERMINAL.has(s.toLowerCase())) return s
     try {
       await sleep(opts.pollIntervalMs, opts.signal)

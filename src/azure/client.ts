@@ -9,6 +9,7 @@ import {
 
 import {RemoteError} from '../core/errors.js'
 import {DEFAULT_RETRY, retryPolicy, type RetryOptions} from './retry.js'
+import {DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutPolicy} from './timeout.js'
 import type {ApplyTarget} from './target.js'
 
 /** The SDK default retry policy's name (core-rest-pipeline 1.24 does not export the constant). */
@@ -32,6 +33,8 @@ export interface ArmClientOptions {
   log?: (line: string) => void
   /** Aborts every request in flight. */
   signal?: AbortSignal
+  /** Longest wait for one attempt of one request (default 2 min); a timed-out attempt is retried like a network error. */
+  requestTimeoutMs?: number
 }
 
 /** An Azure error body: `{error: {code, message, details}}`. */
@@ -142,6 +145,7 @@ export class ArmClient {
     this.sdk.pipeline.addPolicy(sameOriginPolicy(new URL(target.armEndpoint).origin), {phase: 'Serialize'})
     this.sdk.pipeline.removePolicy({name: defaultRetryPolicyName})
     this.sdk.pipeline.addPolicy(retryPolicy(retry), {phase: 'Retry'})
+    this.sdk.pipeline.addPolicy(requestTimeoutPolicy(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS), {phase: 'Sign'})
     if (target.insecureLoopback) {
       this.sdk.pipeline.removePolicy({name: bearerTokenAuthenticationPolicyName})
       this.sdk.pipeline.addPolicy(loopbackAuthPolicy(credential, new URL(target.armEndpoint).origin, scope), {phase: 'Sign'})

@@ -155,7 +155,7 @@ export function parseVitConfig(json: unknown, file: string): ParsedVitConfig {
  * The class names in id order. id2label's keys must be exactly "0".."n-1"; without id2label, transformers names the
  * `num_labels` classes LABEL_0.. (2 when num_labels is absent too).
  */
-function parseLabels(cfg: Record<string, unknown>, bad: (field: string, message: string) => never): string[] {
+export function parseLabels(cfg: Record<string, unknown>, bad: (field: string, message: string) => never): string[] {
   const id2label = cfg.id2label
   const numLabels = cfg.num_labels
   if (numLabels !== undefined && (!Number.isSafeInteger(numLabels) || (numLabels as number) <= 0)) {

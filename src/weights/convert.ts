@@ -24,6 +24,8 @@ import {defaultLayerNormEps, defaultPreprocessorConfig, geometryFromConfig, isVi
 
 export type SourceFormat = 'safetensors' | 'pytorch' | 'timm' | 'jax'
 export const SOURCE_FORMATS: readonly SourceFormat[] = ['safetensors', 'pytorch', 'timm', 'jax']
+/** The `--from` choices: a format, or detect it from the content. */
+export const SOURCE_FORMAT_CHOICES: ReadonlyArray<'auto' | SourceFormat> = ['auto', ...SOURCE_FORMATS]
 
 export interface ConvertOptions {
   /** Force the source format instead of detecting it from the content. */

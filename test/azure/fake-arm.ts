@@ -32,6 +32,8 @@ export interface Fault {
   body?: unknown
   /** How many matching requests get the fault (default 1). */
   times?: number
+  /** Never answer (a server that accepted the connection and hangs); `status` is then ignored. */
+  hang?: boolean
 }
 
 interface Operation {
@@ -60,6 +62,8 @@ export class FakeArm {
   workspaces = new Set(['vit-ws'])
   /** InProgress answers before an operation reports its final status. */
   pollsBeforeDone = 2
+  /** Each successful blob call is answered after this many ms (failures at once), to hold calls in flight. */
+  blobDelayMs = 0
   /** Job status on the 1st, 2nd, ... GET after submission (the last one repeats). */
   jobStatuses = ['NotStarted', 'Running', 'Completed']
   url = ''
@@ -145,6 +149,7 @@ export class FakeArm {
     const fault = this.faults.find((f) => (!f.method || f.method === rec.method) && f.path.test(rec.path) && (f.times ?? 1) > 0)
     if (fault) {
       fault.times = (fault.times ?? 1) - 1
+      if (fault.hang) return
       return this.send(res, fault.status, fault.body, fault.headers)
     }
     if (rec.path.startsWith('/blob/')) return this.handleBlob(rec, res)
@@ -293,7 +298,8 @@ export class FakeArm {
     return this.send(res, exists ? 200 : 201, stored, {'azure-asyncoperation': op})
   }
 
-  private handleBlob(rec: RecordedRequest, res: ServerResponse): void {
+  private async handleBlob(rec: RecordedRequest, res: ServerResponse): Promise<void> {
+    if (this.blobDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.blobDelayMs))
     if (rec.query.sig !== 'FAKESASSIGNATURE') {
       return this.send(res, 403, '<?xml version="1.0"?><Error><Code>AuthenticationFailed</Code><Message>bad SAS</Message></Error>')
     }

@@ -1,9 +1,14 @@
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {runApply, type ApplyRequest} from '../../src/azure/run-apply.js'
+import {parseDuration} from '../../src/azure/timeout.js'
+import {uploadFiles} from '../../src/azure/upload.js'
+import {ExitCode} from '../../src/core/errors.js'
 import {silentProgress} from '../../src/core/progress.js'
+import {tempDir} from '../helpers/tmp.js'
 import {FakeArm} from './fake-arm.js'
 
 const FIX = join(import.meta.dirname, 'fixtures')
@@ -129,5 +134,83 @@ describe('runApply in process', () => {
     expect(result.stillRunning![0]).toMatchObject({kind: 'online-endpoint', name: 'vit-digits-ep'})
     expect(result.stillRunning![0].operation).toMatch(new RegExp(`^${fake.url}/operations/`))
     expect(fake.requests.some((q) => q.method === 'PUT' && q.path.includes('/deployments/'))).toBe(false)
+  })
+})
+
+// The real Azure contract (issue 12): deadlines and request timeouts, an upload that stops at its first failure, job
+// statuses as the REST spec defines them.
+describe('timeouts', () => {
+  it('parses durations as users write them', () => {
+    expect(parseDuration('90s', '--timeout')).toBe(90_000)
+    expect(parseDuration('1h30m', '--timeout')).toBe(5_400_000)
+    expect(parseDuration('250ms', '--timeout')).toBe(250)
+    expect(parseDuration('2', '--timeout')).toBe(2000)
+    expect(() => parseDuration('soon', '--timeout')).toThrow(/--timeout: 'soon' is not a duration/)
+    expect(() => parseDuration('0s', '--timeout')).toThrow(/longer than zero/)
+  })
+
+  it('an ARM that never answers: the plan ends at --timeout with exit 3, nothing changed', async () => {
+    fake.fail({method: 'GET', path: /\/workspaces\/vit-ws$/, status: 0, hang: true})
+    const started = Date.now()
+    const err = await runApply(request([join(FIX, 'online-endpoint.yaml')], {timeoutMs: 800})).catch((e: unknown) => e)
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect((err as {exitCode: number}).exitCode).toBe(ExitCode.Remote)
+    expect((err as Error).message).toMatch(/timed out after 800ms \(--timeout\) while reading what exists in Azure; nothing was changed/)
+    expect(fake.writes()).toEqual([])
+  })
+
+  it('a request that hangs once is abandoned after the request timeout and retried', async () => {
+    fake.fail({method: 'GET', path: /\/workspaces\/vit-ws$/, status: 0, hang: true})
+    const r = await runApply(request([join(FIX, 'model-remote.yaml'), join(FIX, 'online-endpoint.yaml')], {planOnly: true, requestTimeoutMs: 300}))
+    expect(r.summary.create).toBeGreaterThan(0)
+    expect(fake.requests.filter((q) => q.path === WS_PATH)).toHaveLength(2)
+    expect(lines.join('\n')).toMatch(/no answer within 300ms \(request timeout\)|ETIMEDOUT/)
+  })
+
+  it('--wait on a job that never ends stops at --timeout: exit 3, the job listed as still running with how to follow it', async () => {
+    fake.jobStatuses = ['NotStarted', 'Running']
+    const r = await runApply(request([join(FIX, 'finetune-pipeline.yaml')], {wait: true, timeoutMs: 600}))
+    expect(r.error?.exitCode).toBe(ExitCode.Remote)
+    expect(r.timedOut).toEqual({afterMs: 600, phase: 'apply'})
+    expect(r.interrupted).toBe(false)
+    expect(r.stillRunning).toEqual([{kind: 'pipeline-job', name: expect.stringMatching(/^vit-digits-finetune-[0-9a-f]{10}$/), status: 'Running'}])
+    expect(r.error?.message).toContain('timed out after 600ms (--timeout) before everything finished')
+    expect(r.error?.message).toContain(`az ml job show -n ${r.stillRunning![0].name} -g rg -w vit-ws`)
+  })
+})
+
+describe('job statuses per the REST spec', () => {
+  it('NotResponding and Paused are shown and waited on, not failures', async () => {
+    fake.jobStatuses = ['Running', 'NotResponding', 'NotResponding', 'Paused', 'Running', 'Completed']
+    const r = await runApply(request([join(FIX, 'finetune-pipeline.yaml')], {wait: true}))
+    expect(r.error).toBeUndefined()
+    expect(r.applied).toEqual([{kind: 'pipeline-job', name: expect.stringMatching(/^vit-digits-finetune-/), outcome: 'succeeded', status: 'Completed'}])
+    const text = lines.join('\n')
+    expect(text).toMatch(/NotResponding \(Azure lost contact with the job; it may still recover/)
+    expect(text).toMatch(/Paused \(paused by a user/)
+    expect(text).toMatch(/: Completed/)
+  })
+})
+
+describe('upload', () => {
+  it('the first failed blob call aborts every call in flight and sends no other', async () => {
+    const dir = await tempDir()
+    const files = []
+    for (let i = 0; i < 24; i++) {
+      const name = `f${String(i).padStart(2, '0')}.bin`
+      await writeFile(join(dir, name), Buffer.alloc(100, i))
+      files.push({path: name, size: 100, sha256: ''})
+    }
+    // Successful calls are held in flight for a second; the call for f01 fails at once (400: not retried).
+    fake.blobDelayMs = 1000
+    fake.fail({method: 'PUT', path: /f01\.bin$/, status: 400, body: '<Error><Code>InvalidHeaderValue</Code><Message>bad</Message></Error>'})
+    const started = Date.now()
+    const err = await uploadFiles(`${fake.url}/blob/c1?sv=1&sig=FAKESASSIGNATURE`, dir, files, {concurrency: 4, progress: silentProgress}).catch((e: unknown) => e)
+    expect((err as Error).message).toContain('InvalidHeaderValue')
+    // It returned when the failure was known, not after the held calls finished.
+    expect(Date.now() - started).toBeLessThan(900)
+    // Only the 4 calls in flight when f01 failed were ever sent: none after (the aborted ones freed their slots).
+    await new Promise((r) => setTimeout(r, 1200))
+    expect(fake.blobRequests().map((q) => q.path.split('/').pop()).sort()).toEqual(['f00.bin', 'f01.bin', 'f02.bin', 'f03.bin'])
   })
 })
