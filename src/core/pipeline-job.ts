@@ -3,12 +3,12 @@
  * parse the file, pick the component job under `jobs:`, and resolve its inputs, where `${{parent.inputs.x}}` refers
  * to the pipeline's own inputs and local paths are relative to the YAML's folder.
  */
-import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
 import {parse as parseYaml} from 'yaml'
 
 import {InvalidInputError, describeFsError} from './errors.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from './user-file.js'
 
 export type Dict = Record<string, unknown>
 export const isDict = (v: unknown): v is Dict => v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -34,7 +34,7 @@ export interface PipelineJob {
 export async function readPipelineJob(file: string, isComponent: (component: string) => boolean, hasInputs: (inputs: Dict) => boolean, what: string): Promise<PipelineJob> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES})
   } catch (error) {
     throw describeFsError(error, file) ?? error
   }

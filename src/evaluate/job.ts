@@ -4,12 +4,12 @@
  * for that cannot happen here (the compute, the GPU, a registry model, datastore data) is listed in `notes`, so the
  * user sees exactly what the dry run does not cover.
  */
-import {readFile} from 'node:fs/promises'
 import {resolve} from 'node:path'
 
 
 import {InvalidInputError, describeFsError} from '../core/errors.js'
 import {REMOTE_PATH, isDict, readPipelineJob} from '../core/pipeline-job.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {EVAL_TASKS, type EvalTask} from './data.js'
 
 export interface EvaluationJob {
@@ -113,7 +113,7 @@ async function metricsOf(params: unknown, configInput: unknown, at: (name: strin
   const abs = resolve(base, path)
   let text: string
   try {
-    text = await readFile(abs, 'utf8')
+    text = await readUserTextFile(abs, {maxBytes: MAX_JSON_FILE_BYTES})
   } catch (error) {
     throw describeFsError(error, abs) ?? error
   }

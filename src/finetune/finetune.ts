@@ -11,6 +11,7 @@ import {basename, join, resolve} from 'node:path'
 import {writeDirAtomic} from '../core/atomic.js'
 import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {seededRandom, shuffledIndices, truncatedNormal} from '../core/random.js'
 import {parseVitConfig} from '../engine/config.js'
 import {resolveModelFiles} from '../engine/classifier.js'
@@ -207,12 +208,7 @@ async function isNonEmptyDir(path: string): Promise<boolean> {
 }
 
 async function readJsonFile(file: string): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
+  const text = await readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES})
   try {
     return JSON.parse(text)
   } catch (error) {
