@@ -35,7 +35,8 @@ Exit codes: 0 ok; 1 invalid data (or a bad row with --strict, or no row scorable
     backend: runnerFlags.backend,
     data: Flags.string({char: 'd', description: 'Test data: an MLTable folder, a .jsonl file, or a folder per class'}),
     job: Flags.string({description: 'An evaluation pipeline YAML (vitrine generate evaluation) to run locally'}),
-    out: Flags.string({char: 'o', description: 'Write metrics.json, predictions.jsonl and report.html into this folder'}),
+    out: Flags.string({char: 'o', description: 'Write metrics.json, predictions.jsonl and report.html into this folder (existing ones only with --force)'}),
+    force: Flags.boolean({description: 'Replace metrics.json, predictions.jsonl and report.html if --out already holds them', default: false}),
     task: Flags.option({description: 'The evaluation task (default: the job\'s, else image-classification)', options: EVAL_TASKS})(),
     'input-column-names': Flags.string({description: 'The image column of the JSONL/MLTable (default image_url)'}),
     'label-column-name': Flags.string({description: 'The label column (default label)'}),
@@ -59,6 +60,7 @@ Exit codes: 0 ok; 1 invalid data (or a bad row with --strict, or no row scorable
       backend: flags.backend,
       batchSize: flags['batch-size'],
       out: flags.out,
+      force: flags.force,
       progress: this.progress(),
     })
     if (!this.jsonEnabled()) this.log(renderEvaluateResult(result))

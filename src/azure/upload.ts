@@ -29,8 +29,9 @@ export async function verifyFiles(root: string, files: ManifestEntry[], manifest
     if (!f.sha256) continue
     const full = join(root, f.path)
     const check = await checkManifestEntry(root, f)
-    if (check.state === 'missing' || check.state === 'not-a-file') {
-      throw new InvalidInputError(`${full}: ${check.state === 'missing' ? 'no such file' : 'not a regular file'}, but ${manifestName} lists it`, {file: full, hint})
+    if (check.state === 'missing' || check.state === 'not-a-file' || check.state === 'symlink') {
+      const what = check.state === 'missing' ? 'no such file' : check.state === 'symlink' ? 'a symbolic link (never uploaded)' : 'not a regular file'
+      throw new InvalidInputError(`${full}: ${what}, but ${manifestName} lists it`, {file: full, hint})
     }
     if (check.state === 'size') throw new InvalidInputError(`${full}: size ${check.actual} bytes, but ${manifestName} says ${f.size}`, {file: full, hint})
     if (check.state === 'sha256') throw new InvalidInputError(`${full}: sha256 ${check.actual}, but ${manifestName} says ${f.sha256}`, {file: full, hint})

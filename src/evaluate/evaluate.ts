@@ -7,6 +7,7 @@ import {stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import {writeFileAtomic} from '../core/atomic.js'
+import {checkOutputPath} from '../core/output.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {topK} from '../engine/classifier.js'
@@ -41,6 +42,8 @@ export interface EvaluateOptions {
   backend?: BackendChoice
   batchSize?: number
   out?: string
+  /** Replace metrics.json, predictions.jsonl and report.html when --out already holds them. */
+  force?: boolean
   progress?: Progress
 }
 
@@ -114,7 +117,7 @@ export async function runEvaluate(options: EvaluateOptions): Promise<{result: Ev
   const multilabel = task === 'image-classification-multilabel'
   const threshold = options.threshold ?? DEFAULT_THRESHOLD
   if (!(threshold > 0 && threshold < 1)) throw new UsageError(`--threshold ${threshold}: expected a probability between 0 and 1`)
-  if (options.out !== undefined) await checkOutDir(options.out)
+  if (options.out !== undefined) await checkOutDir(options.out, [inputs.model, inputs.data, ...(inputs.job ? [inputs.job.file] : [])], options.force ?? false)
   const data = await readEvalData(inputs.data, {task, inputColumn: inputs.inputColumn, labelColumn: inputs.labelColumn})
   if (options.strict && data.bad.length > 0) throw strictError(data.bad)
 
@@ -204,11 +207,17 @@ export async function runEvaluate(options: EvaluateOptions): Promise<{result: Ev
   return {result, predictions}
 }
 
-/** Refuses an --out that is a file before any scoring time is spent. */
-async function checkOutDir(out: string): Promise<void> {
+/**
+ * Refuses, before any scoring time is spent, an --out that is a file, that is (or holds) an input, or whose
+ * metrics.json / predictions.jsonl / report.html would be replaced without --force.
+ */
+async function checkOutDir(out: string, inputs: string[], force: boolean): Promise<void> {
   const st = await stat(out).catch(() => undefined)
   if (st && !st.isDirectory()) throw new UsageError(`--out ${out}: is a file, expected a folder (it is created when missing)`, {file: out})
+  for (const name of EVALUATE_OUTPUT_FILES) await checkOutputPath(join(out, name), {flag: '--out', kind: 'file', inputs, force})
 }
+
+const EVALUATE_OUTPUT_FILES = ['metrics.json', 'predictions.jsonl', 'report.html'] as const
 
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x))

@@ -1,11 +1,11 @@
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {readdir, readFile, stat} from 'node:fs/promises'
+import {lstat, readdir, stat} from 'node:fs/promises'
 import {isAbsolute, join} from 'node:path'
 
 import {describeFsError, InvalidInputError} from '../core/errors.js'
 import {validateWithSchema} from '../core/json-schema.js'
-import {parseUserText} from './read.js'
+import {MAX_JSON_FILE_BYTES, parseJsonText, readOptionalUserTextFile} from '../core/user-file.js'
 
 /**
  * DIR/manifest.json: the size and sha256 of every other file of a package, sorted by path, so that `vitrine verify`
@@ -100,14 +100,9 @@ export function serializeManifest(m: PackageManifest): string {
  */
 export async function readManifest(dir: string): Promise<PackageManifest | undefined> {
   const file = join(dir, MANIFEST_FILE)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw describeFsError(error, file) ?? error
-  }
-  const json = parseUserText(text, file, JSON.parse, 'JSON')
+  const text = await readOptionalUserTextFile(file, {within: dir, maxBytes: MAX_JSON_FILE_BYTES})
+  if (text === undefined) return undefined
+  const json = parseJsonText(text, file, {file})
   const checked = validateWithSchema<PackageManifest>('manifest.schema.json', json)
   if (checked.state === 'error') {
     const list = checked.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ')
@@ -138,6 +133,7 @@ export type EntryCheck =
   | {state: 'ok'}
   | {state: 'missing'}
   | {state: 'not-a-file'}
+  | {state: 'symlink'}
   | {state: 'size'; actual: number}
   | {state: 'sha256'; actual: string}
 
@@ -149,7 +145,9 @@ export async function checkManifestEntry(dir: string, entry: ManifestEntry, onBy
   const path = join(dir, entry.path)
   let size: number
   try {
-    const st = await stat(path)
+    // A listed file replaced by a symlink is not what package wrote, even if it points at the same bytes.
+    const st = await lstat(path)
+    if (st.isSymbolicLink()) return {state: 'symlink'}
     if (!st.isFile()) return {state: 'not-a-file'}
     size = st.size
   } catch (error) {

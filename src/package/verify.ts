@@ -1,9 +1,10 @@
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'
 
 import {UsageError, VitrineError, describeFsError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
 import {MANIFEST_FILE, checkManifestEntry, folderBytes, isPackagePath, listFiles, manifestPathProblems, readManifest} from './manifest.js'
@@ -64,6 +65,7 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
     const check = await checkManifestEntry(dir, f)
     if (check.state === 'missing') issues.push({file: f.path, message: 'is missing'})
     else if (check.state === 'not-a-file') issues.push({file: f.path, message: 'is not a regular file'})
+    else if (check.state === 'symlink') issues.push({file: f.path, message: 'is a symbolic link; vitrine package writes only regular files'})
     else {
       progress.advance(f.size)
       if (check.state === 'size') {
@@ -84,7 +86,7 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
   // MLmodel's model_size_bytes must stay true to the model folder (every file but MLmodel, as MLflow counts).
   // Checked only when no file of the folder is already reported (a missing or changed file explains the gap).
   const folderReported = issues.some((i) => i.file.startsWith(`${LAYOUT.mlflowDir}/`))
-  const mlmodelText = folderReported ? undefined : await readFile(join(dir, LAYOUT.mlmodel), 'utf8').catch(() => undefined)
+  const mlmodelText = folderReported ? undefined : await readUserTextFile(join(dir, LAYOUT.mlmodel), {within: dir, maxBytes: MAX_JSON_FILE_BYTES}).catch(() => undefined)
   if (mlmodelText !== undefined) {
     let declared: unknown
     try {
