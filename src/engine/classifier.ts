@@ -48,6 +48,11 @@ export interface LoadedModel {
   files: {config: string; weights: string; preprocessor: string}
   /** The family's model: its parameter views and forward pass. */
   model: FamilyModel
+  /** The pixel_values size forward takes: config.json's image size, or the processor's output for DINOv2. */
+  inputHeight: number
+  inputWidth: number
+  /** The transformers version whose arithmetic the model follows where versions differ (see servingVersion). */
+  transformersVersion: string | undefined
   /** pixelValues [B, numChannels, imageHeight, imageWidth] (NCHW float32) to logits [B, numLabels] (a new array). */
   forward(pixelValues: Float32Array, batch: number): Float32Array
   /** Releases the backend if the model created it (a backend passed in stays the caller's). */
@@ -136,27 +141,54 @@ async function readJson(file: string): Promise<unknown> {
   return parseJsonText(await readText(file), file, {file})
 }
 
+/**
+ * The transformers version that will serve the model, where a family's arithmetic depends on it (DINOv2's position
+ * interpolation changed in 4.45): MLmodel's flavors.transformers.transformers_version when `modelDir` is an MLflow
+ * folder's model/, else config.json's transformers_version, else undefined (the current code).
+ */
+export async function servingVersion(modelDir: string, configText: string): Promise<string | undefined> {
+  const mlmodel = join(modelDir, '..', 'MLmodel')
+  if (await isFile(mlmodel)) {
+    const m = /^\s+transformers_version:\s*['"]?([0-9][\w.+-]*)/m.exec(await readText(mlmodel))
+    if (m) return m[1]
+  }
+  try {
+    const v = (JSON.parse(configText) as Record<string, unknown>).transformers_version
+    return typeof v === 'string' ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Loads a model folder (any of the three layouts) and prepares it for `forward`. */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const maxBatch = options.maxBatch ?? 1
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`)
   const files = await resolveModelFiles(dir)
   await checkModelFilesWithin(files)
-  const {family, config, labels} = parseModelConfigText(await readText(files.config), files.config)
-  const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor)
-  if (preprocessor.doResize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
+  const configText = await readText(files.config)
+  const {family, config, labels} = parseModelConfigText(configText, files.config)
+  const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
+  const fixedSize = preprocessor.doResize || preprocessor.doCenterCrop
+  if (fixedSize && !family.anyInputSize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
     throw new InvalidInputError(
       `${files.preprocessor}: size is ${preprocessor.height}x${preprocessor.width} but ${files.config} has image_size ${config.imageHeight}x${config.imageWidth}; the position embeddings need images of that size`,
       {file: files.preprocessor},
     )
   }
+  const inputHeight = fixedSize && family.anyInputSize ? preprocessor.height : config.imageHeight
+  const inputWidth = fixedSize && family.anyInputSize ? preprocessor.width : config.imageWidth
+  const transformersVersion = await servingVersion(files.dir, configText)
 
   const ownsBackend = options.backend === undefined
   // Imported on demand: a caller that brings its own backend never loads the WebAssembly module.
   const backend = options.backend ?? (await (await import('./wasm/index.js')).selectBackend())
   try {
-    const model = await family.createModel(config, backend, maxBatch, (tensors) => readParameters(files.weights, tensors))
-    const {numChannels: ch, imageHeight: H, imageWidth: W, numLabels} = config
+    const serving = {inputHeight, inputWidth, transformersVersion, weightsFile: files.weights}
+    const model = await family.createModel(config, backend, maxBatch, (tensors) => readParameters(files.weights, tensors), serving)
+    const {numChannels: ch, numLabels} = config
+    const H = inputHeight
+    const W = inputWidth
     const imageFloats = ch * H * W
     let disposed = false
     return {
@@ -168,6 +200,9 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       backend,
       files: {config: files.config, weights: files.weights, preprocessor: files.preprocessor},
       model,
+      inputHeight,
+      inputWidth,
+      transformersVersion,
       forward(pixelValues, batch) {
         if (disposed) throw new Error('internal: forward() called on a disposed model')
         if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`)

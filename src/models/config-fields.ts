@@ -19,7 +19,7 @@ export interface ConfigFields {
   /** A list of positive ints (SwinV2's depths and heads). */
   intList(field: string, fallback: number[]): number[]
   /** The class names in id order (id2label / num_labels). */
-  labels(): string[]
+  labels(numLabelsFallback?: number): string[]
 }
 
 /** Checks that `json` is an object naming `modelType` / `architecture` (when it names any) and returns its readers. */
@@ -63,7 +63,7 @@ export function configFields(json: unknown, file: string, modelType: string, arc
       if (!Array.isArray(v) || v.length === 0 || !v.every(isPositiveInt)) bad(field, `must be a non-empty list of positive integers, got ${JSON.stringify(v)}`)
       return v as number[]
     },
-    labels: () => parseLabels(cfg, bad),
+    labels: (numLabelsFallback) => parseLabels(cfg, bad, numLabelsFallback),
   }
 }
 

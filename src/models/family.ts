@@ -12,6 +12,7 @@
  * - its parameter views and forward pass for the engine (`createModel`), allocated through the backend.
  */
 import type {Backend} from '../engine/backend.js'
+import type {ProcessorKind} from '../image/preprocessor-config.js'
 import type {OnnxGraph} from '../onnx/graph.js'
 import type {SourceTensor} from '../weights/source.js'
 
@@ -87,6 +88,20 @@ export interface FamilyModel {
    * loaded (the WebAssembly one does): read these as the checkpoint had them only on the TypeScript backend.
    */
   readonly parameters: readonly ParameterTensor[]
+  /** The pixel_values size forward takes when it is not config.json's image size (DINOv2 at its processor's crop). */
+  readonly inputHeight?: number
+  readonly inputWidth?: number
+}
+
+/** How the model will be served, beyond config.json: what the engine's loader knows from the model folder. */
+export interface ServingContext {
+  /** The pixel_values size the image processor produces. */
+  inputHeight: number
+  inputWidth: number
+  /** The transformers version that serves the model: MLmodel's in an MLflow folder, else config.json's; undefined = current. */
+  transformersVersion?: string
+  /** The weights file, named in errors of what is computed from the weights at load. */
+  weightsFile: string
 }
 
 export interface ModelFamily<C extends ModelConfig = ModelConfig> {
@@ -142,6 +157,15 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
    * The engine's side: the parameter views (allocated with `backend.alloc`), filled by `load` (called once with
    * every tensor of the table and the view it lands in), then the forward pass with its run state.
    */
-  createModel(config: C, backend: Backend, maxBatch: number, load: (tensors: ParameterTensor[]) => Promise<void>): Promise<FamilyModel>
+  createModel(config: C, backend: Backend, maxBatch: number, load: (tensors: ParameterTensor[]) => Promise<void>, serving?: ServingContext): Promise<FamilyModel>
+
+  /**
+   * True when the model takes images of another size than config.json's image_size (DINOv2 resamples its position
+   * embeddings to the input grid); otherwise the image processor must produce exactly that size.
+   */
+  readonly anyInputSize?: boolean
+
+  /** The image processor whose defaults apply when preprocessor_config.json names none (ViT's when absent). */
+  readonly processorKind?: ProcessorKind
 }
 

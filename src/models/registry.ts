@@ -9,9 +9,12 @@
 import {InvalidInputError} from '../core/errors.js'
 import {parseJsonText} from '../core/user-file.js'
 import type {ModelConfig, ModelFamily, ParseConfigOptions, ParsedConfig} from './family.js'
+import {beitFamily} from './beit/family.js'
+import {dinov2Family} from './dinov2/family.js'
+import {swinv2Family} from './swinv2/family.js'
 import {vitFamily} from './vit/family.js'
 
-export const FAMILIES: readonly ModelFamily[] = [vitFamily]
+export const FAMILIES: readonly ModelFamily[] = [vitFamily, beitFamily, swinv2Family, dinov2Family]
 
 /** "vit (ViTForImageClassification), ..." for messages. */
 export function supportedFamiliesText(): string {

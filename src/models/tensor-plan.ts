@@ -9,6 +9,13 @@ export interface PlannedTensor {
   name: string
   shape: number[]
   view: Float32Array
+  /** AdamW weight decay applies (the Hugging Face Trainer exempts biases and LayerNorm parameters). */
+  decay: boolean
+}
+
+/** A bias, or a LayerNorm's weight (layernorm*, norm, norm1, norm2, ... in Hugging Face names): no weight decay. */
+function exemptFromDecay(name: string): boolean {
+  return name.endsWith('.bias') || /(^|\.)(layernorm\w*|norm\d*)\.weight$/.test(name)
 }
 
 /** An allocator that allocates nothing: views are empty, for listing the tensors only. */
@@ -22,7 +29,7 @@ export class TensorPlan {
   /** Reserves `name` of `shape`; returns the view it will be read into (a new one, or `dest`). */
   want(name: string, shape: number[], dest?: Float32Array): Float32Array {
     const view = dest ?? this.alloc(shape.reduce((a, b) => a * b, 1))
-    this.tensors.push({name, shape, view})
+    this.tensors.push({name, shape, view, decay: !exemptFromDecay(name)})
     return view
   }
 

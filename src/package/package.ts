@@ -27,6 +27,11 @@ import {
 import {MANIFEST_FILE, type ManifestEntry, buildManifest, folderBytes, serializeManifest} from './manifest.js'
 import {scenarioSkus} from './skus.js'
 import {renderPackageTemplate} from './templates.js'
+import {parsePreprocessorConfig} from '../image/preprocessor.js'
+import type {ProcessorKind} from '../image/preprocessor-config.js'
+
+/** The image processor class MLmodel names for each kind of processor vitrine runs. */
+const PROCESSOR_CLASSES: Record<ProcessorKind, string> = {vit: 'ViTImageProcessor', beit: 'BeitImageProcessor', bit: 'BitImageProcessor'}
 
 /**
  * `vitrine package`: a checkpoint in, a folder a registry takes out —
@@ -182,7 +187,11 @@ export async function packageModel(src: string, outDir: string, options: Package
 
     if (options.onnx) await exportOnnx(at(LAYOUT.modelDir), at(LAYOUT.onnx), progress)
 
-    const env = {python_version: MLFLOW_ENV.pythonVersion, mlflow_version: MLFLOW_ENV.mlflowVersion, transformers_version: MLFLOW_ENV.transformersVersion}
+    // The transformers version the model is served with: config.json's when it names one (so the packaged model is
+    // computed as its source folder is, e.g. DINOv2's position interpolation), else the catalog's default.
+    const sourceVersion = (JSON.parse(await readFile(at(LAYOUT.config), 'utf8')) as Record<string, unknown>).transformers_version
+    const transformersVersion = typeof sourceVersion === 'string' && /^\d+\.\d+/.test(sourceVersion) ? sourceVersion : MLFLOW_ENV.transformersVersion
+    const env = {python_version: MLFLOW_ENV.pythonVersion, mlflow_version: MLFLOW_ENV.mlflowVersion, transformers_version: transformersVersion}
     await writeFile(at(`${LAYOUT.mlflowDir}/conda.yaml`), await renderPackageTemplate('conda.yaml', env))
     await writeFile(at(`${LAYOUT.mlflowDir}/python_env.yaml`), await renderPackageTemplate('python_env.yaml', {python_version: env.python_version}))
     await writeFile(at(`${LAYOUT.mlflowDir}/requirements.txt`), await renderPackageTemplate('requirements.txt', {mlflow_version: env.mlflow_version, transformers_version: env.transformers_version}))
@@ -198,6 +207,8 @@ export async function packageModel(src: string, outDir: string, options: Package
       source_model_name: yamlScalar(baseModel),
       base_model_name: yamlScalar(baseModel),
       task: yamlScalar(task),
+      pipeline_model_type: family.architectures[0],
+      image_processor_type: PROCESSOR_CLASSES[parsePreprocessorConfig(pre, at(LAYOUT.preprocessor), family.processorKind ?? 'vit').kind],
       torch_dtype: torchDtype,
       model_size_bytes: modelSizeBytes,
       model_uuid: modelUuid,

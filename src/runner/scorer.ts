@@ -113,7 +113,8 @@ export class Scorer {
 
     const good = pixels.flatMap((p, i) => (p ? [i] : []))
     if (good.length === 0) return outcomes
-    const {numChannels: ch, imageHeight: H, imageWidth: W} = this.model.config
+    const {inputHeight: H, inputWidth: W} = this.model
+    const ch = this.model.config.numChannels
     const size = ch * H * W
     // The model's size is fixed by its position embeddings; with do_resize false an image of another size cannot run.
     const batch = new Float32Array(good.length * size)

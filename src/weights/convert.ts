@@ -173,7 +173,7 @@ async function openFolder(dir: string, from: 'auto' | SourceFormat): Promise<Ope
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`
 
 /** Every source tensor present, float, and of the shape the geometry asks; nothing left over. All problems at once. */
-function checkTensors(rs: TensorRecipe[], checkpoint: Checkpoint, geometryFrom: string): void {
+function checkTensors(rs: TensorRecipe[], checkpoint: Checkpoint, geometryFrom: string, modelType: string): void {
   const expected = new Map<string, number[]>()
   for (const r of rs) expected.set(r.source, r.sourceShape)
   // Mis-shaped and mis-typed tensors first (the most telling), then missing, then unexpected ones.
@@ -191,7 +191,7 @@ function checkTensors(rs: TensorRecipe[], checkpoint: Checkpoint, geometryFrom: 
   const shown = problems.slice(0, 20)
   if (problems.length > shown.length) shown.push(`... and ${problems.length - shown.length} more`)
   throw new InvalidInputError(
-    `${checkpoint.file}: ${problems.length === 1 ? 'a tensor does' : `${problems.length} tensors do`} not match the ViT geometry (${geometryFrom}):\n  - ${shown.join('\n  - ')}`,
+    `${checkpoint.file}: ${problems.length === 1 ? 'a tensor does' : `${problems.length} tensors do`} not match the ${modelType} geometry (${geometryFrom}):\n  - ${shown.join('\n  - ')}`,
     {file: checkpoint.file},
   )
 }
@@ -273,7 +273,7 @@ export async function convertModel(
     }
     const geometryFrom = `${family.describeConfig(parsed.config)}, ${useConfig ? `from ${configPath}` : 'derived from the tensor shapes'}`
     const rs = family.tensorTable(parsed.config, scheme)
-    checkTensors(rs, checkpoint, geometryFrom)
+    checkTensors(rs, checkpoint, geometryFrom, family.modelType)
 
     // Labels: --labels, then the source config, then ImageNet-1k for 1000 classes, then LABEL_i.
     const numLabels = parsed.config.numLabels

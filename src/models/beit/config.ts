@@ -3,8 +3,12 @@
  * defaults, microsoft/beit-base-patch16-224's geometry).
  */
 import {type ConfigFields, checkGelu, configFields} from '../config-fields.js'
+import type {ModelConfig} from '../family.js'
 
-export interface BeitConfig {
+/** The model class this family runs. */
+export const BEIT_ARCHITECTURE = 'BeitForImageClassification'
+
+export interface BeitConfig extends ModelConfig {
   hiddenSize: number // C
   numLayers: number
   numHeads: number
@@ -15,6 +19,8 @@ export interface BeitConfig {
   imageWidth: number
   numChannels: number
   numLabels: number
+  /** The checkpoint holds a mask token (use_mask_token), unused by classification. */
+  maskToken: boolean
   layerNormEps: number
   /** position_embeddings added to the tokens (use_absolute_position_embeddings). */
   absolutePositions: boolean
@@ -32,8 +38,8 @@ export interface BeitConfig {
   numTokens: number // T = numPatches + 1
 }
 
-export function parseBeitConfig(json: unknown, file: string): {config: BeitConfig; labels: string[]} {
-  const f: ConfigFields = configFields(json, file, 'beit', 'BeitForImageClassification')
+export function parseBeitConfig(json: unknown, file: string, numLabelsFallback?: number): {config: BeitConfig; labels: string[]} {
+  const f: ConfigFields = configFields(json, file, 'beit', BEIT_ARCHITECTURE)
   checkGelu(f)
   const hiddenSize = f.positiveInt('hidden_size', 768)
   const numHeads = f.positiveInt('num_attention_heads', 12)
@@ -41,7 +47,7 @@ export function parseBeitConfig(json: unknown, file: string): {config: BeitConfi
   const [imageHeight, imageWidth] = f.pair('image_size', 224)
   const [patchHeight, patchWidth] = f.pair('patch_size', 16)
   if (patchHeight > imageHeight || patchWidth > imageWidth) f.bad('patch_size', `is larger than image_size`)
-  const labels = f.labels()
+  const labels = f.labels(numLabelsFallback)
   const gridHeight = Math.floor(imageHeight / patchHeight)
   const gridWidth = Math.floor(imageWidth / patchWidth)
   return {
@@ -56,6 +62,7 @@ export function parseBeitConfig(json: unknown, file: string): {config: BeitConfi
       imageWidth,
       numChannels: f.positiveInt('num_channels', 3),
       numLabels: labels.length,
+      maskToken: f.bool('use_mask_token', false),
       layerNormEps: f.number('layer_norm_eps', 1e-12),
       absolutePositions: f.bool('use_absolute_position_embeddings', false),
       relativeBias: f.bool('use_relative_position_bias', false),

@@ -2,6 +2,8 @@
  * The BeitForImageClassification's tensors: every Hugging Face tensor name with its shape and the parameter view it lands in. This is
  * the only file that spells the family's tensor names; weights.ts prepares what the forward pass runs from the views.
  */
+import type {SourceTensor} from '../../weights/source.js'
+import type {SourceScheme} from '../family.js'
 import {type PlannedTensor, TensorPlan} from '../tensor-plan.js'
 import type {BeitConfig} from './config.js'
 
@@ -16,6 +18,8 @@ export function beitParameters(config: BeitConfig, alloc: (n: number) => Float32
   const patchWeight = plan.want('beit.embeddings.patch_embeddings.projection.weight', [C, ch, PH, PW])
   const patchBias = plan.want('beit.embeddings.patch_embeddings.projection.bias', [C])
   const clsToken = plan.want('beit.embeddings.cls_token', [1, 1, C])
+  // Masked image modelling's token: in the checkpoint (use_mask_token), unused by classification.
+  if (config.maskToken) plan.want('beit.embeddings.mask_token', [1, 1, C])
   const posEmbed = config.absolutePositions ? plan.want('beit.embeddings.position_embeddings', [1, T, C]) : null
   const sharedTable = config.sharedRelativeBias ? plan.want('beit.encoder.relative_position_bias.relative_position_bias_table', [numRel, NH]) : null
   const raw = Array.from({length: config.numLayers}, (_, l) => {
@@ -57,3 +61,14 @@ export function beitTensors(config: BeitConfig): PlannedTensor[] {
   return beitParameters(config, (n) => new Float32Array(0 * n)).plan.tensors
 }
 
+
+/** 'hf' when these are a BeitForImageClassification's Hugging Face tensor names (the only scheme the family reads). */
+export function detectBeitScheme(names: Iterable<string>): 'hf' | undefined {
+  for (const n of names) if (n === 'beit.embeddings.patch_embeddings.projection.weight') return 'hf'
+  return undefined
+}
+
+/** The classifier's class count as the checkpoint's head has it. */
+export function beitNumLabelsOf(_scheme: SourceScheme, tensors: ReadonlyMap<string, SourceTensor>): number | undefined {
+  return tensors.get('classifier.weight')?.shape[0]
+}

@@ -3,8 +3,12 @@
  * defaults, facebook/dinov2-base's geometry).
  */
 import {type ConfigFields, checkGelu, configFields} from '../config-fields.js'
+import type {ModelConfig} from '../family.js'
 
-export interface Dinov2Config {
+/** The model class this family runs. */
+export const DINOV2_ARCHITECTURE = 'Dinov2ForImageClassification'
+
+export interface Dinov2Config extends ModelConfig {
   hiddenSize: number // C
   numLayers: number
   numHeads: number
@@ -17,6 +21,8 @@ export interface Dinov2Config {
   imageWidth: number
   numChannels: number
   numLabels: number
+  /** The checkpoint holds a mask token (use_mask_token), unused by classification. */
+  maskToken: boolean
   layerNormEps: number
   qkvBias: boolean
   /** Positions in the trained grid (position_embeddings has numPositions + 1 rows). */
@@ -25,8 +31,8 @@ export interface Dinov2Config {
   transformersVersion: string | undefined
 }
 
-export function parseDinov2Config(json: unknown, file: string): {config: Dinov2Config; labels: string[]} {
-  const f: ConfigFields = configFields(json, file, 'dinov2', 'Dinov2ForImageClassification')
+export function parseDinov2Config(json: unknown, file: string, numLabelsFallback?: number): {config: Dinov2Config; labels: string[]} {
+  const f: ConfigFields = configFields(json, file, 'dinov2', DINOV2_ARCHITECTURE)
   checkGelu(f)
   if (f.bool('use_swiglu_ffn', false)) f.bad('use_swiglu_ffn', 'is true: vitrine implements the GELU MLP of DINOv2, not the SwiGLU one')
   const hiddenSize = f.positiveInt('hidden_size', 768)
@@ -37,7 +43,7 @@ export function parseDinov2Config(json: unknown, file: string): {config: Dinov2C
   const [patchHeight, patchWidth] = f.pair('patch_size', 14)
   if (patchHeight > imageHeight || patchWidth > imageWidth) f.bad('patch_size', `is larger than image_size`)
   const numPositions = Math.floor(imageHeight / patchHeight) * Math.floor(imageWidth / patchWidth)
-  const labels = f.labels()
+  const labels = f.labels(numLabelsFallback)
   const version = f.cfg.transformers_version
   return {
     config: {
@@ -51,6 +57,7 @@ export function parseDinov2Config(json: unknown, file: string): {config: Dinov2C
       imageWidth,
       numChannels: f.positiveInt('num_channels', 3),
       numLabels: labels.length,
+      maskToken: f.bool('use_mask_token', true),
       layerNormEps: f.number('layer_norm_eps', 1e-6),
       qkvBias: f.bool('qkv_bias', true),
       numPositions,

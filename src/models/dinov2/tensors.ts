@@ -2,6 +2,8 @@
  * The Dinov2ForImageClassification's tensors: every Hugging Face tensor name with its shape and the parameter view it lands in. This is
  * the only file that spells the family's tensor names; weights.ts prepares what the forward pass runs from the views.
  */
+import type {SourceTensor} from '../../weights/source.js'
+import type {SourceScheme} from '../family.js'
 import {type PlannedTensor, TensorPlan} from '../tensor-plan.js'
 import type {Dinov2Config} from './config.js'
 
@@ -15,6 +17,8 @@ export function dinov2Parameters(config: Dinov2Config, alloc: (n: number) => Flo
   const patchWeight = plan.want('dinov2.embeddings.patch_embeddings.projection.weight', [C, ch, PH, PW])
   const patchBias = plan.want('dinov2.embeddings.patch_embeddings.projection.bias', [C])
   const clsToken = plan.want('dinov2.embeddings.cls_token', [1, 1, C])
+  // Masked image modelling's token: in the checkpoint (use_mask_token), unused by classification.
+  if (config.maskToken) plan.want('dinov2.embeddings.mask_token', [1, C])
   const trainedPos = plan.want('dinov2.embeddings.position_embeddings', [1, N + 1, C])
   const raw = Array.from({length: config.numLayers}, (_, l) => {
     const p = `dinov2.encoder.layer.${l}`
@@ -53,3 +57,14 @@ export function dinov2Tensors(config: Dinov2Config): PlannedTensor[] {
   return dinov2Parameters(config, (n) => new Float32Array(0 * n)).plan.tensors
 }
 
+
+/** 'hf' when these are a Dinov2ForImageClassification's Hugging Face tensor names (the only scheme the family reads). */
+export function detectDinov2Scheme(names: Iterable<string>): 'hf' | undefined {
+  for (const n of names) if (n === 'dinov2.embeddings.patch_embeddings.projection.weight') return 'hf'
+  return undefined
+}
+
+/** The classifier's class count as the checkpoint's head has it. */
+export function dinov2NumLabelsOf(_scheme: SourceScheme, tensors: ReadonlyMap<string, SourceTensor>): number | undefined {
+  return tensors.get('classifier.weight')?.shape[0]
+}

@@ -3,8 +3,12 @@
  * defaults, microsoft/swinv2-tiny-patch4-window8-256's form) and the geometry derived from them.
  */
 import {type ConfigFields, checkGelu, configFields} from '../config-fields.js'
+import type {ModelConfig} from '../family.js'
 
-export interface Swinv2Config {
+/** The model class this family runs. */
+export const SWINV2_ARCHITECTURE = 'Swinv2ForImageClassification'
+
+export interface Swinv2Config extends ModelConfig {
   imageHeight: number
   imageWidth: number
   patchSize: number
@@ -20,8 +24,8 @@ export interface Swinv2Config {
   numLabels: number
 }
 
-export function parseSwinv2Config(json: unknown, file: string): {config: Swinv2Config; labels: string[]} {
-  const f: ConfigFields = configFields(json, file, 'swinv2', 'Swinv2ForImageClassification')
+export function parseSwinv2Config(json: unknown, file: string, numLabelsFallback?: number): {config: Swinv2Config; labels: string[]} {
+  const f: ConfigFields = configFields(json, file, 'swinv2', SWINV2_ARCHITECTURE)
   checkGelu(f)
   if (f.bool('use_absolute_embeddings', false)) f.bad('use_absolute_embeddings', 'is true: vitrine implements SwinV2 with relative position bias only')
   const [imageHeight, imageWidth] = f.pair('image_size', 224)
@@ -38,7 +42,7 @@ export function parseSwinv2Config(json: unknown, file: string): {config: Swinv2C
   if (!Array.isArray(pws) || pws.length !== depths.length || !pws.every((x) => Number.isSafeInteger(x) && x >= 0)) {
     f.bad('pretrained_window_sizes', `must be ${depths.length} non-negative integers, got ${JSON.stringify(pws)}`)
   }
-  const labels = f.labels()
+  const labels = f.labels(numLabelsFallback)
   return {
     config: {
       imageHeight,

@@ -2,6 +2,8 @@
  * The Swinv2ForImageClassification's tensors: every Hugging Face tensor name with its shape and the parameter view it lands in. This is
  * the only file that spells the family's tensor names; weights.ts prepares what the forward pass runs from the views.
  */
+import type {SourceTensor} from '../../weights/source.js'
+import type {SourceScheme} from '../family.js'
 import {type PlannedTensor, TensorPlan} from '../tensor-plan.js'
 import {type Swinv2Config, type Swinv2StageGeometry, swinv2Geometry} from './config.js'
 
@@ -75,3 +77,14 @@ export function swinv2Tensors(config: Swinv2Config): PlannedTensor[] {
   return swinv2Parameters(config, swinv2Geometry(config, config.imageHeight, config.imageWidth), (n) => new Float32Array(0 * n)).plan.tensors
 }
 
+
+/** 'hf' when these are a Swinv2ForImageClassification's Hugging Face tensor names (the only scheme the family reads). */
+export function detectSwinv2Scheme(names: Iterable<string>): 'hf' | undefined {
+  for (const n of names) if (n === 'swinv2.embeddings.patch_embeddings.projection.weight') return 'hf'
+  return undefined
+}
+
+/** The classifier's class count as the checkpoint's head has it. */
+export function swinv2NumLabelsOf(_scheme: SourceScheme, tensors: ReadonlyMap<string, SourceTensor>): number | undefined {
+  return tensors.get('classifier.weight')?.shape[0]
+}
