@@ -5,6 +5,7 @@ import {KIND_LABEL, type PlannedResource} from '../src/azure/types.js'
 const MARK: Record<PlannedResource['action'], string> = {
   create: '+ create   ',
   update: '~ update   ',
+  repair: '* repair   ',
   'no-change': '= no change',
   refused: '! refused  ',
 }
@@ -25,10 +26,10 @@ export function renderPlan(resources: PlannedResource[]): string {
 
 export function renderSummary(result: ApplyResult): string {
   const s = result.summary
-  const parts = [`${s.create} to create`, `${s.update} to update`, `${s.noChange} unchanged`]
+  const parts = [`${s.create} to create`, `${s.update} to update`, ...(s.repair ? [`${s.repair} to repair`] : []), `${s.noChange} unchanged`]
   if (s.refused) parts.push(`${s.refused} refused`)
   let text = `Plan: ${parts.join(', ')}.`
-  if (s.create + s.update + s.refused === 0) text = `No changes. ${text}`
+  if (s.create + s.update + s.repair + s.refused === 0) text = `No changes. ${text}`
   return text
 }
 
