@@ -5,13 +5,13 @@ import {Flags} from '@oclif/core'
 
 import type {BatchResult} from '../src/runner/run-batch.js'
 import type {ScoreResponse} from '../src/runner/request.js'
-import {DEFAULT_TOP_K} from '../src/runner/scorer.js'
+import {BACKEND_CHOICES, DEFAULT_TOP_K} from '../src/runner/scorer.js'
 
 /** The flags every runner command takes: the model and how to run it. */
 export const runnerFlags = {
   model: Flags.string({char: 'm', description: 'Model folder: Hugging Face (config.json + model.safetensors), MLflow, or a `vitrine package` output', required: true}),
   threads: Flags.integer({description: 'Kernel threads (default: every core)', min: 1, max: 256}),
-  backend: Flags.string({description: 'Kernels: wasm (WebAssembly SIMD, falls back to ts where unsupported) or ts', options: ['wasm', 'ts'], default: 'wasm'}),
+  backend: Flags.option({description: 'Kernels: wasm (WebAssembly SIMD, falls back to ts where unsupported) or ts', options: BACKEND_CHOICES, default: 'wasm'})(),
   'top-k': Flags.integer({char: 'k', description: 'Labels per image, best first', min: 1, default: DEFAULT_TOP_K}),
 }
 

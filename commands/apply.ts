@@ -2,11 +2,11 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {renderOutcome, renderPlan, renderSummary} from '../cli/apply-render.js'
+import {numberFlag} from '../cli/flags.js'
 import {AUTH_METHODS} from '../src/azure/auth.js'
 import {runApply, type ApplyResult} from '../src/azure/run-apply.js'
 import {DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, formatDuration, parseDuration} from '../src/azure/timeout.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_UPLOAD_CONCURRENCY} from '../src/azure/upload.js'
-import {UsageError} from '../src/core/errors.js'
 
 /** Exit status after Ctrl-C stopped the waiting (128 + SIGINT, as shells report it). */
 const EXIT_INTERRUPTED = 130
@@ -48,7 +48,7 @@ export default class Apply extends BaseCommand {
     'registry-subscription': Flags.string({description: "The registry's subscription when not --subscription [env: AZUREML_REGISTRY_SUBSCRIPTION]"}),
     auth: Flags.option({options: AUTH_METHODS, description: 'Credential to use (default: AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential)'})(),
     'arm-endpoint': Flags.string({description: 'Azure Resource Manager URL, for sovereign clouds; http only for loopback [env: AZURE_ARM_ENDPOINT]'}),
-    'poll-interval': Flags.string({description: 'Seconds between status polls when Azure gives no Retry-After', default: '5'}),
+    'poll-interval': numberFlag({min: 0})({description: 'Seconds between status polls when Azure gives no Retry-After', default: 5}),
     'max-retries': Flags.integer({description: 'Retries of a request after 408/429/5xx or a network error', default: 4, min: 0, max: 20}),
     'upload-block-size': Flags.integer({description: `Bytes per block; bigger files go up as parallel blocks (default ${DEFAULT_BLOCK_SIZE})`, min: 1, max: 4000 * 1024 * 1024}),
     'upload-concurrency': Flags.integer({description: `Blob requests in flight (default ${DEFAULT_UPLOAD_CONCURRENCY})`, min: 1, max: 64}),
@@ -62,8 +62,6 @@ export default class Apply extends BaseCommand {
 
   async run(): Promise<ApplyResult> {
     const {flags, argv} = await this.parse(Apply)
-    const pollSeconds = Number(flags['poll-interval'])
-    if (!Number.isFinite(pollSeconds) || pollSeconds < 0) throw new UsageError(`--poll-interval: '${flags['poll-interval']}' is not a number of seconds`)
     const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout')
     const requestTimeoutMs = flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout'], '--request-timeout')
     const human = !this.jsonEnabled()
@@ -94,7 +92,7 @@ export default class Apply extends BaseCommand {
         },
         auth: flags.auth,
         env: process.env,
-        pollIntervalMs: Math.round(pollSeconds * 1000),
+        pollIntervalMs: Math.round(flags['poll-interval'] * 1000),
         maxRetries: flags['max-retries'],
         blockSize: flags['upload-block-size'],
         concurrency: flags['upload-concurrency'],

@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {renderConvertResult} from '../cli/convert-render.js'
-import {type ConvertResult, SOURCE_FORMATS, convertCheckpoint} from '../src/weights/convert.js'
-import {OUTPUT_DTYPES, type OutputDtypeName} from '../src/weights/dtype.js'
+import {checkpointFlags} from '../cli/flags.js'
+import {type ConvertResult, convertCheckpoint} from '../src/weights/convert.js'
 
 export default class Convert extends BaseCommand {
   static override summary = 'Convert a ViT checkpoint (Hugging Face, PyTorch, timm or JAX) into a Hugging Face model folder'
@@ -31,10 +31,7 @@ checked against the config. Labels come from --labels, the source config, or the
 
   static override flags = {
     out: Flags.string({char: 'o', description: 'Output folder (must be new or empty unless --force)', required: true}),
-    from: Flags.string({description: 'Source format (default: detected from the content)', options: ['auto', ...SOURCE_FORMATS], default: 'auto'}),
-    dtype: Flags.string({description: 'Element type of the written weights', options: Object.keys(OUTPUT_DTYPES), default: 'float32'}),
-    'num-heads': Flags.integer({description: 'Attention heads, for a checkpoint without config whose hidden size is not a standard ViT size', min: 1}),
-    labels: Flags.string({description: 'Class labels: a JSON id2label object or list, a config.json, or a text file with one label a line'}),
+    ...checkpointFlags,
     force: Flags.boolean({description: 'Replace --out if it exists and is not empty', default: false}),
   }
 
@@ -44,8 +41,8 @@ checked against the config. Labels come from --labels, the source config, or the
       args.src,
       flags.out,
       {
-        from: flags.from as ConvertResult['format'] | 'auto',
-        dtype: flags.dtype as OutputDtypeName,
+        from: flags.from,
+        dtype: flags.dtype,
         numHeads: flags['num-heads'],
         labelsFile: flags.labels,
         overwrite: flags.force,

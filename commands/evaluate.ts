@@ -2,10 +2,11 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {renderEvaluateResult} from '../cli/evaluate-render.js'
+import {numberFlag} from '../cli/flags.js'
 import {runnerFlags} from '../cli/runner-render.js'
-import {EVAL_TASKS, type EvalTask} from '../src/evaluate/data.js'
-import {DEFAULT_THRESHOLD, type EvaluateResult, runEvaluate} from '../src/evaluate/evaluate.js'
-import type {BackendChoice} from '../src/runner/scorer.js'
+import {EVAL_TASKS} from '../src/evaluate/data.js'
+import {DEFAULT_THRESHOLD, runEvaluate} from '../src/evaluate/evaluate.js'
+import type {EvaluateResult} from '../src/evaluate/result.js'
 
 export default class Evaluate extends BaseCommand {
   static override summary = "Run Azure's image-classification evaluation job locally: metrics, predictions and an HTML report"
@@ -34,32 +35,32 @@ Exit codes: 0 ok; 1 invalid data (or a bad row with --strict, or no row scorable
     backend: runnerFlags.backend,
     data: Flags.string({char: 'd', description: 'Test data: an MLTable folder, a .jsonl file, or a folder per class'}),
     job: Flags.string({description: 'An evaluation pipeline YAML (vitrine generate evaluation) to run locally'}),
-    out: Flags.string({char: 'o', description: 'Write metrics.json, predictions.jsonl and report.html into this folder'}),
-    task: Flags.string({description: 'The evaluation task (default: the job\'s, else image-classification)', options: [...EVAL_TASKS]}),
+    out: Flags.string({char: 'o', description: 'Write metrics.json, predictions.jsonl and report.html into this folder (existing ones only with --force)'}),
+    force: Flags.boolean({description: 'Replace metrics.json, predictions.jsonl and report.html if --out already holds them', default: false}),
+    task: Flags.option({description: 'The evaluation task (default: the job\'s, else image-classification)', options: EVAL_TASKS})(),
     'input-column-names': Flags.string({description: 'The image column of the JSONL/MLTable (default image_url)'}),
     'label-column-name': Flags.string({description: 'The label column (default label)'}),
-    threshold: Flags.string({description: `Multilabel: a label is predicted when its probability >= this (default ${DEFAULT_THRESHOLD})`}),
+    threshold: numberFlag({min: 0, max: 1})({description: `Multilabel: a label is predicted when its probability >= this (default ${DEFAULT_THRESHOLD})`}),
     strict: Flags.boolean({description: 'Fail on the first bad row instead of skipping it'}),
     'batch-size': Flags.integer({description: 'Images per forward pass', min: 1, max: 256}),
   }
 
   async run(): Promise<EvaluateResult> {
     const {flags} = await this.parse(Evaluate)
-    const threshold = flags.threshold === undefined ? undefined : Number(flags.threshold)
-    if (threshold !== undefined && Number.isNaN(threshold)) this.error(`--threshold ${flags.threshold}: not a number`, {exit: 2})
     const {result} = await runEvaluate({
       model: flags.model,
       data: flags.data,
       job: flags.job,
-      task: flags.task as EvalTask | undefined,
+      task: flags.task,
       inputColumn: flags['input-column-names'],
       labelColumn: flags['label-column-name'],
-      threshold,
+      threshold: flags.threshold,
       strict: flags.strict,
       threads: flags.threads,
-      backend: flags.backend as BackendChoice,
+      backend: flags.backend,
       batchSize: flags['batch-size'],
       out: flags.out,
+      force: flags.force,
       progress: this.progress(),
     })
     if (!this.jsonEnabled()) this.log(renderEvaluateResult(result))

@@ -10,7 +10,7 @@ export default class Generate extends BaseCommand {
 The instance type is the smallest SKU of the asset's allow list for the scenario (inference, finetune, evaluation)
 that meets its min-SKU spec, by the SKU catalog; the reason is printed. --set path=value changes a field (paths
 as in the YAML; prefix endpoint./deployment. when both documents have the field); --set instance_type=SKU outside
-the allow list is refused unless --force. Every YAML is checked against the bundled Azure ML schemas before it is
+the allow list is refused unless --allow-sku-outside-list. Every YAML is checked against the bundled Azure ML schemas before it is
 written. Without --out the YAML documents go to stdout, separated by ---.
 
 Exit codes: 0 ok; 1 the asset fails validation, a --set value is invalid, or the SKU is outside the allow list;
@@ -34,7 +34,7 @@ Exit codes: 0 ok; 1 the asset fails validation, a --set value is invalid, or the
     registry: Flags.string({description: 'The registry the model is published in', default: 'azureml'}),
     out: Flags.string({char: 'o', description: 'Write the files into this folder (atomically) instead of printing them'}),
     set: Flags.string({description: 'Change a field: path=value (repeatable), e.g. instance_count=2, deployment.name=green', multiple: true}),
-    force: Flags.boolean({description: 'Accept an instance type outside the asset\'s allow list'}),
+    'allow-sku-outside-list': Flags.boolean({description: 'Accept a --set instance_type outside the asset\'s allow list for the scenario (Azure refuses to deploy it)'}),
     multilabel: Flags.boolean({description: 'finetune/evaluation: multilabel classification (image-classification-multilabel)'}),
     compute: Flags.string({description: 'batch-endpoint/finetune/evaluation: the compute cluster to run on'}),
     'train-data': Flags.string({description: 'finetune: a folder per class of images, written as JSONL + MLTable beside the YAML (needs --out)'}),
@@ -51,7 +51,7 @@ Exit codes: 0 ok; 1 the asset fails validation, a --set value is invalid, or the
       registry: flags.registry,
       out: flags.out,
       set: flags.set,
-      force: flags.force,
+      allowSkuOutsideList: flags['allow-sku-outside-list'],
       multilabel: flags.multilabel,
       compute: flags.compute,
       trainData: flags['train-data'],

@@ -1,11 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {checkpointFlags} from '../cli/flags.js'
 import {renderPackageResult} from '../cli/package-render.js'
 import type {WeightsLocation} from '../src/package/asset-yaml.js'
 import {type PackageResult, packageModel} from '../src/package/package.js'
-import {type ConvertOptions, SOURCE_FORMATS} from '../src/weights/convert.js'
-import {OUTPUT_DTYPES} from '../src/weights/dtype.js'
 
 export default class Package extends BaseCommand {
   static override summary = 'Package a ViT checkpoint as an Azure ML MLflow model folder and model asset, with a manifest'
@@ -27,7 +26,8 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
   }
 
   static override flags = {
-    out: Flags.string({char: 'o', description: 'The package folder to write (replaced atomically if it exists)', required: true}),
+    out: Flags.string({char: 'o', description: 'The package folder to write (must be new or empty unless --force; replaced atomically)', required: true}),
+    force: Flags.boolean({description: 'Replace --out if it exists and is not empty', default: false}),
     name: Flags.string({description: 'Model name, as `az ml model create --name` (default: the --spec-template one)'}),
     version: Flags.string({description: 'Model version, as `az ml model create --version`: an integer or auto (default: the template one, else 1)'}),
     'spec-template': Flags.string({description: 'A spec.yaml (system_metadata form) to start from instead of the google-vit-base-patch16-224 asset'}),
@@ -43,10 +43,7 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
     'container-name': Flags.string({description: 'Blob container of the weights', dependsOn: ['storage-name', 'container-path']}),
     'container-path': Flags.string({description: 'Path of mlflow_model_folder in the container', dependsOn: ['storage-name', 'container-name']}),
     'local-path': Flags.string({description: 'model.yaml local path of the weights, relative to DIR/asset (default: ../mlflow_model_folder)', exclusive: ['storage-name']}),
-    from: Flags.string({description: 'Source format (default: detected from the content)', options: ['auto', ...SOURCE_FORMATS], default: 'auto'}),
-    dtype: Flags.string({description: 'Element type of the packaged weights', options: Object.keys(OUTPUT_DTYPES), default: 'float32'}),
-    'num-heads': Flags.integer({description: 'Attention heads, for a checkpoint without config whose hidden size is not a standard ViT size', min: 1}),
-    labels: Flags.string({description: 'Class labels: a JSON id2label object or list, a config.json, or a text file with one label a line'}),
+    ...checkpointFlags,
     onnx: Flags.boolean({description: 'Also write mlflow_model_folder/model.onnx (opset 17, input pixel_values, output logits)', default: false}),
     created: Flags.string({description: "MLmodel utc_time_created: 'now' or an ISO-8601 time (default: SOURCE_DATE_EPOCH, else 1970-01-01, for reproducible output)"}),
   }
@@ -75,9 +72,10 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
         created: flags.created,
         skuNames: {inference: flags['inference-sku'], evaluation: flags['evaluation-sku'], finetune: flags['finetune-sku']},
         skuCatalog: flags['sku-catalog'],
+        force: flags.force,
         convert: {
-          from: flags.from as ConvertOptions['from'],
-          dtype: flags.dtype as ConvertOptions['dtype'],
+          from: flags.from,
+          dtype: flags.dtype,
           numHeads: flags['num-heads'],
           labelsFile: flags.labels,
         },

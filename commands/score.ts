@@ -4,7 +4,6 @@ import {BaseCommand} from '../cli/base-command.js'
 import {renderScoreTable, runnerFlags} from '../cli/runner-render.js'
 import type {ScoreResponse} from '../src/runner/request.js'
 import {runScore} from '../src/runner/run-score.js'
-import type {BackendChoice} from '../src/runner/scorer.js'
 
 export default class Score extends BaseCommand {
   static override summary = 'Score images locally with the answer a managed online endpoint would give'
@@ -29,8 +28,9 @@ not decode fails the call (exit 1) naming every bad image; \`vitrine batch\` rec
 
   static override flags = {
     ...runnerFlags,
-    request: Flags.string({char: 'r', description: 'A request body file in the endpoint format (- for stdin)'}),
-    'allow-urls': Flags.boolean({description: 'Fetch http(s) image URLs named in --request', default: false}),
+    request: Flags.string({description: 'A request body file in the endpoint format (- for stdin)'}),
+    'allow-urls': Flags.boolean({description: 'Fetch http(s) image URLs named in --request (public addresses only)', default: false}),
+    'allow-private-urls': Flags.boolean({description: 'With --allow-urls, also fetch from loopback, private and link-local addresses', default: false, dependsOn: ['allow-urls']}),
   }
 
   async run(): Promise<ScoreResponse> {
@@ -41,8 +41,9 @@ not decode fails the call (exit 1) naming every bad image; \`vitrine batch\` rec
       request: flags.request,
       topK: flags['top-k'],
       threads: flags.threads,
-      backend: flags.backend as BackendChoice,
+      backend: flags.backend,
       allowUrls: flags['allow-urls'],
+      urlLimits: {allowPrivate: flags['allow-private-urls']},
     })
     if (!this.jsonEnabled()) this.log(renderScoreTable(run.ids, run.response))
     return run.response

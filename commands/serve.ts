@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {runnerFlags} from '../cli/runner-render.js'
 import {UsageError} from '../src/core/errors.js'
 import {DEFAULT_URL_LIMITS} from '../src/runner/fetch-url.js'
-import {type BackendChoice, Scorer} from '../src/runner/scorer.js'
+import {Scorer} from '../src/runner/scorer.js'
 import {SERVE_DEFAULTS, type ServerStats, startRunnerServer} from '../src/runner/server.js'
 
 export interface ServeResult extends ServerStats {
@@ -43,7 +43,8 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
     port: Flags.integer({char: 'p', description: 'Port (0 picks a free one)', min: 0, max: 65_535, default: SERVE_DEFAULTS.port}),
     key: Flags.string({description: 'Require Authorization: Bearer KEY on /score', env: 'VITRINE_SERVE_KEY'}),
     'deployment-name': Flags.string({description: 'Answered in the azureml-model-deployment header', default: SERVE_DEFAULTS.deployment}),
-    'allow-urls': Flags.boolean({description: 'Fetch http(s) image URLs given in place of base64', default: false}),
+    'allow-urls': Flags.boolean({description: 'Fetch http(s) image URLs given in place of base64 (public addresses only)', default: false}),
+    'allow-private-urls': Flags.boolean({description: 'With --allow-urls, also fetch from loopback, private and link-local addresses', default: false, dependsOn: ['allow-urls']}),
     'max-body': Flags.integer({description: 'Largest request body in bytes (413 above)', min: 1, default: SERVE_DEFAULTS.maxBodyBytes}),
     'max-images': Flags.integer({description: 'Most images in one request (413 above)', min: 1, default: SERVE_DEFAULTS.maxImages}),
     'max-queue': Flags.integer({description: 'Requests waiting for the engine beyond the one running (503 above)', min: 0, default: SERVE_DEFAULTS.maxQueue}),
@@ -55,7 +56,7 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
     const logTo = this.jsonEnabled() ? process.stderr : process.stdout
-    const scorer: Promise<Scorer> = Scorer.load(flags.model, {threads: flags.threads, backend: flags.backend as BackendChoice})
+    const scorer: Promise<Scorer> = Scorer.load(flags.model, {threads: flags.threads, backend: flags.backend})
     scorer.catch(() => undefined)
     let server
     try {
@@ -66,7 +67,7 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
         deployment: flags['deployment-name'],
         topK: flags['top-k'],
         allowUrls: flags['allow-urls'],
-        urlLimits: {timeoutMs: flags['url-timeout'], maxBytes: flags['url-max-bytes']},
+        urlLimits: {timeoutMs: flags['url-timeout'], maxBytes: flags['url-max-bytes'], allowPrivate: flags['allow-private-urls']},
         maxBodyBytes: flags['max-body'],
         maxImages: flags['max-images'],
         maxQueue: flags['max-queue'],

@@ -36,7 +36,7 @@ Exit codes: 0 no errors (warnings allowed); 1 validation errors; 2 usage error (
     fix: Flags.boolean({description: 'Rewrite min-SKU specs and recommended-SKU lists in place (comments and order kept) and report the changes'}),
     format: Flags.option({options: ['text', 'sarif'] as const, default: 'text' as const, description: 'Output format (--json overrides)'})(),
     'sku-catalog': Flags.string({description: 'SKU catalog JSON replacing the bundled one (see `vitrine skus refresh`)'}),
-    jobs: Flags.integer({description: 'Validate on this many worker threads (for big trees on machines with cores to spare) [env: VITRINE_WORKERS]', min: 1, max: 64}),
+    threads: Flags.integer({description: 'Validate on this many worker threads (for big trees on machines with cores to spare) [env: VITRINE_WORKERS]', min: 1, max: 64, aliases: ['jobs']}),
     'supported-skus': Flags.string({description: 'supported_inference_skus.json replacing the bundled list of 59 inference SKUs'}),
   }
 
@@ -54,7 +54,7 @@ Exit codes: 0 no errors (warnings allowed); 1 validation errors; 2 usage error (
       skuCatalog: flags['sku-catalog'],
       supportedInferenceSkus: flags['supported-skus'],
       progress: this.progress(),
-      workers: flags.jobs,
+      workers: flags.threads,
     })
     if (!result.ok) process.exitCode = 1
     if (!this.jsonEnabled()) {

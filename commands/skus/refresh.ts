@@ -16,13 +16,13 @@ AZURE_SUBSCRIPTION_ID. Exit codes: 0 written; 2 usage error or no credential; 3 
 
   static override examples = [
     '<%= config.bin %> skus refresh --subscription 00000000-0000-0000-0000-000000000000 --region eastus',
-    '<%= config.bin %> skus refresh --region westeurope --output skus-westeurope.json && <%= config.bin %> validate assets --sku-catalog skus-westeurope.json',
+    '<%= config.bin %> skus refresh --region westeurope --out skus-westeurope.json && <%= config.bin %> validate assets --sku-catalog skus-westeurope.json',
   ]
 
   static override flags = {
     subscription: Flags.string({description: 'Subscription id [env: AZURE_SUBSCRIPTION_ID]'}),
     region: Flags.string({description: 'Azure region (the azureml-assets CI asks eastus)', default: 'eastus'}),
-    output: Flags.string({char: 'o', description: 'Catalog file to write (default: sku-catalog-<region>.json)'}),
+    out: Flags.string({char: 'o', description: 'Catalog file to write (default: sku-catalog-<region>.json)', aliases: ['output']}),
     auth: Flags.option({options: AUTH_METHODS, description: 'Credential to use (default: AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential)'})(),
     'arm-endpoint': Flags.string({description: 'Azure Resource Manager URL, for sovereign clouds; http only for loopback [env: AZURE_ARM_ENDPOINT]'}),
   }
@@ -34,7 +34,7 @@ AZURE_SUBSCRIPTION_ID. Exit codes: 0 written; 2 usage error or no credential; 3 
     const result = await refreshSkuCatalog({
       subscription,
       region: flags.region,
-      output: flags.output ?? `sku-catalog-${flags.region}.json`,
+      output: flags.out ?? `sku-catalog-${flags.region}.json`,
       credential: cred.credential,
       credentialSource: cred.source,
       armEndpoint: flags['arm-endpoint'] ?? (process.env.AZURE_ARM_ENDPOINT?.trim() || undefined),

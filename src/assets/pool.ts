@@ -21,7 +21,7 @@ export type WorkerMessage = {done: number} | {results: AssetValidation[]} | {err
 const WORKER_URL = new URL('./validate-worker.js', import.meta.url)
 
 /**
- * How many workers to use for `count` assets: `requested` (--jobs), else VITRINE_WORKERS, else none. Measured on
+ * How many workers to use for `count` assets: `requested` (--threads), else VITRINE_WORKERS, else none. Measured on
  * the 2-core machine this was built on, one thread beat two for 500 assets (each worker loads and JIT-warms its
  * own yaml/ajv, ~0.4 s of CPU): so threads are opt-in, for machines with cores to spare.
  */

@@ -27,7 +27,7 @@ export interface ValidateOptions {
   /** Rewrite min-SKU specs and recommended lists in place. */
   fix?: boolean
   progress?: Progress
-  /** Worker threads (--jobs); default none (see workersFor in ./pool.ts). */
+  /** Worker threads (--threads); default none (see workersFor in ./pool.ts). */
   workers?: number
 }
 

@@ -1,7 +1,7 @@
 /**
  * `vitrine validate FILE.yaml` for a file that is not part of an asset folder: an Azure ML YAML (endpoint,
- * deployment, pipeline job, ...) as `vitrine generate` writes it, checked by the generate library
- * (src/generate/yaml-check.ts) against the schema its `$schema` names. That module is loaded only when such a file
+ * deployment, pipeline job, ...) as `vitrine generate` writes it, checked by the Azure ML YAML library
+ * (src/azureml/yaml-check.ts) against the schema its `$schema` names. That module is loaded only when such a file
  * is given, so validating asset folders does not pay for compiling its schemas.
  */
 import {readFileSync, statSync} from 'node:fs'
@@ -13,7 +13,7 @@ import {loadYamlFile, MAX_YAML_BYTES} from './yaml-file.js'
 export type YamlFileChecker = (text: string, file: string) => Promise<FixableDiagnostic[]>
 
 async function generateChecker(text: string, file: string): Promise<FixableDiagnostic[]> {
-  const {checkAzureMlYaml} = await import('../generate/yaml-check.js')
+  const {checkAzureMlYaml} = await import('../azureml/yaml-check.js')
   return checkAzureMlYaml(text, file).map((d) => ({
     ...d,
     rule: (d.rule in RULES ? d.rule : 'schema') as RuleId,

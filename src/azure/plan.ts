@@ -1,7 +1,8 @@
 import {InvalidInputError, RemoteError} from '../core/errors.js'
+import {redactSecrets} from '../core/redact.js'
+import {MANIFEST_FILE} from '../package/manifest.js'
 import type {ArmClient} from './client.js'
 import {SDK_API_VERSION} from './client.js'
-import {redactSecrets} from '../core/redact.js'
 import {diffResource, shownChange} from './diff.js'
 import {isObject} from './rest-bodies.js'
 import {workspacePath} from './target.js'
@@ -67,7 +68,7 @@ export async function buildPlan(client: ArmClient, desired: DesiredResource[]): 
       case 'workspace-model-version': {
         const failed = isFailed(current)
         if (!current || failed) {
-          if (d.upload) await verifyFiles(d.upload.root, d.upload.files, d.upload.verified ? `${d.file}/manifest.json` : d.file)
+          if (d.upload) await verifyFiles(d.upload.root, d.upload.files, d.upload.verified ? `${d.file}/${MANIFEST_FILE}` : d.file)
           if (failed) repair(planned, current)
           break
         }

@@ -10,11 +10,12 @@
  * files ignored), an MLflow model folder (model/ + components/image_processor/), and a `vitrine package` output root
  * (DIR/mlflow_model_folder/...).
  */
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, UsageError} from '../core/errors.js'
 import {statOrUsage} from '../core/fs.js'
+import {MAX_JSON_FILE_BYTES, checkWithin, parseJsonText, readUserTextFile} from '../core/user-file.js'
 import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {parsePreprocessorConfig} from '../image/preprocessor.js'
 import type {Backend} from './backend.js'
@@ -112,21 +113,24 @@ async function findPreprocessor(dir: string, candidates: string[]): Promise<stri
   throw new InvalidInputError(`${dir}: no preprocessor_config.json (looked for ${candidates.join(', ')})`, {file: candidates[0]})
 }
 
-async function readText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
+/**
+ * No file of a model folder may be a symlink that leaves it: config and weights stay in the model folder, the
+ * processor in the MLflow folder it was found through (`components/image_processor/` sits beside `model/`).
+ */
+async function checkModelFilesWithin(files: ModelFiles): Promise<void> {
+  await checkWithin(files.config, files.dir)
+  await checkWithin(files.weights, files.dir)
+  const pre = files.preprocessor
+  const mlflowRoot = join(pre, '..', '..', '..')
+  await checkWithin(pre, /[\\/]components[\\/]image_processor[\\/]preprocessor_config\.json$/.test(pre) ? mlflowRoot : files.dir)
+}
+
+function readText(file: string): Promise<string> {
+  return readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES})
 }
 
 async function readJson(file: string): Promise<unknown> {
-  const text = await readText(file)
-  try {
-    return JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid JSON (${(error as Error).message})`, {file})
-  }
+  return parseJsonText(await readText(file), file, {file})
 }
 
 /** Loads a model folder (any of the three layouts) and prepares it for `forward`. */
@@ -134,6 +138,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const maxBatch = options.maxBatch ?? 1
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`)
   const files = await resolveModelFiles(dir)
+  await checkModelFilesWithin(files)
   const {config, labels} = parseVitConfigText(await readText(files.config), files.config)
   const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor)
   if (preprocessor.doResize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {

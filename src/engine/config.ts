@@ -1,4 +1,5 @@
 import {InvalidInputError} from '../core/errors.js'
+import {parseJsonText} from '../core/user-file.js'
 
 /**
  * The hyperparameters of a ViTForImageClassification, read from a Hugging Face config.json. Missing fields take
@@ -60,13 +61,7 @@ const SUPPORTED_ACT = 'gelu'
 
 /** Parses config.json's text. `file` is named in every error. */
 export function parseVitConfigText(text: string, file: string): ParsedVitConfig {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid JSON (${(error as Error).message})`, {file})
-  }
-  return parseVitConfig(json, file)
+  return parseVitConfig(parseJsonText(text, file, {file}), file)
 }
 
 /** Checks a parsed config.json and derives the geometry. */
@@ -155,7 +150,7 @@ export function parseVitConfig(json: unknown, file: string): ParsedVitConfig {
  * The class names in id order. id2label's keys must be exactly "0".."n-1"; without id2label, transformers names the
  * `num_labels` classes LABEL_0.. (2 when num_labels is absent too).
  */
-function parseLabels(cfg: Record<string, unknown>, bad: (field: string, message: string) => never): string[] {
+export function parseLabels(cfg: Record<string, unknown>, bad: (field: string, message: string) => never): string[] {
   const id2label = cfg.id2label
   const numLabels = cfg.num_labels
   if (numLabels !== undefined && (!Number.isSafeInteger(numLabels) || (numLabels as number) <= 0)) {

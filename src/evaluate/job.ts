@@ -4,12 +4,12 @@
  * for that cannot happen here (the compute, the GPU, a registry model, datastore data) is listed in `notes`, so the
  * user sees exactly what the dry run does not cover.
  */
-import {readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
 import {parse as parseYaml} from 'yaml'
 
 import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {EVAL_TASKS, type EvalTask} from './data.js'
 
 export interface EvaluationJob {
@@ -36,7 +36,7 @@ const REMOTE = /^(azureml:|https?:|wasbs?:|abfss?:|adl:)/i
 export async function readEvaluationJob(file: string): Promise<EvaluationJob> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES})
   } catch (error) {
     throw describeFsError(error, file) ?? error
   }
@@ -140,7 +140,7 @@ async function metricsOf(params: unknown, configInput: unknown, at: (name: strin
   const abs = resolve(base, path)
   let text: string
   try {
-    text = await readFile(abs, 'utf8')
+    text = await readUserTextFile(abs, {maxBytes: MAX_JSON_FILE_BYTES})
   } catch (error) {
     throw describeFsError(error, abs) ?? error
   }

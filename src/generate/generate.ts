@@ -11,7 +11,7 @@ import {readModelAssetFacts} from '../assets/asset.js'
 import type {ModelAssetFacts, Scenario} from '../assets/facts.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
 import {assertAssetValid} from './asset-gate.js'
-import {azureMlSchemaFile, azureMlSchemaUrl, type AzureMlSchemaName} from './azureml-schemas.js'
+import {azureMlSchemaFile, azureMlSchemaUrl, type AzureMlSchemaName} from '../azureml/schemas.js'
 import {buildBatchEndpoint} from './batch-endpoint.js'
 import {
   GENERATE_KINDS,
@@ -32,7 +32,7 @@ import {buildModel} from './model-version.js'
 import {buildOnlineEndpoint} from './online.js'
 import {applySetAssignment, parseSetAssignment, type SetAssignment} from './set-path.js'
 import {buildTrainingData} from './train-data.js'
-import {checkAzureMlYaml} from './yaml-check.js'
+import {checkAzureMlYaml} from '../azureml/yaml-check.js'
 
 export {GENERATE_KINDS, type GenerateKind} from './context.js'
 
@@ -43,7 +43,8 @@ export interface GenerateOptions {
   /** Output folder; undefined = return the texts (the command prints them). */
   out?: string
   set?: string[]
-  force?: boolean
+  /** --allow-sku-outside-list: accept a --set instance_type outside the asset's allow list. */
+  allowSkuOutsideList?: boolean
   multilabel?: boolean
   compute?: string
   trainData?: string
@@ -191,7 +192,7 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
   if (scenario) {
     const requested = bare.at(-1)?.value.trim()
     if (requested) {
-      const checked = checkRequestedInstanceType(facts, scenario, requested, catalog, Boolean(options.force))
+      const checked = checkRequestedInstanceType(facts, scenario, requested, catalog, Boolean(options.allowSkuOutsideList))
       instanceType = checked.choice
       warnings.push(...checked.warnings)
     } else {
@@ -242,7 +243,7 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
   if (location && scenario && instanceType) {
     const value = getIn(location.doc.content.data, location.path)
     if (typeof value === 'string' && value !== instanceType.name) {
-      const checked = checkRequestedInstanceType(facts, scenario, value, catalog, Boolean(options.force))
+      const checked = checkRequestedInstanceType(facts, scenario, value, catalog, Boolean(options.allowSkuOutsideList))
       instanceType = checked.choice
       warnings.push(...checked.warnings)
     }

@@ -14,7 +14,7 @@ import type {SkuCatalog, SkuSpec} from '../skus/types.js'
 export interface InstanceTypeChoice {
   name: string
   scenario: Scenario
-  /** How it was chosen: by vitrine, by `--set instance_type=...` within the allow list, or forced outside it. */
+  /** How it was chosen: by vitrine, by `--set instance_type=...` within the allow list, or forced outside it (--allow-sku-outside-list). */
   source: 'selected' | 'set' | 'forced'
   /** One sentence a person reads: why this SKU. */
   reason: string
@@ -45,7 +45,7 @@ function allowListOf(facts: ModelAssetFacts, scenario: Scenario): string[] {
   if (list.length === 0) {
     throw new InvalidInputError(`${facts.name}: the asset declares no ${SCENARIO_LABEL[scenario]} compute allow list, so no instance type can be chosen`, {
       file: facts.dir,
-      hint: `Add the ${scenario} SKUs to the spec, or pass --set instance_type=<SKU> --force.`,
+      hint: `Add the ${scenario} SKUs to the spec, or pass --set instance_type=<SKU> --allow-sku-outside-list.`,
     })
   }
   return list
@@ -82,7 +82,7 @@ export function selectInstanceType(facts: ModelAssetFacts, scenario: Scenario, c
 }
 
 /**
- * Checks a SKU the user named. Inside the allow list it is taken; outside it is refused unless `force`. A name the
+ * Checks a SKU the user named. Inside the allow list it is taken; outside it is refused unless `allowOutsideList` (--allow-sku-outside-list). A name the
  * catalog does not know gets "did you mean".
  */
 export function checkRequestedInstanceType(
@@ -90,7 +90,7 @@ export function checkRequestedInstanceType(
   scenario: Scenario,
   name: string,
   catalog: SkuCatalog,
-  force: boolean,
+  allowOutsideList: boolean,
 ): {choice: InstanceTypeChoice; warnings: string[]} {
   const allowList = facts.skus[scenario]?.allowList ?? []
   const sku = catalog.get(name)
@@ -104,15 +104,15 @@ export function checkRequestedInstanceType(
   }
   const caseMatch = allowList.find((n) => n.toLowerCase() === name.toLowerCase())
   const suggestions = caseMatch ? [caseMatch] : catalog.suggest(name).filter((n) => allowList.includes(n))
-  if (!force) {
+  if (!allowOutsideList) {
     throw new InvalidInputError(
       `instance type ${name} is not in ${facts.name}'s ${scenario} allow list (${allowList.length} SKUs)` +
         (suggestions.length ? `; did you mean ${suggestions.join(' or ')}?` : ''),
-      {file: facts.dir, hint: 'Azure refuses a deployment on a SKU outside the model\'s allow list; pass --force to write it anyway.'},
+      {file: facts.dir, hint: 'Azure refuses a deployment on a SKU outside the model\'s allow list; pass --allow-sku-outside-list to write it anyway.'},
     )
   }
-  warnings.push(`instance type ${name} is outside ${facts.name}'s ${scenario} allow list (written because of --force)`)
+  warnings.push(`instance type ${name} is outside ${facts.name}'s ${scenario} allow list (written because of --allow-sku-outside-list)`)
   if (!sku) warnings.push(`instance type ${name} is not in the SKU catalog (${catalog.origin})`)
   else if (spec && !meetsSpec(sku, spec)) warnings.push(`${name} is below the ${scenario} min-SKU spec ${minSkuSpec}: ${shortfalls(sku, spec).join(', ')}`)
-  return {choice: {...base, source: 'forced', reason: `set with --set and --force; outside the asset's ${scenario} allow list`}, warnings}
+  return {choice: {...base, source: 'forced', reason: `set with --set and --allow-sku-outside-list; outside the asset's ${scenario} allow list`}, warnings}
 }

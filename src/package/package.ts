@@ -1,8 +1,9 @@
 import {createHash} from 'node:crypto'
 import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
-import {join, relative, resolve, sep} from 'node:path'
+import {join, relative, resolve} from 'node:path'
 
 import {writeDirAtomic} from '../core/atomic.js'
+import {checkOutputPath} from '../core/output.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {ONNX_OPSET, exportOnnx} from '../onnx/export.js'
@@ -74,6 +75,8 @@ export interface PackageOptions extends SpecOverrides {
   skuNames?: Partial<Record<Scenario, string[]>>
   /** A SKU catalog file replacing the bundled one (for --*-sku and for validating the asset). */
   skuCatalog?: string
+  /** Replace an existing non-empty output folder (default: refuse). */
+  force?: boolean
 }
 
 export interface PackageResult {
@@ -151,12 +154,10 @@ export async function packageModel(src: string, outDir: string, options: Package
   let files: ManifestEntry[] = []
   let validation: PackageResult['validation'] = {errors: 0, warnings: 0, warningMessages: []}
 
-  // Replacing DIR must never delete the checkpoint being packaged.
+  // Replacing DIR must never delete the checkpoint being packaged, nor a folder the user did not mean to replace.
   const outAbs = resolve(outDir)
-  const srcAbs = resolve(src)
-  if (srcAbs === outAbs || srcAbs.startsWith(outAbs + sep)) {
-    throw new UsageError(`--out ${outDir} would replace the source ${src}: choose another output folder`, {file: outDir})
-  }
+  const inputs = [src, options.specTemplate, options.convert?.labelsFile, options.skuCatalog].filter((p): p is string => p !== undefined)
+  await checkOutputPath(outDir, {kind: 'dir', inputs, force: options.force ?? false})
 
   await writeDirAtomic(outAbs, async (tmp) => {
     const at = (rel: string): string => join(tmp, rel)

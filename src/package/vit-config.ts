@@ -1,3 +1,5 @@
+import {dirname} from 'node:path'
+
 import {InvalidInputError} from '../core/errors.js'
 import {type VitConfig, parseVitConfigText} from '../engine/config.js'
 import {canonicalTensors} from '../weights/layout.js'
@@ -17,7 +19,7 @@ export interface VitConfigFacts extends VitConfig {
 
 /** Reads and checks a config.json; errors name the file and field. */
 export async function readVitConfig(file: string): Promise<VitConfigFacts> {
-  const {config, labels} = parseVitConfigText(await readUserText(file), file)
+  const {config, labels} = parseVitConfigText(await readUserText(file, dirname(file)), file)
   if (config.imageHeight !== config.imageWidth || config.patchHeight !== config.patchWidth) {
     throw new InvalidInputError(
       `${file}: image_size ${config.imageHeight}x${config.imageWidth} / patch_size ${config.patchHeight}x${config.patchWidth}: vitrine packages square images and patches`,

@@ -19,6 +19,7 @@ import {preprocessImage} from '../image/index.js'
 export type {Prediction} from '../engine/classifier.js'
 
 export type BackendChoice = 'wasm' | 'ts'
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['wasm', 'ts']
 
 export interface ScorerOptions {
   /** Kernel threads (wasm backend); default every core. */

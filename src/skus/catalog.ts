@@ -148,7 +148,7 @@ export function parseSkuCatalogFile(text: string, file: string): SkuCatalogFile 
   if (problems.length) {
     throw new InvalidInputError(`${file}: not a SKU catalog: ${problems.slice(0, 3).join('; ')}`, {
       file,
-      hint: 'Write one with `vitrine skus refresh --subscription ID --region REGION --output FILE`.',
+      hint: 'Write one with `vitrine skus refresh --subscription ID --region REGION --out FILE`.',
     })
   }
   return data as SkuCatalogFile

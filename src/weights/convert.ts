@@ -1,10 +1,12 @@
 import {createHash} from 'node:crypto'
-import {readFile, readdir, stat} from 'node:fs/promises'
-import {basename, dirname, join, resolve, sep} from 'node:path'
+import {readdir} from 'node:fs/promises'
+import {basename, dirname, join, resolve} from 'node:path'
 
 import {writeDirAtomic, writeFileAtomic, writeStreamAtomic} from '../core/atomic.js'
-import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, UsageError} from '../core/errors.js'
 import {statOrUsage} from '../core/fs.js'
+import {checkOutputPath} from '../core/output.js'
+import {MAX_JSON_FILE_BYTES, checkWithin, parseJsonText, readOptionalUserTextFile} from '../core/user-file.js'
 import type {Progress} from '../core/progress.js'
 import {silentProgress} from '../core/progress.js'
 import {openCheckpoint} from './checkpoint.js'
@@ -24,6 +26,8 @@ import {defaultLayerNormEps, defaultPreprocessorConfig, geometryFromConfig, isVi
 
 export type SourceFormat = 'safetensors' | 'pytorch' | 'timm' | 'jax'
 export const SOURCE_FORMATS: readonly SourceFormat[] = ['safetensors', 'pytorch', 'timm', 'jax']
+/** The `--from` choices: a format, or detect it from the content. */
+export const SOURCE_FORMAT_CHOICES: ReadonlyArray<'auto' | SourceFormat> = ['auto', ...SOURCE_FORMATS]
 
 export interface ConvertOptions {
   /** Force the source format instead of detecting it from the content. */
@@ -83,20 +87,11 @@ function formatOf(container: Container, scheme: Scheme): SourceFormat {
 }
 
 
-async function readJsonObject(path: string): Promise<{raw: Record<string, unknown>; text: string} | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw describeFsError(error, path) ?? error
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${path}: not valid JSON (${(error as Error).message})`, {file: path})
-  }
+/** A JSON file of the model folder `within` (a symlink out of it is refused, never read), or undefined when absent. */
+async function readJsonObject(path: string, within: string): Promise<{raw: Record<string, unknown>; text: string} | undefined> {
+  const text = await readOptionalUserTextFile(path, {within, maxBytes: MAX_JSON_FILE_BYTES})
+  if (text === undefined) return undefined
+  const raw = parseJsonText(text, path, {file: path})
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidInputError(`${path}: must be a JSON object`, {file: path})
   return {raw: raw as Record<string, unknown>, text}
 }
@@ -150,6 +145,7 @@ async function openFolder(dir: string, from: 'auto' | SourceFormat): Promise<Ope
   const refused: string[] = []
   for (const name of candidates) {
     try {
+      await checkWithin(join(dir, name), dir)
       return await openAs(join(dir, name), from)
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error
@@ -219,23 +215,6 @@ async function buildTensor(r: Recipe, src: SourceTensor, cache: SourceCache, dty
   return convertFloatBytes(bytes, src.dtype as FloatDtype | 'F64', dtype)
 }
 
-/** Refuses an output location that would clobber the source or a folder the user did not mean to replace. */
-async function checkOutDir(outDir: string, sourcePaths: string[], overwrite: boolean): Promise<void> {
-  for (const p of sourcePaths) {
-    if (p === outDir || p.startsWith(outDir + sep)) throw new UsageError(`--out ${outDir} would replace the source ${p}: choose another output directory`)
-  }
-  let entries: string[]
-  try {
-    const s = await stat(outDir)
-    if (!s.isDirectory()) throw new UsageError(`--out ${outDir} exists and is not a directory`)
-    entries = await readdir(outDir)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw describeFsError(error, outDir) ?? error
-  }
-  if (entries.length > 0 && !overwrite) throw new UsageError(`--out ${outDir} exists and is not empty`, {hint: 'Pass --force to replace it, or choose a new directory.'})
-}
-
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
@@ -255,7 +234,7 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
   try {
     // A config.json in the model folder (or beside the weights file, as the Hub lays them out) fixes the geometry.
     const configPath = join(folder, 'config.json')
-    const sourceConfig = await readJsonObject(configPath)
+    const sourceConfig = await readJsonObject(configPath, folder)
     const useConfig = sourceConfig && isVitConfig(sourceConfig.raw) ? sourceConfig.raw : undefined
     let g: VitGeometry
     let geometryFrom: string
@@ -296,7 +275,7 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
     const layerNormEps = typeof useConfig?.layer_norm_eps === 'number' ? useConfig.layer_norm_eps : defaultLayerNormEps(scheme)
     const config = outputConfig(useConfig, g, labels, dtypeName, layerNormEps)
     const configText = JSON.stringify(config, null, 2) + '\n'
-    const preText = (await readJsonObject(join(folder, 'preprocessor_config.json')))?.text ?? JSON.stringify(defaultPreprocessorConfig(g.image), null, 2) + '\n'
+    const preText = (await readJsonObject(join(folder, 'preprocessor_config.json'), folder))?.text ?? JSON.stringify(defaultPreprocessorConfig(g.image), null, 2) + '\n'
 
     // Output tensors in name order (as Python's sorted()), each from its recipe.
     const ordered = [...rs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -304,7 +283,8 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
     const {head} = serializeSafetensorsHeader(tensors, {format: 'pt'})
     const totalBytes = tensors.reduce((a, t) => a + numel(t.shape) * DTYPE_BYTES[dtype], 0)
 
-    await checkOutDir(out, [checkpoint.file, ...(srcStat.isDirectory() ? [srcPath] : [])], options.overwrite ?? false)
+    const inputs = [checkpoint.file, ...(srcStat.isDirectory() ? [srcPath] : []), ...(options.labelsFile ? [options.labelsFile] : [])]
+    await checkOutputPath(out, {kind: 'dir', inputs, force: options.overwrite ?? false})
     const files: ConvertedFile[] = []
     await writeDirAtomic(out, async (tmp) => {
       await writeFileAtomic(join(tmp, 'config.json'), configText)

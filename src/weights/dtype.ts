@@ -72,6 +72,8 @@ export function f32BitsToBf16(x: number): number {
 /** The safetensors dtype names of the float types, by the `--dtype` spelling users type. */
 export const OUTPUT_DTYPES = {float32: 'F32', float16: 'F16', bfloat16: 'BF16'} as const satisfies Record<string, FloatDtype>
 export type OutputDtypeName = keyof typeof OUTPUT_DTYPES
+/** The `--dtype` spellings, for the command-line flag's choices. */
+export const OUTPUT_DTYPE_NAMES = Object.keys(OUTPUT_DTYPES) as OutputDtypeName[]
 
 /** True for the dtypes weights may come in (float32 is computed in; the others are widened or rounded to it). */
 export function isFloatDtype(dtype: string): dtype is FloatDtype | 'F64' {

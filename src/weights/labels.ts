@@ -1,6 +1,7 @@
 import {readFile} from 'node:fs/promises'
 
-import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {InvalidInputError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, parseJsonText, readUserTextFile} from '../core/user-file.js'
 import {assetPath} from '../core/paths.js'
 
 /**
@@ -41,20 +42,10 @@ export function id2labelToList(id2label: unknown, where: string): string[] {
 
 /** Reads `--labels FILE`. */
 export async function readLabelsFile(path: string): Promise<string[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, path) ?? error
-  }
+  const text = await readUserTextFile(path, {maxBytes: MAX_JSON_FILE_BYTES})
   const trimmed = text.trim()
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    let json: unknown
-    try {
-      json = JSON.parse(trimmed)
-    } catch (error) {
-      throw new InvalidInputError(`${path}: not valid JSON (${(error as Error).message})`, {file: path})
-    }
+    const json = parseJsonText(trimmed, path, {file: path})
     if (Array.isArray(json)) {
       const bad = json.findIndex((l) => typeof l !== 'string')
       if (bad >= 0) throw new InvalidInputError(`${path}: label ${bad} is not a string`, {file: path})

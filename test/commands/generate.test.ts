@@ -68,13 +68,13 @@ describe('vitrine generate (CLI)', () => {
     expect(existsSync(out)).toBe(false)
   })
 
-  it('an instance type outside the allow list: exit 1 without --force, written with it', async () => {
+  it('an instance type outside the allow list: exit 1 without --allow-sku-outside-list, written with it', async () => {
     const out = join(await tempDir(), 'x')
     const refused = await runCli(['generate', 'online-endpoint', '--asset', ASSET, '--out', out, '--set', 'instance_type=Standard_DS2_v2'])
     expect(refused.exitCode).toBe(1)
     expect(flat(refused.stderr)).toMatch(/not in google-vit-base-patch16-224's inference allow list/)
     expect(existsSync(out)).toBe(false)
-    const forced = await runCli(['generate', 'online-endpoint', '--asset', ASSET, '--out', out, '--set', 'instance_type=Standard_DS2_v2', '--force'])
+    const forced = await runCli(['generate', 'online-endpoint', '--asset', ASSET, '--out', out, '--set', 'instance_type=Standard_DS2_v2', '--allow-sku-outside-list'])
     expect(forced.exitCode).toBe(0)
     expect(forced.stdout).toMatch(/warning: instance type Standard_DS2_v2 is outside/)
     expect(parse(readFileSync(join(out, 'online-deployment.yaml'), 'utf8')).instance_type).toBe('Standard_DS2_v2')

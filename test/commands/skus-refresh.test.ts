@@ -20,13 +20,13 @@ describe('vitrine skus refresh (built CLI) against a fake ARM on 127.0.0.1', () 
     const dir = await tempDir()
     const out = join(dir, 'skus-eastus.json')
     const env = {AZURE_ACCESS_TOKEN: 'fake-token', AZURE_SUBSCRIPTION_ID: SUBSCRIPTION}
-    const r = await runCli(['skus', 'refresh', '--region', 'eastus', '--output', out, '--arm-endpoint', arm.url], {env})
+    const r = await runCli(['skus', 'refresh', '--region', 'eastus', '--out', out, '--arm-endpoint', arm.url], {env})
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout).toContain(`Wrote ${out}: 4 VM sizes of eastus`)
     expect(r.stdout).toContain('Standard_ND96amsr_A100_v4: bundled 96|8|1800|2900, API 96|8|1900|6400')
     expect(arm.requests[0].authorization).toBe('Bearer fake-token')
 
-    const j = await runCli(['skus', 'refresh', '--region', 'eastus', '--output', out, '--arm-endpoint', arm.url, '--json'], {env})
+    const j = await runCli(['skus', 'refresh', '--region', 'eastus', '--output', out, '--arm-endpoint', arm.url, '--json'], {env}) // --output: the hidden alias of --out
     expect(j.exitCode).toBe(0)
     expect(validateWithSchema('skus-refresh-result.schema.json', JSON.parse(j.stdout)).state).toBe('ok')
 

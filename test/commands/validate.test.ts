@@ -61,7 +61,7 @@ describe('vitrine validate (built CLI)', () => {
     expect(await readFile(join(dir, 'spec.yaml'), 'utf8')).toBe(await readFile(join(CURRENT, 'spec.yaml'), 'utf8'))
   })
 
-  it('--jobs 2 (worker threads) gives the same result as one thread', async () => {
+  it('--threads 2 (worker threads, and --jobs, its hidden alias) gives the same result as one thread', async () => {
     const root = await tempDir()
     for (let i = 0; i < 6; i++) {
       const dir = join(root, `vit-${i}`)
@@ -72,10 +72,13 @@ describe('vitrine validate (built CLI)', () => {
       await writeFile(spec, text)
     }
     const one = await runCli(['validate', root, '--json'])
-    const two = await runCli(['validate', root, '--json', '--jobs', '2'])
+    const two = await runCli(['validate', root, '--json', '--threads', '2'])
+    const jobs = await runCli(['validate', root, '--json', '--jobs', '2'])
     expect(one.exitCode).toBe(1)
     expect(two.exitCode).toBe(1)
     expect(JSON.parse(two.stdout)).toEqual(JSON.parse(one.stdout))
+    expect(jobs.exitCode).toBe(1)
+    expect(JSON.parse(jobs.stdout)).toEqual(JSON.parse(one.stdout))
     const rules = (JSON.parse(one.stdout) as {assets: Array<{diagnostics: Array<{rule: string}>}>}).assets.map((a) => a.diagnostics.map((d) => d.rule).join(','))
     expect(rules).toEqual(['duplicate-asset', '', '', 'license-missing', '', 'duplicate-asset'])
   })

@@ -59,7 +59,7 @@ describe('generate', () => {
     const ok = await generate({kind: 'evaluation', asset: CURRENT, set: ['instance_type=Standard_NC6s_v3']})
     expect(parse(ok.texts.get('evaluation-pipeline.yaml')!).jobs.pipeline_component_job.inputs.instance_type).toBe('Standard_NC6s_v3')
     expect(ok.result.instanceType).toMatchObject({name: 'Standard_NC6s_v3', source: 'set', location: 'evaluation-pipeline.yaml: jobs.pipeline_component_job.inputs.instance_type'})
-    const forced = await generate({kind: 'online-endpoint', asset: CURRENT, set: ['deployment.instance_type=Standard_DS1_v2'], force: true})
+    const forced = await generate({kind: 'online-endpoint', asset: CURRENT, set: ['deployment.instance_type=Standard_DS1_v2'], allowSkuOutsideList: true})
     expect(parse(forced.texts.get('online-deployment.yaml')!).instance_type).toBe('Standard_DS1_v2')
     expect(forced.result.warnings.join('\n')).toMatch(/outside .* allow list/)
   })

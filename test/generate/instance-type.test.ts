@@ -72,7 +72,7 @@ describe('checkRequestedInstanceType', () => {
     expect(() => checkRequestedInstanceType(facts(['Mid_CPU']), 'inference', 'Wide_CPU', catalog, false)).toThrow(InvalidInputError)
   })
 
-  it('with force, writes it and warns, also when below the spec', () => {
+  it('allowed outside the list, writes it and warns, also when below the spec', () => {
     const r = checkRequestedInstanceType(facts(['Mid_CPU'], '4|0|16|32'), 'inference', 'Small_CPU', catalog, true)
     expect(r.choice.source).toBe('forced')
     expect(r.warnings.join('\n')).toMatch(/outside .* allow list/)

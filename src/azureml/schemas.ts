@@ -30,10 +30,14 @@ export type AzureMlSchemaName = (typeof AZUREML_SCHEMA_NAMES)[number]
 const SCHEMA_ID_BASE = 'https://vitrine.example/schemas/azureml/'
 const AZURE_SCHEMA_HOSTS = ['azuremlschemas.azureedge.net', 'azuremlschemasprod.azureedge.net', 'azuremlsdk2.blob.core.windows.net']
 
+/** The file name of a kind's schema on Azure's hosts (`managedOnlineDeployment.schema.json`). */
+export function azureMlSchemaFileName(name: AzureMlSchemaName): string {
+  return `${name === 'mltable' ? 'MLTable' : name}.schema.json`
+}
+
 /** The `$schema` URL vitrine writes into a generated YAML of this kind. */
 export function azureMlSchemaUrl(name: AzureMlSchemaName): string {
-  const file = name === 'mltable' ? 'MLTable' : name
-  return `https://azuremlschemas.azureedge.net/latest/${file}.schema.json`
+  return `https://azuremlschemas.azureedge.net/latest/${azureMlSchemaFileName(name)}`
 }
 
 /** The bundled schema file (relative to schemas/) for a kind. */

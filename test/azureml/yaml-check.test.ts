@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {schemaNameFromUrl} from '../../src/generate/azureml-schemas.js'
-import {checkAzureMlYaml} from '../../src/generate/yaml-check.js'
+import {schemaNameFromUrl} from '../../src/azureml/schemas.js'
+import {checkAzureMlYaml} from '../../src/azureml/yaml-check.js'
 
 /** Azure's own deploy-online.yaml (azureml-examples, image-classification inference sample). */
 const SAMPLE_ONLINE = `$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json

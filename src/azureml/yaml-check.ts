@@ -15,7 +15,7 @@ import {
   schemaNameFromUrl,
   type AzureMlSchemaIssue,
   type AzureMlSchemaName,
-} from './azureml-schemas.js'
+} from './schemas.js'
 
 export interface YamlDiagnostic {
   /** `yaml-syntax`, `schema` (a schema violation, or a warning that no bundled schema applies). */
