@@ -77,6 +77,7 @@ function code(text: string): string {
 const ACTION_WORD: Record<PlannedResource['action'], string> = {
   create: '**create**',
   update: '**update**',
+  repair: '**repair**',
   'no-change': 'no change',
   refused: '**refused**',
 }
@@ -108,7 +109,8 @@ export function renderMarkdown(result: ApplyResult): string {
     if (r.changes.length) {
       out.push('| field | now | after apply |', '| --- | --- | --- |')
       const show = (v: unknown) => (v === undefined ? '(none)' : code(JSON.stringify(v)))
-      for (const c of r.changes) out.push(`| ${code(c.path)} | ${show(c.from)} | ${show(c.to)} |`)
+      // A hidden change (an environment variable, a secret-named field) shows that it changed, never a value.
+      for (const c of r.changes) out.push(c.hidden ? `| ${code(c.path)} | changed | (value not shown) |` : `| ${code(c.path)} | ${show(c.from)} | ${show(c.to)} |`)
       out.push('')
     }
     if (r.reason) out.push(`- ${r.action === 'refused' ? 'refused: ' : ''}${cell(r.reason)}`)
