@@ -1,31 +1,34 @@
 /**
- * The tensors a family's forward pass needs, named as Hugging Face names them, each landing in a view allocated
- * through the backend (so a WebAssembly backend holds the model in its own memory) and read from model.safetensors
- * in one pass (src/engine/weights.ts `readTensors`: shapes and dtypes checked, missing tensors named).
+ * The tensors a family's forward pass needs, named as Hugging Face names them, each landing in a view from the
+ * plan's allocator: `backend.alloc` for a model (so a WebAssembly backend holds it in its own memory), or `LIST_ONLY`
+ * to list the names and shapes without allocating (the tensor table).
  */
-import type {Backend} from '../engine/backend.js'
-import {type WantedTensor, readTensors} from '../engine/weights.js'
+
+/** One named tensor of the model and the view (or part of a view) it is read into. */
+export interface PlannedTensor {
+  name: string
+  shape: number[]
+  view: Float32Array
+}
+
+/** An allocator that allocates nothing: views are empty, for listing the tensors only. */
+export const LIST_ONLY = (): Float32Array => new Float32Array(0)
 
 export class TensorPlan {
-  private readonly wanted: WantedTensor[] = []
+  readonly tensors: PlannedTensor[] = []
 
-  constructor(private readonly backend: Backend) {}
+  constructor(readonly alloc: (n: number) => Float32Array) {}
 
   /** Reserves `name` of `shape`; returns the view it will be read into (a new one, or `dest`). */
   want(name: string, shape: number[], dest?: Float32Array): Float32Array {
-    const view = dest ?? this.backend.alloc(shape.reduce((a, b) => a * b, 1))
-    this.wanted.push({name, shape, dest: view})
+    const view = dest ?? this.alloc(shape.reduce((a, b) => a * b, 1))
+    this.tensors.push({name, shape, view})
     return view
   }
 
-  /** Reads every reserved tensor from `file`. */
-  async read(file: string): Promise<void> {
-    await readTensors(file, this.wanted)
-  }
-
-  /** Floats reserved so far. */
+  /** Floats reserved. */
   get numParameters(): number {
-    return this.wanted.reduce((a, t) => a + t.dest.length, 0)
+    return this.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0)
   }
 }
 
