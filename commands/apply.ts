@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {renderOutcome, renderPlan, renderSummary} from '../cli/apply-render.js'
+import {renderMarkdown, renderOutcome, renderPlan, renderSummary} from '../cli/apply-render.js'
 import {numberFlag} from '../cli/flags.js'
 import {AUTH_METHODS} from '../src/azure/auth.js'
 import {runApply, type ApplyResult} from '../src/azure/run-apply.js'
@@ -25,6 +25,7 @@ export default class Apply extends BaseCommand {
     '<%= config.bin %> apply build/vit-digits --registry my-registry',
     '<%= config.bin %> apply out/endpoint.yaml out/deployment.yaml --workspace my-ws --wait',
     '<%= config.bin %> apply out/*.yaml --plan --detailed-exitcode   # CI: exit 2 when something would change',
+    '<%= config.bin %> apply out/*.yaml --plan --format markdown >> "$GITHUB_STEP_SUMMARY"   # the plan as a job summary',
   ]
 
   static override strict = false
@@ -39,12 +40,18 @@ export default class Apply extends BaseCommand {
     'all-traffic': Flags.boolean({
       description: 'Each online deployment in the files takes 100% of its endpoint\'s traffic; each batch deployment becomes its endpoint\'s default (az ml --all-traffic / --set-default)',
     }),
+    format: Flags.option({
+      options: ['text', 'markdown'] as const,
+      default: 'text' as const,
+      description: 'Output format (--json overrides): markdown prints the plan, and after apply the outcome, for a CI job summary or a pull-request comment',
+    })(),
     'detailed-exitcode': Flags.boolean({description: 'With --plan: exit 2 when changes are pending, 0 when none', dependsOn: ['plan']}),
     subscription: Flags.string({description: 'Subscription id [env: AZURE_SUBSCRIPTION_ID]'}),
     'resource-group': Flags.string({char: 'g', description: 'Resource group [env: AZURE_RESOURCE_GROUP]'}),
     workspace: Flags.string({char: 'w', description: 'Workspace, for endpoints, deployments and jobs [env: AZUREML_WORKSPACE, AZURE_ML_WORKSPACE]'}),
-    registry: Flags.string({char: 'r', description: 'Registry, for model versions [env: AZUREML_REGISTRY, AZURE_ML_REGISTRY]'}),
+    registry: Flags.string({char: 'r', description: "Registry, for model versions: a name, or its full ARM id (which names its subscription and resource group) [env: AZUREML_REGISTRY, AZURE_ML_REGISTRY]"}),
     'registry-resource-group': Flags.string({description: "The registry's resource group when not --resource-group [env: AZUREML_REGISTRY_RESOURCE_GROUP]"}),
+    'registry-subscription': Flags.string({description: "The registry's subscription when not --subscription [env: AZUREML_REGISTRY_SUBSCRIPTION]"}),
     auth: Flags.option({options: AUTH_METHODS, description: 'Credential to use (default: AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential)'})(),
     'arm-endpoint': Flags.string({description: 'Azure Resource Manager URL, for sovereign clouds; http only for loopback [env: AZURE_ARM_ENDPOINT]'}),
     'poll-interval': numberFlag({min: 0})({description: 'Seconds between status polls when Azure gives no Retry-After', default: 5}),
@@ -63,7 +70,8 @@ export default class Apply extends BaseCommand {
     const {flags, argv} = await this.parse(Apply)
     const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout')
     const requestTimeoutMs = flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout'], '--request-timeout')
-    const human = !this.jsonEnabled()
+    const human = !this.jsonEnabled() && flags.format === 'text'
+    const markdown = !this.jsonEnabled() && flags.format === 'markdown'
     const controller = new AbortController()
     let interrupts = 0
     const onSigint = () => {
@@ -86,6 +94,7 @@ export default class Apply extends BaseCommand {
           workspace: flags.workspace,
           registry: flags.registry,
           registryResourceGroup: flags['registry-resource-group'],
+          registrySubscription: flags['registry-subscription'],
           armEndpoint: flags['arm-endpoint'],
         },
         auth: flags.auth,
@@ -110,6 +119,7 @@ export default class Apply extends BaseCommand {
       if (result.mode === 'apply' && result.applied) this.log(renderOutcome(result))
       if (result.summary.refused) this.logToStderr('Nothing was applied: the plan holds refused changes.')
     }
+    if (markdown) this.log(renderMarkdown(result))
     // Also under --json (where oclif's logToStderr is silent): a failed apply must say why on stderr.
     if (result.error) process.stderr.write(`Error: ${result.error.message}\n`)
     if (result.summary.refused) process.exitCode = 1
