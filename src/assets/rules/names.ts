@@ -2,11 +2,11 @@
  * The name and version rules (validate_assets.py, config.py): `name-format`, `name-forbidden-word`, `name-mismatch`,
  * `version-mismatch`, and the asset's effective name and version (asset.yaml's, else the spec's).
  */
+import {ASSETS_MODEL_NAME_RE, azureModelNameProblem} from '../../core/model-name.js'
 import type {AssetFiles} from '../asset.js'
 import {locate, type Position, type YamlFile} from '../yaml-file.js'
 import type {Reporter} from './reporter.js'
 
-export const MODEL_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,254}$/
 export const ASSET_NAME_RE = /^[a-z][a-z0-9_.-]{0,254}$/
 const TEMPLATE_RE = /\{\{.*\}\}/
 
@@ -56,9 +56,13 @@ export function checkNameAndVersion(r: Reporter, files: AssetFiles, a: Record<st
     const pos = locate(nameYaml, ['name'])
     out.nameAt = {...pos, file: nameYaml.file}
     if (!TEMPLATE_RE.test(name)) {
-      const re = type === 'model' ? MODEL_NAME_RE : ASSET_NAME_RE
+      const re = type === 'model' ? ASSETS_MODEL_NAME_RE : ASSET_NAME_RE
       if (!re.test(name)) {
         r.at(nameYaml, ['name'], 'name-format', `name ${JSON.stringify(name)} does not match ${re.source}${type === 'model' ? '' : ' (lower case for non-model assets)'}`)
+      } else if (type === 'model') {
+        // The azureml-assets CI accepts it; Azure's REST API will not (a dot): a warning, so validate still agrees with the CI.
+        const refused = azureModelNameProblem(name)
+        if (refused) r.at(nameYaml, ['name'], 'name-format', refused, {severity: 'warning'})
       }
       const words = forbiddenWords(name, type)
       if (words.length) {
