@@ -12,7 +12,7 @@ import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import addFormatsModule from 'ajv-formats'
 
 import {assetPath} from '../core/paths.js'
-import {pointerToPath} from '../core/json-schema.js'
+import {pointerToPath} from '../core/schema-issues.js'
 
 /** The Azure ML YAML kinds vitrine knows, named as Azure's schema files are. */
 export const AZUREML_SCHEMA_NAMES = [

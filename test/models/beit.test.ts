@@ -7,8 +7,10 @@ import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {createWasmBackend} from '../../src/engine/wasm/index.js'
 import {parseBeitConfig} from '../../src/models/beit/config.js'
 import {beitForward, createBeitState} from '../../src/models/beit/forward.js'
-import {beitRelativeBias, loadBeitWeights} from '../../src/models/beit/weights.js'
+import {beitParameters} from '../../src/models/beit/tensors.js'
+import {beitRelativeBias, prepareBeitWeights} from '../../src/models/beit/weights.js'
 import {FIXTURES, checkFamilyFixture} from './family-fixtures.js'
+import {readPlanned} from './family-load.js'
 
 const dir = join(FIXTURES, 'beit-tiny')
 
@@ -38,7 +40,9 @@ describe.each([
     const backend = await make()
     backends.push(backend)
     const {config} = parseBeitConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json')
-    const weights = await loadBeitWeights(join(dir, 'model.safetensors'), config, backend)
+    const params = beitParameters(config, (n) => backend.alloc(n))
+    await readPlanned(join(dir, 'model.safetensors'), params.plan.tensors)
+    const weights = prepareBeitWeights(params, config, backend)
     const state = createBeitState(config, backend, 2)
     const max = checkFamilyFixture('beit-tiny', (px, B) => Float32Array.from(beitForward(backend, config, weights, state, px, B)))
     console.log(`beit-tiny ${name}: max abs logit diff ${max.toExponential(2)}`)

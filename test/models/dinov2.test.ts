@@ -7,8 +7,10 @@ import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {createWasmBackend} from '../../src/engine/wasm/index.js'
 import {parseDinov2Config} from '../../src/models/dinov2/config.js'
 import {createDinov2State, dinov2Forward} from '../../src/models/dinov2/forward.js'
-import {interpolatesByScaleFactor, loadDinov2Weights} from '../../src/models/dinov2/weights.js'
+import {dinov2Parameters} from '../../src/models/dinov2/tensors.js'
+import {interpolatesByScaleFactor, prepareDinov2Weights} from '../../src/models/dinov2/weights.js'
 import {FIXTURES, checkFamilyFixture} from './family-fixtures.js'
+import {readPlanned} from './family-load.js'
 
 const dir = join(FIXTURES, 'dinov2-tiny')
 
@@ -35,7 +37,9 @@ describe.each([
     backends.push(backend)
     const {config} = parseDinov2Config(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json')
     const geometry = {inputHeight: 56, inputWidth: 56, gridHeight: 7, gridWidth: 7}
-    const weights = await loadDinov2Weights(join(dir, 'model.safetensors'), config, {...geometry, transformersVersion: version}, backend)
+    const params = dinov2Parameters(config, (n) => backend.alloc(n))
+    await readPlanned(join(dir, 'model.safetensors'), params.plan.tensors)
+    const weights = prepareDinov2Weights(params, config, {...geometry, transformersVersion: version}, backend, 'model.safetensors')
     const state = createDinov2State(config, geometry, backend, 2)
     const max = checkFamilyFixture('dinov2-tiny', (px, B) => Float32Array.from(dinov2Forward(backend, config, geometry, weights, state, px, B)), expectedFile)
     console.log(`dinov2-tiny ${name} transformers ${version}: max abs logit diff ${max.toExponential(2)}`)

@@ -7,8 +7,10 @@ import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {createWasmBackend} from '../../src/engine/wasm/index.js'
 import {parseSwinv2Config, swinv2Geometry} from '../../src/models/swinv2/config.js'
 import {createSwinv2State, swinv2Forward} from '../../src/models/swinv2/forward.js'
-import {loadSwinv2Weights} from '../../src/models/swinv2/weights.js'
+import {swinv2Parameters} from '../../src/models/swinv2/tensors.js'
+import {prepareSwinv2Weights} from '../../src/models/swinv2/weights.js'
 import {FIXTURES, checkFamilyFixture} from './family-fixtures.js'
+import {readPlanned} from './family-load.js'
 
 const dir = join(FIXTURES, 'swinv2-tiny')
 
@@ -23,7 +25,9 @@ describe.each([
     backends.push(backend)
     const {config} = parseSwinv2Config(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json')
     const stages = swinv2Geometry(config, 64, 64)
-    const weights = await loadSwinv2Weights(join(dir, 'model.safetensors'), config, stages, backend)
+    const params = swinv2Parameters(config, stages, (n) => backend.alloc(n))
+    await readPlanned(join(dir, 'model.safetensors'), params.plan.tensors)
+    const weights = prepareSwinv2Weights(params, config, backend)
     const state = createSwinv2State(config, stages, backend, 2)
     const max = checkFamilyFixture('swinv2-tiny', (px, B) => Float32Array.from(swinv2Forward(backend, config, {height: 64, width: 64}, weights, state, px, B)))
     console.log(`swinv2-tiny ${name}: max abs logit diff ${max.toExponential(2)}`)

@@ -6,8 +6,9 @@
  */
 import type {Backend, Linear} from '../../engine/backend.js'
 import type {EncoderLayerWeights} from '../encoder.js'
-import {TensorPlan, foldRowScale} from '../tensors.js'
+import {foldRowScale} from '../tensor-plan.js'
 import type {BeitConfig} from './config.js'
+import type {BeitParameters} from './tensors.js'
 
 
 export interface BeitWeights {
@@ -45,47 +46,10 @@ export function beitRelativeBias(out: Float32Array, table: Float32Array, NH: num
   }
 }
 
-export async function loadBeitWeights(file: string, config: BeitConfig, backend: Backend): Promise<BeitWeights> {
+/** The weights the forward pass runs, from parameters whose views are filled: folded, expanded, linears prepared. */
+export function prepareBeitWeights(p: BeitParameters, config: BeitConfig, backend: Backend): BeitWeights {
   const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numTokens: T, numHeads: NH, numLabels} = config
-  const plan = new TensorPlan(backend)
-  const numRel = (2 * config.gridHeight - 1) * (2 * config.gridWidth - 1) + 3
-  const patchWeight = plan.want('beit.embeddings.patch_embeddings.projection.weight', [C, ch, PH, PW])
-  const patchBias = plan.want('beit.embeddings.patch_embeddings.projection.bias', [C])
-  const clsToken = plan.want('beit.embeddings.cls_token', [1, 1, C])
-  const posEmbed = config.absolutePositions ? plan.want('beit.embeddings.position_embeddings', [1, T, C]) : null
-  const sharedTable = config.sharedRelativeBias ? plan.want('beit.encoder.relative_position_bias.relative_position_bias_table', [numRel, NH]) : null
-  const raw = Array.from({length: config.numLayers}, (_, l) => {
-    const p = `beit.encoder.layer.${l}`
-    const qkvWeight = backend.alloc(3 * C * C)
-    const qkvBias = backend.alloc(3 * C) // the key's third stays zero: BEiT's key has no bias
-    plan.want(`${p}.attention.attention.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
-    plan.want(`${p}.attention.attention.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
-    plan.want(`${p}.attention.attention.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
-    plan.want(`${p}.attention.attention.query.bias`, [C], qkvBias.subarray(0, C))
-    plan.want(`${p}.attention.attention.value.bias`, [C], qkvBias.subarray(2 * C))
-    return {
-      qkvWeight,
-      qkvBias,
-      table: config.relativeBias ? plan.want(`${p}.attention.attention.relative_position_bias.relative_position_bias_table`, [numRel, NH]) : null,
-      ln1Gamma: plan.want(`${p}.layernorm_before.weight`, [C]),
-      ln1Beta: plan.want(`${p}.layernorm_before.bias`, [C]),
-      outWeight: plan.want(`${p}.attention.output.dense.weight`, [C, C]),
-      outBias: plan.want(`${p}.attention.output.dense.bias`, [C]),
-      ln2Gamma: plan.want(`${p}.layernorm_after.weight`, [C]),
-      ln2Beta: plan.want(`${p}.layernorm_after.bias`, [C]),
-      fc1Weight: plan.want(`${p}.intermediate.dense.weight`, [I, C]),
-      fc1Bias: plan.want(`${p}.intermediate.dense.bias`, [I]),
-      fc2Weight: plan.want(`${p}.output.dense.weight`, [C, I]),
-      fc2Bias: plan.want(`${p}.output.dense.bias`, [C]),
-      lambda1: config.layerScale ? plan.want(`${p}.lambda_1`, [C]) : null,
-      lambda2: config.layerScale ? plan.want(`${p}.lambda_2`, [C]) : null,
-    }
-  })
-  const headGamma = plan.want(config.meanPooling ? 'beit.pooler.layernorm.weight' : 'beit.layernorm.weight', [C])
-  const headBeta = plan.want(config.meanPooling ? 'beit.pooler.layernorm.bias' : 'beit.layernorm.bias', [C])
-  const classifierWeight = plan.want('classifier.weight', [numLabels, C])
-  const classifierBias = plan.want('classifier.bias', [numLabels])
-  await plan.read(file)
+  const {plan, patchWeight, patchBias, clsToken, posEmbed, sharedTable, raw, headGamma, headBeta, classifierWeight, classifierBias} = p
 
   const expand = (table: Float32Array): Float32Array => {
     const bias = backend.alloc(NH * T * T)

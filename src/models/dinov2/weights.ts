@@ -8,8 +8,9 @@ import {InvalidInputError} from '../../core/errors.js'
 import type {Backend, Linear} from '../../engine/backend.js'
 import {bicubicResize} from '../ops.js'
 import type {EncoderLayerWeights} from '../encoder.js'
-import {TensorPlan, foldRowScale} from '../tensors.js'
+import {foldRowScale} from '../tensor-plan.js'
 import type {Dinov2Config} from './config.js'
+import type {Dinov2Parameters} from './tensors.js'
 
 
 export interface Dinov2Weights {
@@ -71,44 +72,13 @@ export function interpolatePositions(out: Float32Array, pos: Float32Array, N: nu
   }
 }
 
-export async function loadDinov2Weights(file: string, config: Dinov2Config, input: Dinov2Input, backend: Backend): Promise<Dinov2Weights> {
+/**
+ * The weights the forward pass runs, from parameters whose views are filled: layer scales folded, positions
+ * interpolated to the input grid, linears prepared. `file` is named in errors.
+ */
+export function prepareDinov2Weights(p: Dinov2Parameters, config: Dinov2Config, input: Dinov2Input, backend: Backend, file: string): Dinov2Weights {
   const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numPositions: N, numLabels} = config
-  const plan = new TensorPlan(backend)
-  const patchWeight = plan.want('dinov2.embeddings.patch_embeddings.projection.weight', [C, ch, PH, PW])
-  const patchBias = plan.want('dinov2.embeddings.patch_embeddings.projection.bias', [C])
-  const clsToken = plan.want('dinov2.embeddings.cls_token', [1, 1, C])
-  const trainedPos = new Float32Array((N + 1) * C)
-  plan.want('dinov2.embeddings.position_embeddings', [1, N + 1, C], trainedPos)
-  const raw = Array.from({length: config.numLayers}, (_, l) => {
-    const p = `dinov2.encoder.layer.${l}`
-    const qkvWeight = backend.alloc(3 * C * C)
-    const qkvBias = config.qkvBias ? backend.alloc(3 * C) : null
-    ;['query', 'key', 'value'].forEach((part, i) => {
-      plan.want(`${p}.attention.attention.${part}.weight`, [C, C], qkvWeight.subarray(i * C * C, (i + 1) * C * C))
-      if (qkvBias) plan.want(`${p}.attention.attention.${part}.bias`, [C], qkvBias.subarray(i * C, (i + 1) * C))
-    })
-    return {
-      qkvWeight,
-      qkvBias,
-      ln1Gamma: plan.want(`${p}.norm1.weight`, [C]),
-      ln1Beta: plan.want(`${p}.norm1.bias`, [C]),
-      outWeight: plan.want(`${p}.attention.output.dense.weight`, [C, C]),
-      outBias: plan.want(`${p}.attention.output.dense.bias`, [C]),
-      lambda1: plan.want(`${p}.layer_scale1.lambda1`, [C]),
-      ln2Gamma: plan.want(`${p}.norm2.weight`, [C]),
-      ln2Beta: plan.want(`${p}.norm2.bias`, [C]),
-      fc1Weight: plan.want(`${p}.mlp.fc1.weight`, [I, C]),
-      fc1Bias: plan.want(`${p}.mlp.fc1.bias`, [I]),
-      fc2Weight: plan.want(`${p}.mlp.fc2.weight`, [C, I]),
-      fc2Bias: plan.want(`${p}.mlp.fc2.bias`, [C]),
-      lambda2: plan.want(`${p}.layer_scale2.lambda1`, [C]),
-    }
-  })
-  const lnfGamma = plan.want('dinov2.layernorm.weight', [C])
-  const lnfBeta = plan.want('dinov2.layernorm.bias', [C])
-  const classifierWeight = plan.want('classifier.weight', [numLabels, 2 * C])
-  const classifierBias = plan.want('classifier.bias', [numLabels])
-  await plan.read(file)
+  const {plan, patchWeight, patchBias, clsToken, trainedPos, raw, lnfGamma, lnfBeta, classifierWeight, classifierBias} = p
 
   const {gridHeight: GH, gridWidth: GW} = input
   const posEmbed = backend.alloc((1 + GH * GW) * C)

@@ -5,8 +5,8 @@
  * window mask — added twice, as transformers adds it — as one [nBias, NH, T, T] bias; and exp(min(logit_scale, log 100)).
  */
 import type {Backend, Linear} from '../../engine/backend.js'
-import {TensorPlan} from '../tensors.js'
 import type {Swinv2BlockGeometry, Swinv2Config, Swinv2StageGeometry} from './config.js'
+import type {Swinv2Parameters} from './tensors.js'
 
 export interface Swinv2BlockWeights {
   geometry: Swinv2BlockGeometry
@@ -108,65 +108,13 @@ export function shiftedWindowMask(Hp: number, Wp: number, ws: number, shift: num
   return mask
 }
 
-export async function loadSwinv2Weights(file: string, config: Swinv2Config, stages: Swinv2StageGeometry[], backend: Backend): Promise<Swinv2Weights> {
+/** The weights the forward pass runs, from parameters whose views are filled: biases built, linears prepared. */
+export function prepareSwinv2Weights(p: Swinv2Parameters, config: Swinv2Config, backend: Backend): Swinv2Weights {
   const P = config.patchSize
   const ch = config.numChannels
   const C0 = config.embedDim
-  const plan = new TensorPlan(backend)
-  const patchWeight = plan.want('swinv2.embeddings.patch_embeddings.projection.weight', [C0, ch, P, P])
-  const patchBias = plan.want('swinv2.embeddings.patch_embeddings.projection.bias', [C0])
-  const embedNormGamma = plan.want('swinv2.embeddings.norm.weight', [C0])
-  const embedNormBeta = plan.want('swinv2.embeddings.norm.bias', [C0])
-  const raw = stages.map((stage, i) => {
-    const C = stage.dim
-    const NH = stage.heads
-    const blocks = stage.blocks.map((geometry, j) => {
-      const p = `swinv2.encoder.layers.${i}.blocks.${j}`
-      const qkvWeight = backend.alloc(3 * C * C)
-      const qkvBias = config.qkvBias ? backend.alloc(3 * C) : null
-      plan.want(`${p}.attention.self.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
-      plan.want(`${p}.attention.self.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
-      plan.want(`${p}.attention.self.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
-      if (qkvBias) {
-        plan.want(`${p}.attention.self.query.bias`, [C], qkvBias.subarray(0, C))
-        plan.want(`${p}.attention.self.value.bias`, [C], qkvBias.subarray(2 * C))
-      }
-      return {
-        geometry,
-        qkvWeight,
-        qkvBias,
-        logitScale: plan.want(`${p}.attention.self.logit_scale`, [NH, 1, 1]),
-        cpbW0: plan.want(`${p}.attention.self.continuous_position_bias_mlp.0.weight`, [512, 2]),
-        cpbB0: plan.want(`${p}.attention.self.continuous_position_bias_mlp.0.bias`, [512]),
-        cpbW2: plan.want(`${p}.attention.self.continuous_position_bias_mlp.2.weight`, [NH, 512]),
-        outWeight: plan.want(`${p}.attention.output.dense.weight`, [C, C]),
-        outBias: plan.want(`${p}.attention.output.dense.bias`, [C]),
-        lnBeforeGamma: plan.want(`${p}.layernorm_before.weight`, [C]),
-        lnBeforeBeta: plan.want(`${p}.layernorm_before.bias`, [C]),
-        fc1Weight: plan.want(`${p}.intermediate.dense.weight`, [stage.hidden, C]),
-        fc1Bias: plan.want(`${p}.intermediate.dense.bias`, [stage.hidden]),
-        fc2Weight: plan.want(`${p}.output.dense.weight`, [C, stage.hidden]),
-        fc2Bias: plan.want(`${p}.output.dense.bias`, [C]),
-        lnAfterGamma: plan.want(`${p}.layernorm_after.weight`, [C]),
-        lnAfterBeta: plan.want(`${p}.layernorm_after.bias`, [C]),
-      }
-    })
-    const merge =
-      i < stages.length - 1
-        ? {
-            reduction: plan.want(`swinv2.encoder.layers.${i}.downsample.reduction.weight`, [2 * C, 4 * C]),
-            normGamma: plan.want(`swinv2.encoder.layers.${i}.downsample.norm.weight`, [2 * C]),
-            normBeta: plan.want(`swinv2.encoder.layers.${i}.downsample.norm.bias`, [2 * C]),
-          }
-        : null
-    return {stage, blocks, merge}
-  })
-  const CL = stages[stages.length - 1].dim
-  const lnfGamma = plan.want('swinv2.layernorm.weight', [CL])
-  const lnfBeta = plan.want('swinv2.layernorm.bias', [CL])
-  const classifierWeight = plan.want('classifier.weight', [config.numLabels, CL])
-  const classifierBias = plan.want('classifier.bias', [config.numLabels])
-  await plan.read(file)
+  const CL = p.raw[p.raw.length - 1].stage.dim
+  const {plan, patchWeight, patchBias, embedNormGamma, embedNormBeta, raw, lnfGamma, lnfBeta, classifierWeight, classifierBias} = p
 
   const maxLogit = f32(Math.log(100))
   const stageWeights = raw.map(({stage, blocks, merge}, i): Swinv2StageWeights => ({
