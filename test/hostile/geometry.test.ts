@@ -7,24 +7,15 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {isVitrineError} from '../../src/core/errors.js'
 import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {loadModel} from '../../src/engine/classifier.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
 import {tempDir} from '../helpers/tmp.js'
+import {userError} from './user-error.js'
 import {FIXTURES, rawSafetensors, readSafetensorsPlain} from '../helpers/weight-writers.js'
 
 const TINY = join(FIXTURES, 'vit-tiny')
 
-async function userError(p: Promise<unknown>): Promise<{message: string; exitCode: number}> {
-  try {
-    await p
-  } catch (error) {
-    if (!isVitrineError(error)) throw error
-    return {message: error.message, exitCode: error.exitCode}
-  }
-  throw new Error('expected a user error, got success')
-}
 
 /** The tiny ViT folder with `edit` applied to its config.json. */
 async function tinyWithConfig(edit: (c: Record<string, unknown>) => void): Promise<{root: string; model: string}> {
