@@ -1,5 +1,6 @@
 /**
- * The contract between the ViT forward pass (src/engine/vit.ts) and the kernels that do its arithmetic.
+ * The contract between the model families' forward passes (src/models/<family>/forward.ts) and the kernels that do
+ * their arithmetic.
  *
  * Two backends implement it: the plain TypeScript one (src/engine/backend-ts.ts, the fallback and the test
  * reference) and the WebAssembly SIMD one (src/engine/wasm/, fast, multi-threaded). The forward pass allocates its

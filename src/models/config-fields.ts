@@ -4,7 +4,7 @@
  * InvalidInputError naming the file and the field.
  */
 import {InvalidInputError} from '../core/errors.js'
-import {parseLabels} from '../engine/config.js'
+import {parseLabels} from './labels.js'
 
 export interface ConfigFields {
   /** The parsed object. */

@@ -73,12 +73,19 @@ export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** The manifest of the package in `dir` (every file except manifest.json itself). */
-export async function buildManifest(dir: string, name: string, version: string, onBytes?: (n: number) => void): Promise<PackageManifest> {
+/**
+ * The manifest of the package in `dir` (every file except manifest.json itself). `known` holds the size and hash of
+ * files the caller hashed as it wrote them (by relative path): those are not read again.
+ */
+export async function buildManifest(
+  dir: string, name: string, version: string, onBytes?: (n: number) => void, known?: ReadonlyMap<string, {size: number; sha256: string}>,
+): Promise<PackageManifest> {
   const files: ManifestEntry[] = []
   for (const path of await listFiles(dir)) {
     if (path === MANIFEST_FILE) continue
-    files.push({path, ...(await hashFile(join(dir, path), onBytes))})
+    const hashed = known?.get(path)
+    if (hashed) onBytes?.(hashed.size)
+    files.push({path, ...(hashed ?? (await hashFile(join(dir, path), onBytes)))})
   }
   return {schemaVersion: MANIFEST_SCHEMA_VERSION, name, version, files}
 }

@@ -6,10 +6,10 @@ import {parse} from 'yaml'
 import {UsageError, VitrineError, describeFsError} from '../core/errors.js'
 import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {type Progress, silentProgress} from '../core/progress.js'
+import {compareTensorShapes, readModelConfig} from '../models/model-folder.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
 import {MANIFEST_FILE, checkManifestEntry, folderBytes, isPackagePath, listFiles, manifestPathProblems, readManifest} from './manifest.js'
 import {LAYOUT} from './package.js'
-import {compareTensorShapes, readVitConfig} from './vit-config.js'
 
 /**
  * `vitrine verify DIR`: proves a package folder is what `vitrine package` wrote — every file of the manifest present
@@ -103,10 +103,10 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
   // Shapes: read the header and the config even when their hashes failed, to say what is wrong with them.
   let tensorsChecked = 0
   try {
-    const config = await readVitConfig(join(dir, LAYOUT.config))
+    const {family, config} = await readModelConfig(join(dir, LAYOUT.config))
     const header = await readSafetensorsHeader(join(dir, LAYOUT.weights))
     tensorsChecked = header.tensors.length
-    for (const p of compareTensorShapes(config, header.tensors)) issues.push({file: LAYOUT.weights, message: p})
+    for (const p of compareTensorShapes(family, config, header.tensors)) issues.push({file: LAYOUT.weights, message: p})
   } catch (error) {
     if (!(error instanceof VitrineError)) throw error
     const file = error.file?.endsWith('config.json') ? LAYOUT.config : LAYOUT.weights

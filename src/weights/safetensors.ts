@@ -3,7 +3,7 @@ import type {FileHandle} from 'node:fs/promises'
 import {InvalidInputError, previewValue} from '../core/errors.js'
 import {openOrUsage} from '../core/fs.js'
 import {parseJsonText, readUserFile} from '../core/user-file.js'
-import {DTYPE_BYTES, bf16ToF32, f16ToF32} from './dtype.js'
+import {DTYPE_BYTES, uint16View, widenBf16, widenF16} from './dtype.js'
 
 /**
  * Hugging Face safetensors: an 8-byte little-endian header length N, N bytes of JSON
@@ -145,9 +145,8 @@ export function tensorToFloat32(bytes: Uint8Array, dtype: string, name: string, 
   }
   if (dtype === 'F16' || dtype === 'BF16') {
     const out = new Float32Array(n)
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    const conv = dtype === 'F16' ? f16ToF32 : bf16ToF32
-    for (let i = 0; i < n; i++) out[i] = conv(dv.getUint16(2 * i, true))
+    if (dtype === 'F16') widenF16(out, uint16View(bytes))
+    else widenBf16(out, uint16View(bytes))
     return out
   }
   throw new InvalidInputError(`${file}: tensor '${name}' has dtype ${dtype}; vitrine computes in float32 and reads F32, F16 or BF16 weights`, {file})

@@ -1,7 +1,7 @@
 /** Reads a fixture's model.safetensors into a family's planned views (what the engine's loader does). */
-import {readTensors} from '../../src/engine/weights.js'
-import type {PlannedTensor} from '../../src/models/tensors.js'
+import {readParameters} from '../../src/engine/read-parameters.js'
+import type {PlannedTensor} from '../../src/models/tensor-plan.js'
 
 export async function readPlanned(file: string, tensors: PlannedTensor[]): Promise<void> {
-  await readTensors(file, tensors.map((t) => ({name: t.name, shape: t.shape, dest: t.view})))
+  await readParameters(file, tensors)
 }

@@ -6,7 +6,7 @@
  */
 import type {Backend, Linear} from '../../engine/backend.js'
 import type {EncoderLayerWeights} from '../encoder.js'
-import {foldRowScale} from '../tensors.js'
+import {foldRowScale} from '../tensor-plan.js'
 import type {BeitConfig} from './config.js'
 import type {BeitParameters} from './tensors.js'
 

@@ -8,7 +8,7 @@ import {InvalidInputError} from '../../core/errors.js'
 import type {Backend, Linear} from '../../engine/backend.js'
 import {bicubicResize} from '../ops.js'
 import type {EncoderLayerWeights} from '../encoder.js'
-import {foldRowScale} from '../tensors.js'
+import {foldRowScale} from '../tensor-plan.js'
 import type {Dinov2Config} from './config.js'
 import type {Dinov2Parameters} from './tensors.js'
 

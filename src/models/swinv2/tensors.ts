@@ -2,7 +2,7 @@
  * The Swinv2ForImageClassification's tensors: every Hugging Face tensor name with its shape and the parameter view it lands in. This is
  * the only file that spells the family's tensor names; weights.ts prepares what the forward pass runs from the views.
  */
-import {type PlannedTensor, TensorPlan} from '../tensors.js'
+import {type PlannedTensor, TensorPlan} from '../tensor-plan.js'
 import {type Swinv2Config, type Swinv2StageGeometry, swinv2Geometry} from './config.js'
 
 /** The parameters as read from the checkpoint (before the biases are built), and the tensors that fill them. */

@@ -2,9 +2,10 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {InvalidInputError} from '../../src/core/errors.js'
-import {parseVitConfig, parseVitConfigText} from '../../src/engine/config.js'
-import {FIXTURES} from './fixtures.js'
+import {InvalidInputError} from '../../../src/core/errors.js'
+import {parseModelConfigText} from '../../../src/models/registry.js'
+import {parseVitConfig} from '../../../src/models/vit/config.js'
+import {FIXTURES} from '../../engine/fixtures.js'
 
 const FILE = 'm/config.json'
 const geom = JSON.parse(readFileSync(join(FIXTURES, 'vit-geom', 'config.json'), 'utf8')) as Record<string, unknown>
@@ -73,7 +74,7 @@ describe('parseVitConfig', () => {
   })
 
   it('refuses text that is not JSON, or not an object', () => {
-    expect(() => parseVitConfigText('{"hidden_size": ', FILE)).toThrow(/m\/config\.json: not valid JSON/)
-    expect(() => parseVitConfigText('[1]', FILE)).toThrow(/must be a JSON object/)
+    expect(() => parseModelConfigText('{"hidden_size": ', FILE)).toThrow(/m\/config\.json: not valid JSON/)
+    expect(() => parseModelConfigText('[1]', FILE)).toThrow(/must be a JSON object/)
   })
 })

@@ -3,6 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {InvalidInputError} from '../core/errors.js'
 import {MAX_JSON_FILE_BYTES, parseJsonText, readUserTextFile} from '../core/user-file.js'
 import {assetPath} from '../core/paths.js'
+import {id2labelToList} from '../models/labels.js'
 
 /**
  * Class labels for a converted model: from `--labels FILE` (a JSON id2label object, a JSON list, a config.json with
@@ -24,20 +25,6 @@ export async function imagenetLabels(): Promise<string[]> {
     imagenet = labels as string[]
   }
   return imagenet
-}
-
-/** `{"0": "cat", ...}` as a list in id order; every id 0..n-1 must be there once. */
-export function id2labelToList(id2label: unknown, where: string): string[] {
-  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw new InvalidInputError(`${where}: id2label must be an object of "id": "label"`)
-  const entries = Object.entries(id2label as Record<string, unknown>)
-  const out = new Array<string>(entries.length)
-  for (const [k, v] of entries) {
-    const id = Number(k)
-    if (!/^\d+$/.test(k) || id >= entries.length) throw new InvalidInputError(`${where}: id2label key ${JSON.stringify(k)} is not an id in 0..${entries.length - 1}`)
-    if (typeof v !== 'string') throw new InvalidInputError(`${where}: id2label[${JSON.stringify(k)}] must be a string`)
-    out[id] = v
-  }
-  return out
 }
 
 /** Reads `--labels FILE`. */

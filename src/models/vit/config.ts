@@ -1,12 +1,19 @@
-import {InvalidInputError} from '../core/errors.js'
-import {parseJsonText} from '../core/user-file.js'
+import {InvalidInputError} from '../../core/errors.js'
+import type {ModelConfig, ParseConfigOptions, ParsedConfig} from '../family.js'
+import {parseLabels} from '../labels.js'
 
 /**
  * The hyperparameters of a ViTForImageClassification, read from a Hugging Face config.json. Missing fields take
  * transformers' ViTConfig defaults (google/vit-base-patch16-224's geometry), so a folder loads here exactly when it
  * loads in transformers; a value vitrine cannot compute the way PyTorch does is refused, naming the field.
+ *
+ * This is the one set of rules for a ViT config: convert, package, verify, the ONNX export and the engine all parse
+ * through it. In particular image_size and patch_size may be an int or [height, width], and an image size that is
+ * not a multiple of the patch size is accepted (the strided convolution drops the pixels past the last whole patch),
+ * exactly as transformers' ViTConfig and ViTEmbeddings accept them: a config a user can run in transformers runs
+ * in every vitrine verb, and one vitrine refuses is refused by every verb.
  */
-export interface VitConfig {
+export interface VitConfig extends ModelConfig {
   /** C: width of the residual stream. */
   hiddenSize: number
   /** L: encoder blocks. */
@@ -37,13 +44,13 @@ export interface VitConfig {
 }
 
 /** What config.json yields: the geometry and the label of each class id, in id order. */
-export interface ParsedVitConfig {
-  config: VitConfig
-  labels: string[]
-}
+export type ParsedVitConfig = ParsedConfig<VitConfig>
+
+/** The model class ViT checkpoints are (DeiT's too). */
+export const VIT_ARCHITECTURE = 'ViTForImageClassification'
 
 /** transformers.ViTConfig's defaults, applied to fields config.json leaves out. */
-const VIT_DEFAULTS = {
+export const VIT_CONFIG_DEFAULTS = {
   hidden_size: 768,
   num_hidden_layers: 12,
   num_attention_heads: 12,
@@ -59,13 +66,8 @@ const VIT_DEFAULTS = {
 /** The only hidden_act vitrine implements: GELU in its exact erf form (PyTorch's nn.GELU(approximate='none')). */
 const SUPPORTED_ACT = 'gelu'
 
-/** Parses config.json's text. `file` is named in every error. */
-export function parseVitConfigText(text: string, file: string): ParsedVitConfig {
-  return parseVitConfig(parseJsonText(text, file, {file}), file)
-}
-
 /** Checks a parsed config.json and derives the geometry. */
-export function parseVitConfig(json: unknown, file: string): ParsedVitConfig {
+export function parseVitConfig(json: unknown, file: string, options: ParseConfigOptions = {}): ParsedVitConfig {
   const bad = (field: string, message: string): never => {
     throw new InvalidInputError(`${file}: ${field} ${message}`, {file})
   }
@@ -77,19 +79,19 @@ export function parseVitConfig(json: unknown, file: string): ParsedVitConfig {
   }
   if (cfg.architectures !== undefined) {
     const archs = cfg.architectures
-    if (!Array.isArray(archs) || !archs.includes('ViTForImageClassification')) {
+    if (!Array.isArray(archs) || !archs.includes(VIT_ARCHITECTURE)) {
       bad('architectures', `is ${JSON.stringify(archs)}; vitrine runs ["ViTForImageClassification"]`)
     }
   }
 
-  const positiveInt = (field: keyof typeof VIT_DEFAULTS): number => {
-    const v = cfg[field] ?? VIT_DEFAULTS[field]
+  const positiveInt = (field: keyof typeof VIT_CONFIG_DEFAULTS): number => {
+    const v = cfg[field] ?? VIT_CONFIG_DEFAULTS[field]
     if (!Number.isSafeInteger(v) || (v as number) <= 0) bad(field, `must be a positive integer, got ${JSON.stringify(v)}`)
     return v as number
   }
   // image_size and patch_size are an int or [height, width] in transformers.
   const pair = (field: 'image_size' | 'patch_size'): [number, number] => {
-    const v = cfg[field] ?? VIT_DEFAULTS[field]
+    const v = cfg[field] ?? VIT_CONFIG_DEFAULTS[field]
     const ok = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) > 0
     if (ok(v)) return [v as number, v as number]
     if (Array.isArray(v) && v.length === 2 && v.every(ok)) return [v[0] as number, v[1] as number]
@@ -110,16 +112,16 @@ export function parseVitConfig(json: unknown, file: string): ParsedVitConfig {
     bad('patch_size', `(${patchHeight}x${patchWidth}) is larger than image_size (${imageHeight}x${imageWidth})`)
   }
 
-  const act = cfg.hidden_act ?? VIT_DEFAULTS.hidden_act
+  const act = cfg.hidden_act ?? VIT_CONFIG_DEFAULTS.hidden_act
   if (act !== SUPPORTED_ACT) {
     bad('hidden_act', `is ${JSON.stringify(act)}; vitrine implements only "gelu" (the exact erf form)`)
   }
-  const eps = cfg.layer_norm_eps ?? VIT_DEFAULTS.layer_norm_eps
+  const eps = cfg.layer_norm_eps ?? VIT_CONFIG_DEFAULTS.layer_norm_eps
   if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) bad('layer_norm_eps', `must be a non-negative number, got ${JSON.stringify(eps)}`)
-  const qkvBias = cfg.qkv_bias ?? VIT_DEFAULTS.qkv_bias
+  const qkvBias = cfg.qkv_bias ?? VIT_CONFIG_DEFAULTS.qkv_bias
   if (typeof qkvBias !== 'boolean') bad('qkv_bias', `must be true or false, got ${JSON.stringify(qkvBias)}`)
 
-  const labels = parseLabels(cfg, bad)
+  const labels = parseLabels(cfg, bad, options.numLabelsFallback)
   const gridHeight = Math.floor(imageHeight / patchHeight)
   const gridWidth = Math.floor(imageWidth / patchWidth)
   const numPatches = gridHeight * gridWidth
@@ -146,33 +148,38 @@ export function parseVitConfig(json: unknown, file: string): ParsedVitConfig {
   }
 }
 
-/**
- * The class names in id order. id2label's keys must be exactly "0".."n-1"; without id2label, transformers names the
- * `num_labels` classes LABEL_0.. (2 when num_labels is absent too).
- */
-export function parseLabels(cfg: Record<string, unknown>, bad: (field: string, message: string) => never): string[] {
-  const id2label = cfg.id2label
-  const numLabels = cfg.num_labels
-  if (numLabels !== undefined && (!Number.isSafeInteger(numLabels) || (numLabels as number) <= 0)) {
-    bad('num_labels', `must be a positive integer, got ${JSON.stringify(numLabels)}`)
+
+/** The numbers of a ViT, for writing its config.json (sizes as an int when square, else [height, width]). */
+export interface VitGeometry {
+  hidden: number
+  layers: number
+  heads: number
+  intermediate: number
+  image: number | [number, number]
+  patch: number | [number, number]
+  channels: number
+  qkvBias: boolean
+  layerNormEps: number
+}
+
+/** A full ViTConfig config.json for a geometry (without labels: the family's outputConfig adds them). */
+export function vitConfigJson(g: VitGeometry): Record<string, unknown> {
+  return {
+    architectures: [VIT_ARCHITECTURE],
+    model_type: 'vit',
+    hidden_size: g.hidden,
+    num_hidden_layers: g.layers,
+    num_attention_heads: g.heads,
+    intermediate_size: g.intermediate,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+    initializer_range: 0.02,
+    layer_norm_eps: g.layerNormEps,
+    image_size: g.image,
+    patch_size: g.patch,
+    num_channels: g.channels,
+    qkv_bias: g.qkvBias,
+    encoder_stride: Array.isArray(g.patch) ? g.patch[0] : g.patch,
   }
-  if (id2label === undefined) {
-    return Array.from({length: (numLabels as number | undefined) ?? 2}, (_, i) => `LABEL_${i}`)
-  }
-  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) bad('id2label', 'must be an object mapping class ids to labels')
-  const entries = Object.entries(id2label as Record<string, unknown>)
-  if (entries.length === 0) bad('id2label', 'is empty: the model must have at least one class')
-  const labels: string[] = new Array(entries.length)
-  for (const [key, label] of entries) {
-    const id = Number(key)
-    if (!/^(0|[1-9][0-9]*)$/.test(key) || id >= entries.length) {
-      bad(`id2label["${key}"]`, `is not a class id in 0..${entries.length - 1}`)
-    }
-    if (typeof label !== 'string') bad(`id2label["${key}"]`, `must be a string, got ${JSON.stringify(label)}`)
-    labels[id] = label as string
-  }
-  if (numLabels !== undefined && numLabels !== labels.length) {
-    bad('num_labels', `(${numLabels}) disagrees with id2label, which has ${labels.length} classes`)
-  }
-  return labels
 }

@@ -1,9 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseVitConfig} from '../../src/engine/config.js'
-import {matmulNaive} from '../../src/engine/kernels/reference.js'
-import {im2col} from '../../src/engine/vit.js'
-import {checkTensor} from '../helpers/check-tensor.js'
+import {parseVitConfig} from '../../../src/models/vit/config.js'
+import {matmulNaive} from '../../../src/engine/kernels/reference.js'
+import {im2col} from '../../../src/models/vit/forward.js'
+import {checkTensor} from '../../helpers/check-tensor.js'
 
 /** nn.Conv2d(ch, C, kernel=(PH, PW), stride=(PH, PW)) written as its definition, for the patch embedding's check. */
 function convNaive(pixels: Float32Array, weight: Float32Array, bias: Float32Array, B: number, ch: number, H: number, W: number, C: number, PH: number, PW: number): Float32Array {

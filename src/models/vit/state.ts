@@ -2,7 +2,7 @@
  * The run state: every activation of the forward pass, allocated once through the backend for a maximum batch size
  * and reused by every call (llama2.c's RunState). Larger batches are run in chunks of `maxBatch`.
  */
-import type {Backend} from './backend.js'
+import type {Backend} from '../../engine/backend.js'
 import type {VitConfig} from './config.js'
 
 export interface VitState {
