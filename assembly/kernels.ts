@@ -235,3 +235,5 @@ export function fmaPeak(iters: i32): f32 {
   const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)))
   return hsum(f32x4.add(s, f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11))))
 }
+
+export {attentionBias, attentionBiasScratch} from './attention-bias'

@@ -1,20 +1,22 @@
 /**
- * `vitrine validate` on a generated tree of 500 asset folders (copies of the real ViT asset in both spec forms,
- * each with its own name), run as a user runs it: the built CLI in a fresh process, so the wall time includes
- * Node and oclif start-up. Target: under 2 s on a 2-core machine. Peers in the same run: `vitrine --version`
+ * `vitrine validate` on a generated tree of 312 asset folders (the size of azureml-assets' model tree: copies of the
+ * real ViT asset in both spec forms, with their description.md, model.yaml and MLmodel, each with its own name),
+ * run as a user runs it: the built CLI in a fresh process, so the wall time includes Node and oclif start-up.
+ * Target: under 1 s wall on a 2-core machine. The load average is reported beside it: on a shared machine the wall
+ * time is mostly waiting for a core, and the CPU time (user + sys) is the figure to compare between runs. Peers in the same run: `vitrine --version`
  * (start-up alone), one asset (so the per-asset cost can be read off) and the same tree on two worker threads.
  * Wall times are medians of 3 runs; CPU times (user + sys, from /usr/bin/time) are less disturbed by a busy
  * machine.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin', 'run.js')
-const ASSETS = 500
+const ASSETS = 312
 const RUNS = 3
 
 function makeTree(dir: string): void {
@@ -77,7 +79,7 @@ export default async function (): Promise<object> {
       startup.push(timed(['--version']))
       single.push(timed(['validate', one, '--json']))
       full.push(timed(['validate', tree, '--json']))
-      threads.push(timed(['validate', tree, '--json', '--jobs', '2']))
+      threads.push(timed(['validate', tree, '--json', '--threads', '2']))
     }
     const result = JSON.parse(full[0].stdout) as {ok: boolean; summary: {assets: number; errors: number}}
     if (result.summary.assets !== ASSETS || !result.ok) throw new Error(`unexpected result: ${JSON.stringify(result.summary)}`)
@@ -87,14 +89,16 @@ export default async function (): Promise<object> {
     const t = summarize(threads)
     return {
       assets: ASSETS,
-      targetWallMs: 2000,
-      meetsTarget: f.wallMs < 2000,
-      validate500: f,
-      validate500Jobs2: t,
+      targetWallMs: 1000,
+      meetsTarget: f.wallMs < 1000,
+      loadAverage1m: Number(loadavg()[0].toFixed(2)),
+      validate312: f,
+      validate312Jobs2: t,
       ratioJobs2ToOneThread: Number((t.wallMs / f.wallMs).toFixed(2)),
       validate1: o,
       startupOnly: s,
-      ratioWall500ToStartup: Number((f.wallMs / s.wallMs).toFixed(2)),
+      ratioWall312ToStartup: Number((f.wallMs / s.wallMs).toFixed(2)),
+      ratioCpu312ToStartup: Number((f.cpuMs / s.cpuMs).toFixed(2)),
       perAssetCpuMs: Number(((f.cpuMs - o.cpuMs) / (ASSETS - 1)).toFixed(2)),
     }
   } finally {

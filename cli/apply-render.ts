@@ -59,3 +59,70 @@ export function renderOutcome(result: ApplyResult): string {
   }
   return lines.join('\n')
 }
+
+/** Markdown: a table cell (pipes escaped, line breaks kept as <br>). */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>')
+}
+
+/** Markdown: inline code that survives backticks inside (a longer fence), for use inside a table cell too. */
+function code(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
+  return cell(`${fence}${pad}${text}${pad}${fence}`)
+}
+
+const ACTION_WORD: Record<PlannedResource['action'], string> = {
+  create: '**create**',
+  update: '**update**',
+  'no-change': 'no change',
+  refused: '**refused**',
+}
+
+function targetLine(result: ApplyResult): string {
+  const t = result.target
+  const parts = [`subscription ${code(t.subscription)}`, `resource group ${code(t.resourceGroup)}`]
+  if (t.workspace) parts.push(`workspace ${code(t.workspace)}`)
+  if (t.registry) parts.push(`registry ${code(t.registry)}`)
+  return `Target: ${parts.join(', ')}; credential: ${result.auth}.`
+}
+
+/**
+ * The plan (and, after apply, what happened) as GitHub-flavoured Markdown, for a CI job summary or a pull-request
+ * comment: the summary line, one table row per resource, and each resource's field changes and notes folded.
+ */
+export function renderMarkdown(result: ApplyResult): string {
+  const out: string[] = [`### vitrine apply${result.mode === 'plan' ? ' --plan' : ''}`, '', `**${renderSummary(result)}**`, '', targetLine(result), '']
+  if (result.resources.length) {
+    out.push('| action | kind | name | file |', '| --- | --- | --- | --- |')
+    for (const r of result.resources) out.push(`| ${ACTION_WORD[r.action]} | ${KIND_LABEL[r.kind]} | ${code(r.name)} | ${code(r.file)} |`)
+    out.push('')
+  }
+  for (const r of result.resources) {
+    const details = r.changes.length + (r.reason ? 1 : 0) + r.notes.length
+    if (!details) continue
+    const count = r.changes.length === 1 ? '1 field change' : `${r.changes.length} field changes`
+    out.push(`<details><summary>${KIND_LABEL[r.kind]} ${code(r.name)}: ${count}${r.reason || r.notes.length ? ', notes' : ''}</summary>`, '')
+    if (r.changes.length) {
+      out.push('| field | now | after apply |', '| --- | --- | --- |')
+      const show = (v: unknown) => (v === undefined ? '(none)' : code(JSON.stringify(v)))
+      for (const c of r.changes) out.push(`| ${code(c.path)} | ${show(c.from)} | ${show(c.to)} |`)
+      out.push('')
+    }
+    if (r.reason) out.push(`- ${r.action === 'refused' ? 'refused: ' : ''}${cell(r.reason)}`)
+    for (const n of r.notes) out.push(`- note: ${cell(n)}`)
+    out.push('', '</details>', '')
+  }
+  if (result.mode === 'apply' && result.applied) {
+    out.push('#### Applied', '', ...renderOutcome(result).split('\n').map((line) => (line.startsWith('  ') ? `- ${line.trim()}` : line)), '')
+    if (result.applied.length) {
+      out.push('| kind | name | outcome | status |', '| --- | --- | --- | --- |')
+      for (const a of result.applied) out.push(`| ${KIND_LABEL[a.kind]} | ${code(a.name)} | ${a.outcome} | ${cell(a.status ?? '')} |`)
+      out.push('')
+    }
+  }
+  if (result.summary.refused) out.push('Nothing was applied: the plan holds refused changes.', '')
+  if (result.error) out.push(`**Apply stopped:** ${cell(result.error.message)}`, '')
+  return out.join('\n').trimEnd()
+}

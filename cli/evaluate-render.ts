@@ -2,7 +2,7 @@
  * Human output of `vitrine evaluate`: the headline metrics, per-class figures, what the local run does differently
  * from the job, skipped rows with their lines, and where the files went.
  */
-import type {EvaluateResult} from '../src/evaluate/evaluate.js'
+import type {EvaluateResult} from '../src/evaluate/result.js'
 
 const HEADLINE = ['accuracy', 'precision_score_macro', 'recall_score_macro', 'f1_score_macro', 'f1_score_weighted', 'AUC_macro', 'log_loss', 'iou']
 const MAX_BAD_SHOWN = 20

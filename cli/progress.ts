@@ -8,17 +8,22 @@ export class TtyProgress implements Progress {
   private done = 0
   private started = 0
   private lastDraw = 0
+  private statusText = ''
 
   constructor(private readonly out: NodeJS.WriteStream) {}
 
   start(label: string, total: number, unit = ''): void {
-    Object.assign(this, {label, total, unit, done: 0, started: Date.now(), lastDraw: 0})
+    Object.assign(this, {label, total, unit, done: 0, started: Date.now(), lastDraw: 0, statusText: ''})
     this.draw(true)
   }
 
   advance(units: number): void {
     this.done += units
     this.draw(false)
+  }
+
+  status(text: string): void {
+    this.statusText = text
   }
 
   stop(message?: string): void {
@@ -58,6 +63,7 @@ export class TtyProgress implements Progress {
       line += ` ${this.formatRate()}`
       if (this.total > 0) line += rate > 0 ? ` ETA ${formatSeconds((this.total - this.done) / rate)}` : ' ETA --'
     }
+    if (this.statusText) line += ` ${this.statusText}`
     this.out.write(`\r\x1b[K${line}`)
   }
 }

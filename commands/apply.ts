@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {renderOutcome, renderPlan, renderSummary} from '../cli/apply-render.js'
+import {renderMarkdown, renderOutcome, renderPlan, renderSummary} from '../cli/apply-render.js'
 import {numberFlag} from '../cli/flags.js'
 import {AUTH_METHODS} from '../src/azure/auth.js'
 import {runApply, type ApplyResult} from '../src/azure/run-apply.js'
@@ -23,6 +23,7 @@ export default class Apply extends BaseCommand {
     '<%= config.bin %> apply build/vit-digits --registry my-registry',
     '<%= config.bin %> apply out/endpoint.yaml out/deployment.yaml --workspace my-ws --wait',
     '<%= config.bin %> apply out/*.yaml --plan --detailed-exitcode   # CI: exit 2 when something would change',
+    '<%= config.bin %> apply out/*.yaml --plan --format markdown >> "$GITHUB_STEP_SUMMARY"   # the plan as a job summary',
   ]
 
   static override exitCodes: readonly ExitCodeName[] = [...COMMON_EXIT_CODES, 'ChangesPending', 'Remote', 'Interrupted']
@@ -39,6 +40,11 @@ export default class Apply extends BaseCommand {
     'all-traffic': Flags.boolean({
       description: 'Each online deployment in the files takes 100% of its endpoint\'s traffic; each batch deployment becomes its endpoint\'s default (az ml --all-traffic / --set-default)',
     }),
+    format: Flags.option({
+      options: ['text', 'markdown'] as const,
+      default: 'text' as const,
+      description: 'Output format (--json overrides): markdown prints the plan, and after apply the outcome, for a CI job summary or a pull-request comment',
+    })(),
     'detailed-exitcode': Flags.boolean({description: 'With --plan: exit 2 when changes are pending, 0 when none', dependsOn: ['plan']}),
     subscription: Flags.string({description: 'Subscription id [env: AZURE_SUBSCRIPTION_ID]'}),
     'resource-group': Flags.string({char: 'g', description: 'Resource group [env: AZURE_RESOURCE_GROUP]'}),
@@ -63,7 +69,8 @@ export default class Apply extends BaseCommand {
     const {flags, argv} = await this.parse(Apply)
     const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout')
     const requestTimeoutMs = flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout'], '--request-timeout')
-    const human = !this.jsonEnabled()
+    const human = !this.jsonEnabled() && flags.format === 'text'
+    const markdown = !this.jsonEnabled() && flags.format === 'markdown'
     const controller = new AbortController()
     let interrupts = 0
     const onSigint = () => {
@@ -110,6 +117,7 @@ export default class Apply extends BaseCommand {
       if (result.mode === 'apply' && result.applied) this.log(renderOutcome(result))
       if (result.summary.refused) this.logToStderr('Nothing was applied: the plan holds refused changes.')
     }
+    if (markdown) this.log(renderMarkdown(result))
     // Also under --json (where oclif's logToStderr is silent): a failed apply must say why on stderr.
     if (result.error) process.stderr.write(`Error: ${result.error.message}\n`)
     if (result.summary.refused) process.exitCode = ExitCode.InvalidInput

@@ -29,6 +29,7 @@ loses at most one mini-batch: --resume skips the inputs already done. FILE appea
     ...runnerFlags,
     out: Flags.string({char: 'o', description: 'Output file: .csv or .jsonl', required: true}),
     'batch-size': Flags.integer({description: 'Images per mini-batch (scored together, then written and flushed)', min: 1, max: 1024, default: DEFAULT_BATCH_SIZE}),
+    force: Flags.boolean({description: 'Replace --out if it exists and is not empty (without --resume)', default: false}),
     resume: Flags.boolean({description: 'Skip the inputs an interrupted run already wrote (from FILE.partial or FILE)', default: false}),
     'fail-fast': Flags.boolean({description: 'Stop at the first item that cannot be scored (exit 1)', default: false}),
   }
@@ -45,6 +46,7 @@ loses at most one mini-batch: --resume skips the inputs already done. FILE appea
         backend: flags.backend,
         batchSize: flags['batch-size'],
         resume: flags.resume,
+        force: flags.force,
         failFast: flags['fail-fast'],
       },
       this.progress(),

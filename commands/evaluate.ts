@@ -5,7 +5,8 @@ import {renderEvaluateResult} from '../cli/evaluate-render.js'
 import {numberFlag} from '../cli/flags.js'
 import {runnerFlags} from '../cli/runner-render.js'
 import {EVAL_TASKS} from '../src/evaluate/data.js'
-import {DEFAULT_THRESHOLD, type EvaluateResult, runEvaluate} from '../src/evaluate/evaluate.js'
+import {DEFAULT_THRESHOLD, runEvaluate} from '../src/evaluate/evaluate.js'
+import type {EvaluateResult} from '../src/evaluate/result.js'
 
 export default class Evaluate extends BaseCommand {
   static override summary = "Run Azure's image-classification evaluation job locally: metrics, predictions and an HTML report"
@@ -33,7 +34,8 @@ line and skipped; --strict fails on the first one instead (exit 1, as when no ro
     backend: runnerFlags.backend,
     data: Flags.string({char: 'd', description: 'Test data: an MLTable folder, a .jsonl file, or a folder per class'}),
     job: Flags.string({description: 'An evaluation pipeline YAML (vitrine generate evaluation) to run locally'}),
-    out: Flags.string({char: 'o', description: 'Write metrics.json, predictions.jsonl and report.html into this folder'}),
+    out: Flags.string({char: 'o', description: 'Write metrics.json, predictions.jsonl and report.html into this folder (existing ones only with --force)'}),
+    force: Flags.boolean({description: 'Replace metrics.json, predictions.jsonl and report.html if --out already holds them', default: false}),
     task: Flags.option({description: 'The evaluation task (default: the job\'s, else image-classification)', options: EVAL_TASKS})(),
     'input-column-names': Flags.string({description: 'The image column of the JSONL/MLTable (default image_url)'}),
     'label-column-name': Flags.string({description: 'The label column (default label)'}),
@@ -57,6 +59,7 @@ line and skipped; --strict fails on the first one instead (exit 1, as when no ro
       backend: flags.backend,
       batchSize: flags['batch-size'],
       out: flags.out,
+      force: flags.force,
       progress: this.progress(),
     })
     if (!this.jsonEnabled()) this.log(renderEvaluateResult(result))

@@ -26,7 +26,8 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
   }
 
   static override flags = {
-    out: Flags.string({char: 'o', description: 'The package folder to write (replaced atomically if it exists)', required: true}),
+    out: Flags.string({char: 'o', description: 'The package folder to write (must be new or empty unless --force; replaced atomically)', required: true}),
+    force: Flags.boolean({description: 'Replace --out if it exists and is not empty', default: false}),
     name: Flags.string({description: 'Model name, as `az ml model create --name` (default: the --spec-template one)'}),
     version: Flags.string({description: 'Model version, as `az ml model create --version`: an integer or auto (default: the template one, else 1)'}),
     'spec-template': Flags.string({description: 'A spec.yaml (system_metadata form) to start from instead of the google-vit-base-patch16-224 asset'}),
@@ -71,6 +72,7 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
         created: flags.created,
         skuNames: {inference: flags['inference-sku'], evaluation: flags['evaluation-sku'], finetune: flags['finetune-sku']},
         skuCatalog: flags['sku-catalog'],
+        force: flags.force,
         convert: {
           from: flags.from,
           dtype: flags.dtype,

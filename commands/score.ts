@@ -33,7 +33,8 @@ not decode fails the call (exit 1) naming every bad image; \`vitrine batch\` rec
   static override flags = {
     ...runnerFlags,
     request: Flags.string({description: 'A request body file in the endpoint format (- for stdin)'}),
-    'allow-urls': Flags.boolean({description: 'Fetch http(s) image URLs named in --request', default: false}),
+    'allow-urls': Flags.boolean({description: 'Fetch http(s) image URLs named in --request (public addresses only)', default: false}),
+    'allow-private-urls': Flags.boolean({description: 'With --allow-urls, also fetch from loopback, private and link-local addresses', default: false, dependsOn: ['allow-urls']}),
   }
 
   async run(): Promise<ScoreResponse> {
@@ -46,6 +47,7 @@ not decode fails the call (exit 1) naming every bad image; \`vitrine batch\` rec
       threads: flags.threads,
       backend: flags.backend,
       allowUrls: flags['allow-urls'],
+      urlLimits: {allowPrivate: flags['allow-private-urls']},
     })
     if (!this.jsonEnabled()) this.log(renderScoreTable(run.ids, run.response))
     return run.response

@@ -2,12 +2,22 @@ import {mkdir, open, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {seededRandom} from '../../src/core/random.js'
-import {canonicalTensors, type VitGeometry as FullGeometry} from '../../src/weights/layout.js'
+import {vitConfigJson} from '../../src/models/vit/config.js'
+import {vitFamily} from '../../src/models/vit/family.js'
 import {serializeSafetensorsHeader} from '../../src/weights/safetensors.js'
-import {defaultPreprocessorConfig, outputConfig} from '../../src/weights/vit-config.js'
 
-/** The geometry of a ViT (channels default to 3, qkv bias on); `VIT_B16` is google/vit-base-patch16-224's. */
-export type VitGeometry = Omit<FullGeometry, 'channels' | 'qkvBias'> & Partial<Pick<FullGeometry, 'channels' | 'qkvBias'>>
+/** The geometry of a ViT (square images and patches; channels default to 3, qkv bias on); `VIT_B16` is google/vit-base-patch16-224's. */
+export interface VitGeometry {
+  hidden: number
+  layers: number
+  heads: number
+  intermediate: number
+  patch: number
+  image: number
+  labels: number
+  channels?: number
+  qkvBias?: boolean
+}
 
 export const VIT_B16: VitGeometry = {hidden: 768, layers: 12, heads: 12, intermediate: 3072, patch: 16, image: 224, labels: 1000}
 
@@ -24,9 +34,12 @@ export function randomTensor(name: string, size: number, rand: () => number): Fl
  * weights with geometry `g`, streaming one tensor at a time so a full ViT-B/16 never sits in memory twice.
  */
 export async function writeRandomVitFolder(dir: string, geometry: VitGeometry = VIT_B16, seed = 1234): Promise<string> {
-  const g: FullGeometry = {channels: 3, qkvBias: true, ...geometry}
   await mkdir(dir, {recursive: true})
-  const tensors = canonicalTensors(g).map((t) => ({...t, dtype: 'F32'}))
+  const labels = Array.from({length: geometry.labels}, (_, i) => `LABEL_${i}`)
+  const raw = vitConfigJson({channels: 3, qkvBias: true, layerNormEps: 1e-12, ...geometry})
+  const config = vitFamily.outputConfig(raw, labels, 'float32')
+  const parsed = vitFamily.parseConfig(config, join(dir, 'config.json'))
+  const tensors = vitFamily.tensorTable(parsed.config).map(({name, shape}) => ({name, shape, dtype: 'F32'}))
   const {head} = serializeSafetensorsHeader(tensors)
   const rand = seededRandom(seed)
   const fh = await open(join(dir, 'model.safetensors'), 'w')
@@ -39,9 +52,7 @@ export async function writeRandomVitFolder(dir: string, geometry: VitGeometry = 
   } finally {
     await fh.close()
   }
-  const labels = Array.from({length: g.labels}, (_, i) => `LABEL_${i}`)
-  const config = outputConfig(undefined, g, labels, 'float32', 1e-12)
   await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n')
-  await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify(defaultPreprocessorConfig(g.image), null, 2) + '\n')
+  await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify(vitFamily.preprocessorDefaults(parsed.config), null, 2) + '\n')
   return dir
 }

@@ -120,12 +120,17 @@ export function factsFromFiles(files: AssetFiles, specResolved = resolveSpec(fil
   return facts
 }
 
+/** A model asset folder read for use: its effective facts and the files they came from (asset.yaml and spec parsed). */
+export interface ModelAsset {
+  facts: ModelAssetFacts
+  files: AssetFiles & {assetData: Record<string, unknown>; spec: YamlFile; specData: Record<string, unknown>}
+}
+
 /**
- * The effective facts of the model asset in `dir`: `system_metadata` wins over the legacy tags/properties.
- * Throws UsageError when `dir` does not exist, InvalidInputError (naming the file) when asset.yaml or spec.yaml
- * cannot be read or parsed. It does not validate: run `validatePaths` for that.
+ * Reads the model asset in `dir`. Throws UsageError when `dir` does not exist, InvalidInputError (naming the file)
+ * when asset.yaml or spec.yaml cannot be read or parsed. It does not validate: run `validatePaths` for that.
  */
-export async function readModelAssetFacts(dir: string): Promise<ModelAssetFacts> {
+export function readModelAsset(dir: string): ModelAsset {
   const abs = resolve(dir)
   let isDir = false
   try {
@@ -139,6 +144,15 @@ export async function readModelAssetFacts(dir: string): Promise<ModelAssetFacts>
   if (!assetRef(files.assetData, 'spec')) {
     throw new InvalidInputError(`${files.asset.file}: 'spec' is missing (it names the spec.yaml)`, {file: files.asset.file})
   }
-  if (!files.specData) throw unreadable(files.spec, 'model spec', join(dir, 'spec.yaml'))
-  return factsFromFiles(files)
+  if (!files.spec || !files.specData) throw unreadable(files.spec, 'model spec', join(dir, 'spec.yaml'))
+  const read = {...files, assetData: files.assetData, spec: files.spec, specData: files.specData}
+  return {facts: factsFromFiles(read), files: read}
+}
+
+/**
+ * The effective facts of the model asset in `dir`: `system_metadata` wins over the legacy tags/properties.
+ * Throws as `readModelAsset` does.
+ */
+export async function readModelAssetFacts(dir: string): Promise<ModelAssetFacts> {
+  return readModelAsset(dir).facts
 }

@@ -9,7 +9,7 @@ import {join, relative} from 'node:path'
 
 import type {ErrorObject} from 'ajv'
 
-import {toIssues} from '../core/json-schema.js'
+import {toIssues} from '../core/schema-issues.js'
 import {formatMinSkuSpec, minimumOverAllowList, parseMinSkuSpec, shortfalls} from '../skus/catalog.js'
 import type {SkuCatalog} from '../skus/types.js'
 import {assetRef, loadAssetFiles} from './asset.js'

@@ -75,6 +75,21 @@ function binaryOffset(buf: Buffer): number | undefined {
 /** Indentation beyond which a line can only be part of a pathological nesting. */
 const MAX_INDENT = 4 * MAX_YAML_DEPTH
 
+/** A line starting with this many spaces, `-` and `?` is the least that 401 columns or 101 compact entries need. */
+const DEEP_LINE_START = new RegExp(`^[ ?-]{${Math.min(MAX_INDENT + 1, 2 * MAX_YAML_DEPTH + 1)}}`, 'm')
+
+/**
+ * Whether the scan below could find anything: with at most MAX_YAML_DEPTH flow openers in the whole text and no
+ * line starting with DEEP_LINE_START, it cannot. Two native searches instead of a loop over every character.
+ */
+function mayNestTooDeep(text: string): boolean {
+  let openers = 0
+  for (const ch of ['[', '{']) {
+    for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1)) if (++openers > MAX_YAML_DEPTH) return true
+  }
+  return DEEP_LINE_START.test(text)
+}
+
 /**
  * A cheap scan for nesting before parsing: yaml's composer recurses per level, and a 1 MB file of `[[[[` or
  * `- - - -` takes it tens of seconds to overflow. Counts unclosed flow brackets outside quotes and comments,
@@ -82,6 +97,7 @@ const MAX_INDENT = 4 * MAX_YAML_DEPTH
  * absurd files: no real spec comes near these limits. Returns the 0-based offset where the limit was passed.
  */
 export function nestingTooDeep(text: string): {offset: number; what: string} | undefined {
+  if (!mayNestTooDeep(text)) return undefined
   let flow = 0
   let quote = ''
   let lineStart = true
@@ -187,6 +203,46 @@ function firstLine(message: string): string {
 }
 
 /**
+ * The text of `path` (reported as `file`) with the guards every parse needs: a regular file, at most
+ * MAX_YAML_BYTES, UTF-8 without NUL. Never throws; a missing file gives no problem (the caller knows whether the
+ * file was required). `validate FILE.yaml` uses it alone, before the Azure ML YAML check parses the text once.
+ */
+export function readYamlText(
+  path: string,
+  file = path,
+  knownSize?: number,
+): {text: string; problems: []; skipped?: undefined} | {text?: undefined; problems: FixableDiagnostic[]; skipped?: YamlFile['skipped']} {
+  let size: number
+  if (knownSize !== undefined) size = knownSize
+  else try {
+    const st = statSync(path)
+    if (!st.isFile()) {
+      return {problems: [problem(file, `${file} is not a regular file`)], skipped: 'unreadable'}
+    }
+    size = st.size
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {problems: [], skipped: 'missing'}
+    return {problems: [problem(file, `cannot read ${file}: ${(err as Error).message}`)], skipped: 'unreadable'}
+  }
+  if (size > MAX_YAML_BYTES) {
+    // Not parsed: the caller reports `file-too-large`, and nothing this big is a spec.
+    return {problems: [], skipped: 'too-large'}
+  }
+  let buf: Buffer
+  try {
+    buf = readFileSync(path)
+  } catch (err) {
+    return {problems: [problem(file, `cannot read ${file}: ${(err as Error).message}`)], skipped: 'unreadable'}
+  }
+  const bad = binaryOffset(buf)
+  if (bad !== undefined) {
+    return {problems: [problem(file, `${file} is binary, not YAML text (byte ${bad} is ${buf[bad] === 0 ? 'NUL' : 'not UTF-8'})`)]}
+  }
+  return {text: buf.toString('utf8'), problems: []}
+}
+
+/**
  * Reads and parses `path` (reported as `file`). Never throws: a missing or broken file gives `problems` and no
  * `data`. A missing file gives no problem at all (the caller knows whether the file was required).
  */
@@ -195,41 +251,13 @@ export function loadYamlFile(path: string, file = path, knownSize?: number): Yam
   const out = {file, text: '', problems: []} as unknown as YamlFile
   // The line counter is filled by the parse: both are created on first use (see the fast path below).
   Object.defineProperty(out, 'lineCounter', {enumerable: true, get: () => (counter ??= new (yamlLib().LineCounter)())})
-  let size: number
-  if (knownSize !== undefined) size = knownSize
-  else try {
-    const st = statSync(path)
-    if (!st.isFile()) {
-      out.skipped = 'unreadable'
-      out.problems.push(problem(file, `${file} is not a regular file`))
-      return out
-    }
-    size = st.size
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    out.skipped = code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable'
-    if (out.skipped === 'unreadable') out.problems.push(problem(file, `cannot read ${file}: ${(err as Error).message}`))
+  const read = readYamlText(path, file, knownSize)
+  if (read.text === undefined) {
+    out.problems.push(...read.problems)
+    if (read.skipped) out.skipped = read.skipped
     return out
   }
-  if (size > MAX_YAML_BYTES) {
-    // Not parsed: the caller reports `file-too-large`, and nothing this big is a spec.
-    out.skipped = 'too-large'
-    return out
-  }
-  let buf: Buffer
-  try {
-    buf = readFileSync(path)
-  } catch (err) {
-    out.skipped = 'unreadable'
-    out.problems.push(problem(file, `cannot read ${file}: ${(err as Error).message}`))
-    return out
-  }
-  const bad = binaryOffset(buf)
-  if (bad !== undefined) {
-    out.problems.push(problem(file, `${file} is binary, not YAML text (byte ${bad} is ${buf[bad] === 0 ? 'NUL' : 'not UTF-8'})`))
-    return out
-  }
-  out.text = buf.toString('utf8')
+  out.text = read.text
   const deep = nestingTooDeep(out.text)
   if (deep) {
     // The line counter is filled by the parser, which is not run: count lines here.
@@ -292,6 +320,9 @@ export interface Position {
   column: number
 }
 
+/** One compiled pattern per key asked for (`name` for every asset): compiling it per call cost more than the search. */
+const TOP_LEVEL_KEY_RE = new Map<string, RegExp>()
+
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
@@ -301,9 +332,15 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * the value does not start on the key's line and the Document must decide.
  */
 function topLevelKey(text: string, key: string, prefer: 'key' | 'value'): Position | undefined {
-  const m = new RegExp(`^(?:${escapeRe(key)}|"${escapeRe(key)}"|'${escapeRe(key)}')[ \\t]*:(?=[ \\t]|\\r?$)`, 'm').exec(text)
+  let re = TOP_LEVEL_KEY_RE.get(key)
+  if (!re) {
+    re = new RegExp(`^(?:${escapeRe(key)}|"${escapeRe(key)}"|'${escapeRe(key)}')[ \\t]*:(?=[ \\t]|\\r?$)`, 'm')
+    TOP_LEVEL_KEY_RE.set(key, re)
+  }
+  const m = re.exec(text)
   if (!m) return undefined
-  const line = text.slice(0, m.index).split('\n').length
+  let line = 1
+  for (let i = text.indexOf('\n'); i >= 0 && i < m.index; i = text.indexOf('\n', i + 1)) line++
   if (prefer === 'key') return {line, column: 1}
   const rest = text.slice(m.index + m[0].length, text.indexOf('\n', m.index) < 0 ? undefined : text.indexOf('\n', m.index))
   const lead = /^[ \t]*/.exec(rest)![0].length

@@ -1,19 +1,19 @@
 /**
  * `vitrine validate FILE.yaml` for a file that is not part of an asset folder: an Azure ML YAML (endpoint,
- * deployment, pipeline job, ...) as `vitrine generate` writes it, checked by the generate library
- * (src/generate/yaml-check.ts) against the schema its `$schema` names. That module is loaded only when such a file
+ * deployment, pipeline job, ...) as `vitrine generate` writes it, checked by the Azure ML YAML library
+ * (src/azureml/yaml-check.ts) against the schema its `$schema` names. That module is loaded only when such a file
  * is given, so validating asset folders does not pay for compiling its schemas.
  */
-import {readFileSync, statSync} from 'node:fs'
+import {statSync} from 'node:fs'
 
 import {RULES, type FixableDiagnostic, type RuleId} from './diagnostic.js'
-import {loadYamlFile, MAX_YAML_BYTES} from './yaml-file.js'
+import {MAX_YAML_BYTES, readYamlText} from './yaml-file.js'
 
 /** Checks one YAML file's text; returns diagnostics with rule ids of RULES (others are mapped to `schema`). */
 export type YamlFileChecker = (text: string, file: string) => Promise<FixableDiagnostic[]>
 
 async function generateChecker(text: string, file: string): Promise<FixableDiagnostic[]> {
-  const {checkAzureMlYaml} = await import('../generate/yaml-check.js')
+  const {checkAzureMlYaml} = await import('../azureml/yaml-check.js')
   return checkAzureMlYaml(text, file).map((d) => ({
     ...d,
     rule: (d.rule in RULES ? d.rule : 'schema') as RuleId,
@@ -38,8 +38,7 @@ export async function checkStandaloneYaml(path: string, display: string): Promis
   if (size > MAX_YAML_BYTES) {
     return [{rule: 'file-too-large', severity: 'error', message: `${display} is ${size} bytes; YAML files over ${MAX_YAML_BYTES} bytes are not parsed`, file: display, line: 1, column: 1}]
   }
-  const probe = loadYamlFile(path, display)
-  const binary = probe.problems.filter((p) => /is binary|cannot read/.test(p.message))
-  if (binary.length) return binary
-  return checker(readFileSync(path, 'utf8'), display)
+  const read = readYamlText(path, display)
+  if (read.text === undefined) return read.problems
+  return checker(read.text, display)
 }

@@ -1,4 +1,5 @@
 import {InvalidInputError, RemoteError} from '../core/errors.js'
+import {MANIFEST_FILE} from '../package/manifest.js'
 import type {ArmClient} from './client.js'
 import {SDK_API_VERSION} from './client.js'
 import {diffResource} from './diff.js'
@@ -53,7 +54,7 @@ export async function buildPlan(client: ArmClient, desired: DesiredResource[]): 
       case 'registry-model-version':
       case 'workspace-model-version': {
         if (!current) {
-          if (d.upload) await verifyFiles(d.upload.root, d.upload.files, d.upload.verified ? `${d.file}/manifest.json` : d.file)
+          if (d.upload) await verifyFiles(d.upload.root, d.upload.files, d.upload.verified ? `${d.file}/${MANIFEST_FILE}` : d.file)
           break
         }
         const changes = diffResource(d.body, current, d.upload ? ['properties.modelUri', 'properties.isAnonymous'] : ['properties.isAnonymous'])

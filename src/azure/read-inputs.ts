@@ -1,15 +1,15 @@
-import {readdir, readFile, stat} from 'node:fs/promises'
-import {basename, dirname, extname, isAbsolute, join, posix, relative, resolve, sep} from 'node:path'
+import {basename, dirname, extname, join, posix, resolve} from 'node:path'
 
-import {parseAllDocuments} from 'yaml'
-
+import {azureMlSchemaFileName, isAzureMlSchemaHost, schemaNameFromUrl, type AzureMlSchemaName} from '../azureml/schemas.js'
+import {readYamlDocuments} from '../azureml/yaml-documents.js'
 import {describeFsError, InvalidInputError, UsageError} from '../core/errors.js'
 import {statOrUsage} from '../core/fs.js'
+import {readModelAsset} from '../assets/asset.js'
+import {listFiles, MANIFEST_FILE, manifestPathProblems, readManifest, type ManifestEntry} from '../package/manifest.js'
 import {RAW_API_VERSION, SDK_API_VERSION} from './client.js'
 import {
   batchDeploymentBody,
   batchEndpointBody,
-  isObject,
   modelVersionBody,
   onlineDeploymentBody,
   onlineEndpointBody,
@@ -17,18 +17,24 @@ import {
   type YamlContext,
 } from './rest-bodies.js'
 import {enc, registryPath, workspacePath, type ApplyTarget} from './target.js'
-import type {DesiredResource, JsonObject, ManifestFile, ResourceKind} from './types.js'
+import type {DesiredResource, JsonObject, ResourceKind} from './types.js'
 
-/** The `$schema` file names `vitrine generate` writes, and what each one is. */
-export const SCHEMA_KINDS: Record<string, 'model' | 'online-endpoint' | 'online-deployment' | 'batch-endpoint' | 'batch-deployment' | 'pipeline-job'> = {
-  'model.schema.json': 'model',
-  'managedOnlineEndpoint.schema.json': 'online-endpoint',
-  'managedOnlineDeployment.schema.json': 'online-deployment',
-  'batchEndpoint.schema.json': 'batch-endpoint',
-  'modelBatchDeployment.schema.json': 'batch-deployment',
-  'batchDeployment.schema.json': 'batch-deployment',
-  'pipelineJob.schema.json': 'pipeline-job',
+type YamlKind = 'model' | 'online-endpoint' | 'online-deployment' | 'batch-endpoint' | 'batch-deployment' | 'pipeline-job'
+
+/**
+ * What apply does with each Azure ML YAML kind, by the schema its `$schema` URL names (src/azureml/schemas.ts reads
+ * the URL: Azure's schema hosts only, any version folder).
+ */
+const APPLY_KINDS: Partial<Record<AzureMlSchemaName, YamlKind>> = {
+  model: 'model',
+  managedOnlineEndpoint: 'online-endpoint',
+  managedOnlineDeployment: 'online-deployment',
+  batchEndpoint: 'batch-endpoint',
+  modelBatchDeployment: 'batch-deployment',
+  batchDeployment: 'batch-deployment',
+  pipelineJob: 'pipeline-job',
 }
+const APPLY_SCHEMA_FILES = (Object.keys(APPLY_KINDS) as AzureMlSchemaName[]).map(azureMlSchemaFileName)
 
 /** Apply order: models before the deployments that use them, endpoints before deployments, routing after both. */
 const ORDER: ResourceKind[] = [
@@ -100,48 +106,22 @@ export async function readInputs(paths: string[], target: ApplyTarget, options: 
   return (options.allTraffic ? routeAllTraffic(out) : out).sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind))
 }
 
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, path) ?? error
-  }
-}
-
-/** Parses a YAML file (one or more documents); syntax errors and duplicate keys name the line. */
-export async function parseYamlDocuments(path: string): Promise<JsonObject[]> {
-  const text = await readText(path)
-  const docs = parseAllDocuments(text, {uniqueKeys: true, prettyErrors: true})
-  const list = Array.isArray(docs) ? docs : [docs]
-  const out: JsonObject[] = []
-  for (const doc of list) {
-    const err = doc.errors[0]
-    if (err) {
-      const pos = err.linePos?.[0]
-      throw new InvalidInputError(`${path}${pos ? `:${pos.line}:${pos.col}` : ''}: ${err.message.split('\n')[0]}`, {file: path})
-    }
-    const v = doc.toJS({maxAliasCount: 100}) as unknown
-    if (v === null || v === undefined) continue
-    if (!isObject(v)) throw new InvalidInputError(`${path}: expected a mapping at the top level`, {file: path})
-    out.push(v)
-  }
-  if (out.length === 0) throw new InvalidInputError(`${path}: empty YAML`, {file: path})
-  return out
-}
-
-function schemaKind(path: string, y: JsonObject): (typeof SCHEMA_KINDS)[string] {
+function schemaKind(path: string, y: JsonObject): YamlKind {
   const schema = y.$schema
   if (typeof schema !== 'string') {
     throw new InvalidInputError(`${path}: no $schema: apply recognises the YAML kind by its $schema URL`, {
       file: path,
-      hint: `one of ${Object.keys(SCHEMA_KINDS).join(', ')} under https://azuremlschemas.azureedge.net/latest/`,
+      hint: `one of ${APPLY_SCHEMA_FILES.join(', ')} under https://azuremlschemas.azureedge.net/latest/`,
     })
   }
-  const kind = SCHEMA_KINDS[posix.basename(schema.split(/[?#]/)[0])]
+  const name = schemaNameFromUrl(schema)
+  const kind = name && APPLY_KINDS[name]
   if (!kind) {
     throw new InvalidInputError(`${path}: $schema '${schema}' is not a kind apply handles`, {
       file: path,
-      hint: `supported: ${Object.keys(SCHEMA_KINDS).join(', ')}`,
+      hint: isAzureMlSchemaHost(schema)
+        ? `supported: ${APPLY_SCHEMA_FILES.join(', ')}`
+        : `supported: ${APPLY_SCHEMA_FILES.join(', ')}, on an Azure ML schema host (https://azuremlschemas.azureedge.net/latest/)`,
     })
   }
   return kind
@@ -153,7 +133,7 @@ function ctxFor(file: string, target: ApplyTarget): YamlContext {
 
 async function readYamlFile(file: string, target: ApplyTarget): Promise<DesiredResource[]> {
   const out: DesiredResource[] = []
-  for (const y of await parseYamlDocuments(file)) {
+  for (const y of await readYamlDocuments(file)) {
     const kind = schemaKind(file, y)
     const ctx = ctxFor(file, target)
     switch (kind) {
@@ -245,6 +225,21 @@ async function readYamlFile(file: string, target: ApplyTarget): Promise<DesiredR
   return out
 }
 
+/**
+ * The files of a model YAML's local folder, with their sizes. No manifest vouches for them, so there is no sha256 to
+ * check (sha256 ''): the upload sends each block with its MD5 for the storage service to check.
+ */
+async function listModelFiles(root: string, file: string): Promise<ManifestEntry[]> {
+  let paths: string[]
+  try {
+    paths = await listFiles(root)
+  } catch (error) {
+    throw describeFsError(error, root) ?? error
+  }
+  if (paths.length === 0) throw new InvalidInputError(`${file}: path: ${root} holds no files`, {file})
+  return Promise.all(paths.map(async (path) => ({path, size: (await statOrUsage(join(root, path))).size, sha256: ''})))
+}
+
 function modelTarget(target: ApplyTarget, name: string, version: string): {kind: ResourceKind; path: string; apiVersion: string} {
   if (!target.registry && !target.workspace) {
     throw new UsageError(`model ${name}:${version} needs a registry (--registry or AZUREML_REGISTRY) or a workspace (--workspace or AZUREML_WORKSPACE)`)
@@ -272,7 +267,7 @@ async function modelFromYaml(file: string, y: JsonObject, target: ApplyTarget): 
     throw new UsageError(`${file}: path '${path}' is local: apply uploads model files only to a registry (pass --registry)`, {file})
   }
   const root = resolve(dirname(file), path)
-  const files = await listFiles(root, file)
+  const files = await listModelFiles(root, file)
   const modelSubdir = basename(root)
   return {
     ...t,
@@ -284,92 +279,24 @@ async function modelFromYaml(file: string, y: JsonObject, target: ApplyTarget): 
   }
 }
 
-/** Every regular file under `root`, relative paths with `/`, sorted; sha256 is filled at upload time. */
-async function listFiles(root: string, file: string): Promise<ManifestFile[]> {
-  const out: ManifestFile[] = []
-  async function walk(dir: string): Promise<void> {
-    let entries
-    try {
-      entries = await readdir(dir, {withFileTypes: true})
-    } catch (error) {
-      throw describeFsError(error, dir) ?? error
-    }
-    for (const e of entries) {
-      const full = join(dir, e.name)
-      if (e.isDirectory()) await walk(full)
-      else if (e.isFile()) out.push({path: relative(root, full).split(sep).join('/'), size: (await stat(full)).size, sha256: ''})
-    }
-  }
-  await walk(root)
-  if (out.length === 0) throw new InvalidInputError(`${file}: path: ${root} holds no files`, {file})
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-}
-
-/** A `vitrine package` manifest.json, checked field by field. */
-export function parseManifest(file: string, text: string): {name: string; version: string; files: ManifestFile[]} {
-  let m: unknown
-  try {
-    m = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid JSON: ${(error as Error).message}`, {file})
-  }
-  const bad = (field: string, msg: string): never => {
-    throw new InvalidInputError(`${file}: ${field}: ${msg}`, {file})
-  }
-  if (!isObject(m)) return bad('(root)', 'must be an object')
-  if (m.schemaVersion !== 1) bad('schemaVersion', `must be 1, got ${JSON.stringify(m.schemaVersion)}`)
-  if (typeof m.name !== 'string' || !m.name) bad('name', 'must be a non-empty string')
-  if (typeof m.version !== 'string' || !m.version) bad('version', 'must be a non-empty string')
-  if (!Array.isArray(m.files) || m.files.length === 0) bad('files', 'must be a non-empty array')
-  const files: ManifestFile[] = []
-  const seen = new Set<string>()
-  for (const [i, f] of (m.files as unknown[]).entries()) {
-    const at = `files[${i}]`
-    if (!isObject(f)) bad(at, 'must be an object')
-    const {path, size, sha256} = f as JsonObject
-    if (typeof path !== 'string' || !path) return bad(`${at}.path`, 'must be a non-empty string')
-    if (isAbsolute(path) || path.includes('\\') || path.split('/').some((s) => s === '..' || s === '' || s === '.')) {
-      bad(`${at}.path`, `'${path}' must be a relative path inside the package`)
-    }
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) bad(`${at}.size`, 'must be a non-negative integer')
-    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) bad(`${at}.sha256`, 'must be 64 lowercase hex digits')
-    if (seen.has(path)) bad(`${at}.path`, `'${path}' is listed twice`)
-    seen.add(path)
-    files.push({path, size: size as number, sha256: sha256 as string})
-  }
-  return {name: m.name as string, version: m.version as string, files}
-}
-
 /** A `vitrine package` output folder: a registry model version with its files. */
 async function readPackage(dir: string, target: ApplyTarget): Promise<DesiredResource> {
-  const manifestPath = join(dir, 'manifest.json')
-  const specPath = join(dir, 'asset', 'spec.yaml')
-  let manifestText: string
-  try {
-    manifestText = await readFile(manifestPath, 'utf8')
-  } catch {
-    throw new UsageError(`${dir}: not a \`vitrine package\` folder (no manifest.json) and not a YAML file`, {file: dir})
-  }
-  const manifest = parseManifest(manifestPath, manifestText)
+  const manifest = await readManifest(dir)
+  if (!manifest) throw new UsageError(`${dir}: not a \`vitrine package\` folder (no ${MANIFEST_FILE}) and not a YAML file`, {file: dir})
+  const manifestPath = join(dir, MANIFEST_FILE)
+  const bad = manifestPathProblems(manifest)[0]
+  if (bad) throw new InvalidInputError(`${manifestPath}: files[${bad.index}].path: '${bad.path}' ${bad.message}`, {file: manifestPath})
   const modelFiles = manifest.files.filter((f) => f.path.startsWith('mlflow_model_folder/'))
   if (modelFiles.length === 0) throw new InvalidInputError(`${manifestPath}: files: lists nothing under mlflow_model_folder/`, {file: manifestPath})
-  const [spec] = await parseYamlDocuments(specPath)
-  // azureml-assets keeps `publish: {description, type}` in the extra_config (model.yaml) named by asset.yaml.
-  const assetYaml = await readOptionalYaml(join(dir, 'asset', 'asset.yaml'))
-  const extra = typeof assetYaml?.extra_config === 'string' ? await readOptionalYaml(join(dir, 'asset', assetYaml.extra_config)) : undefined
-  const publish = isObject(extra?.publish) ? extra.publish : isObject(assetYaml?.publish) ? assetYaml.publish : {}
-  let description: string | undefined
-  if (typeof publish.description === 'string') {
-    description = (await readText(join(dir, 'asset', publish.description))).trim()
-  }
+  // The asset folder as src/assets reads it: publish.type and the description come from the extra_config (model.yaml).
+  const {facts, files} = readModelAsset(join(dir, 'asset'))
+  const spec = files.specData
+  const specPath = files.spec.file
   const ctx = ctxFor(specPath, target)
-  const {name, version, body, notes} = modelVersionBody(ctx, spec, {
-    type: typeof publish.type === 'string' ? publish.type : 'mlflow_model',
-    description,
-  })
+  const {name, version, body, notes} = modelVersionBody(ctx, spec, {type: facts.publishType ?? 'mlflow_model', description: facts.description?.trim()})
   if (name !== manifest.name || version !== manifest.version) {
     throw new InvalidInputError(
-      `${dir}: asset/spec.yaml says ${name}:${version} but manifest.json says ${manifest.name}:${manifest.version}`,
+      `${dir}: asset/spec.yaml says ${name}:${version} but ${MANIFEST_FILE} says ${manifest.name}:${manifest.version}`,
       {file: specPath, hint: 'run `vitrine package` again so both agree'},
     )
   }
@@ -377,15 +304,6 @@ async function readPackage(dir: string, target: ApplyTarget): Promise<DesiredRes
     throw new UsageError(`${dir}: a package folder is published to a registry: pass --registry (or AZUREML_REGISTRY)`, {file: dir})
   }
   const t = modelTarget(target, name, version)
-  if (spec.path !== undefined) notes.push('spec.yaml path is not used: the files listed in manifest.json are uploaded')
+  if (spec.path !== undefined) notes.push(`spec.yaml path is not used: the files listed in ${MANIFEST_FILE} are uploaded`)
   return {...t, name: `${name}:${version}`, file: dir, body, notes, upload: {root: dir, files: modelFiles, modelSubdir: 'mlflow_model_folder', verified: true}}
-}
-
-async function readOptionalYaml(path: string): Promise<JsonObject | undefined> {
-  try {
-    await stat(path)
-  } catch {
-    return undefined
-  }
-  return (await parseYamlDocuments(path))[0]
 }

@@ -1,3 +1,5 @@
+import type {ManifestEntry} from '../package/manifest.js'
+
 /** What `apply` can create, one kind per Azure ML resource it writes. */
 export type ResourceKind =
   | 'registry-model-version'
@@ -22,12 +24,6 @@ export const KIND_LABEL: Record<ResourceKind, string> = {
   'pipeline-job': 'pipeline job',
 }
 
-/** A file to upload, as listed in a package's manifest.json. */
-export interface ManifestFile {
-  path: string
-  size: number
-  sha256: string
-}
 
 export type JsonObject = Record<string, unknown>
 
@@ -46,7 +42,7 @@ export interface DesiredResource {
   /** Fields of the input that are not sent, each with why. */
   notes: string[]
   /** Package / local model files to upload before the PUT (registry model versions). */
-  upload?: {root: string; files: ManifestFile[]; modelSubdir: string; verified: boolean}
+  upload?: {root: string; files: ManifestEntry[]; modelSubdir: string; verified: boolean}
   endpointName?: string
   deploymentName?: string
   /** Tracked resources (endpoints, deployments) need the workspace's location. */

@@ -1,17 +1,16 @@
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {createDefaultHttpClient, createEmptyPipeline, createHttpHeaders, createPipelineRequest, proxyPolicy} from '@azure/core-rest-pipeline'
 
-import {describeFsError, InvalidInputError, RemoteError} from '../core/errors.js'
+import {InvalidInputError, RemoteError} from '../core/errors.js'
 import type {Progress} from '../core/progress.js'
 import {redactSecrets} from '../core/redact.js'
 import {DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, retryAfterMs, retryDelay, sleep, type RetryOptions} from './retry.js'
 import {checkEndpointUrl} from './target.js'
+import {checkManifestEntry, type ManifestEntry} from '../package/manifest.js'
 import {DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutPolicy} from './timeout.js'
-import type {ManifestFile} from './types.js'
 
 /** Azure Storage REST version sent with every blob call. */
 const BLOB_API_VERSION = '2021-08-06'
@@ -19,48 +18,23 @@ const BLOB_API_VERSION = '2021-08-06'
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 export const DEFAULT_UPLOAD_CONCURRENCY = 4
 
-/** Streams a file for its size and sha256. */
-export function hashFile(path: string): Promise<{size: number; sha256: string}> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256')
-    let size = 0
-    createReadStream(path)
-      .on('data', (chunk) => {
-        const b = chunk as Buffer
-        size += b.length
-        h.update(b)
-      })
-      .on('error', (error) => reject(describeFsError(error, path) ?? error))
-      .on('end', () => resolve({size, sha256: h.digest('hex')}))
-  })
-}
-
 /**
  * Checks every file's size and sha256 against the manifest before a single byte is sent: a package edited after
- * `vitrine package` is refused, naming the file. Files without a recorded hash (a model YAML's local folder) get it
- * computed here.
+ * `vitrine package` is refused, naming the file. Files without a recorded hash (a model YAML's local folder, which
+ * no manifest vouches for) are not hashed.
  */
-export async function verifyFiles(root: string, files: ManifestFile[], manifestName: string): Promise<void> {
+export async function verifyFiles(root: string, files: ManifestEntry[], manifestName: string): Promise<void> {
+  const hint = 'the package changed after `vitrine package`: package it again'
   for (const f of files) {
+    if (!f.sha256) continue
     const full = join(root, f.path)
-    const actual = await hashFile(full)
-    if (!f.sha256) {
-      f.sha256 = actual.sha256
-      f.size = actual.size
-      continue
+    const check = await checkManifestEntry(root, f)
+    if (check.state === 'missing' || check.state === 'not-a-file' || check.state === 'symlink') {
+      const what = check.state === 'missing' ? 'no such file' : check.state === 'symlink' ? 'a symbolic link (never uploaded)' : 'not a regular file'
+      throw new InvalidInputError(`${full}: ${what}, but ${manifestName} lists it`, {file: full, hint})
     }
-    if (actual.size !== f.size) {
-      throw new InvalidInputError(`${full}: size ${actual.size} bytes, but ${manifestName} says ${f.size}`, {
-        file: full,
-        hint: 'the package changed after `vitrine package`: package it again',
-      })
-    }
-    if (actual.sha256 !== f.sha256) {
-      throw new InvalidInputError(`${full}: sha256 ${actual.sha256}, but ${manifestName} says ${f.sha256}`, {
-        file: full,
-        hint: 'the package changed after `vitrine package`: package it again',
-      })
-    }
+    if (check.state === 'size') throw new InvalidInputError(`${full}: size ${check.actual} bytes, but ${manifestName} says ${f.size}`, {file: full, hint})
+    if (check.state === 'sha256') throw new InvalidInputError(`${full}: sha256 ${check.actual}, but ${manifestName} says ${f.sha256}`, {file: full, hint})
   }
 }
 
@@ -215,7 +189,7 @@ export function blockId(index: number): string {
  * The first failure aborts every request in flight and starts no other; the call returns only when all have stopped,
  * so nothing of this upload is still talking to storage when the error is reported.
  */
-export async function uploadFiles(sasUri: string, root: string, files: ManifestFile[], opts: UploadOptions): Promise<{bytes: number; requests: number}> {
+export async function uploadFiles(sasUri: string, root: string, files: ManifestEntry[], opts: UploadOptions): Promise<{bytes: number; requests: number}> {
   checkEndpointUrl(redactUrl(sasUri), 'upload SAS URI')
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE
   const limit = limiter(opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY)
@@ -244,7 +218,7 @@ export async function uploadFiles(sasUri: string, root: string, files: ManifestF
     })
   opts.progress.start(`uploading ${files.length} file${files.length === 1 ? '' : 's'}`, total, 'bytes')
   const blob = {'x-ms-blob-type': 'BlockBlob', 'content-type': 'application/octet-stream'}
-  const uploadOne = async (f: ManifestFile) => {
+  const uploadOne = async (f: ManifestEntry) => {
     const full = join(root, f.path)
     const url = blobUrl(sasUri, f.path)
     if (f.size <= blockSize) {

@@ -113,3 +113,29 @@ export function describeFsError(err: unknown, path: string): VitrineError | unde
       return undefined
   }
 }
+
+/**
+ * A user value as a message may show it: strings and numbers quoted and cut to `max` characters, lists and objects
+ * only described (never serialised: a 200,000-deep or 100 MB value must not end up in a message, or crash making it).
+ * Control characters are escaped, so a value cannot forge lines or terminal sequences.
+ */
+export function previewValue(value: unknown, max = 60): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return `a list of ${value.length}`
+  switch (typeof value) {
+    case 'string': {
+      const cut = value.length > max ? `${value.slice(0, max)}...` : value
+      return JSON.stringify(cut)
+    }
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value)
+    case 'undefined':
+      return 'nothing'
+    case 'object':
+      return 'an object'
+    default:
+      return `a ${typeof value}`
+  }
+}

@@ -10,6 +10,8 @@ export interface Progress {
   start(label: string, total: number, unit?: string): void
   /** Adds `units` done. */
   advance(units: number): void
+  /** Optional: a short status shown beside the bar (e.g. the latest training loss). */
+  status?(text: string): void
   /** Ends the current task. */
   stop(message?: string): void
 }

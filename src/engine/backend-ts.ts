@@ -5,6 +5,7 @@
  * kernel: attention's scratch rows are kept by the backend and grown only when a larger shape first arrives.
  */
 import type {Backend, Epilogue, Linear} from './backend.js'
+import {biasedAttentionNaive, biasedAttentionScratch} from './kernels/attention-bias.js'
 import {geluScalar, layerNormNaive} from './kernels/reference.js'
 
 /** A linear layer as the TS kernels use it: the caller's arrays, kept by reference (no copy, no packing). */
@@ -185,6 +186,7 @@ export function attentionForward(
 export function createTsBackend(): Backend {
   let scores = new Float64Array(0)
   let acc = new Float64Array(0)
+  let biased = biasedAttentionScratch(0, 0)
   return {
     name: 'ts',
     threads: 1,
@@ -206,9 +208,14 @@ export function createTsBackend(): Backend {
       if (acc.length < C / NH) acc = new Float64Array(C / NH)
       attentionForward(out, qkv, scores, acc, B, T, C, NH)
     },
+    biasedAttention(out, qkv, bias, nBias, scale, headScale, B, T, C, NH) {
+      if (biased.scores.length < T || biased.qn.length < T * (C / NH)) biased = biasedAttentionScratch(T, C / NH)
+      biasedAttentionNaive(out, qkv, bias, nBias, scale, headScale, biased, B, T, C, NH)
+    },
     dispose() {
       scores = new Float64Array(0)
       acc = new Float64Array(0)
+      biased = biasedAttentionScratch(0, 0)
     },
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The contract between the ViT forward pass (src/engine/vit.ts) and the kernels that do its arithmetic.
+ * The contract between the model families' forward passes (src/models/<family>/forward.ts) and the kernels that do
+ * their arithmetic.
  *
  * Two backends implement it: the plain TypeScript one (src/engine/backend-ts.ts, the fallback and the test
  * reference) and the WebAssembly SIMD one (src/engine/wasm/, fast, multi-threaded). The forward pass allocates its
@@ -49,6 +50,25 @@ export interface Backend {
    * out [B, T, C] = concat over heads of softmax(q k^T / sqrt(C/NH)) v.
    */
   attention(out: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void
+
+  /**
+   * Attention with an additive bias (BEiT's relative position bias; SwinV2's cosine attention with its position bias
+   * and shifted-window mask): per batch item b and head h, out = softmax(S + bias[b % nBias, h]) v, where
+   * S = q k^T * scale, or, when `headScale` [NH] is given, S = (q/|q|) (k/|k|)^T * headScale[h].
+   * qkv [B, T, 3C] as for `attention`; bias [nBias, NH, T, T] or null; out [B, T, C].
+   */
+  biasedAttention(
+    out: Float32Array,
+    qkv: Float32Array,
+    bias: Float32Array | null,
+    nBias: number,
+    scale: number,
+    headScale: Float32Array | null,
+    B: number,
+    T: number,
+    C: number,
+    NH: number,
+  ): void
 
   /** Releases worker threads and memory. */
   dispose(): void

@@ -1,5 +1,6 @@
 /**
- * The engine's API: load a ViT model folder once, then classify batches of preprocessed pixels.
+ * The engine's API: load a model folder once (any family of src/models/registry.ts), then classify batches of
+ * preprocessed pixels.
  *
  *   const model = await loadModel('examples/models/vit-digits')
  *   const logits = model.forward(pixelValues, 1)          // [B, numLabels]
@@ -10,18 +11,18 @@
  * files ignored), an MLflow model folder (model/ + components/image_processor/), and a `vitrine package` output root
  * (DIR/mlflow_model_folder/...).
  */
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, UsageError} from '../core/errors.js'
 import {statOrUsage} from '../core/fs.js'
+import {MAX_JSON_FILE_BYTES, checkWithin, parseJsonText, readUserTextFile} from '../core/user-file.js'
 import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {parsePreprocessorConfig} from '../image/preprocessor.js'
+import type {FamilyModel, ModelConfig, ModelFamily} from '../models/family.js'
+import {parseModelConfigText} from '../models/registry.js'
 import type {Backend} from './backend.js'
-import {type VitConfig, parseVitConfigText} from './config.js'
-import {createVitState} from './state.js'
-import {vitForward} from './vit.js'
-import {type VitWeights, loadVitWeights} from './weights.js'
+import {readParameters} from './read-parameters.js'
 
 export interface LoadModelOptions {
   /**
@@ -33,17 +34,20 @@ export interface LoadModelOptions {
   maxBatch?: number
 }
 
-export interface VitModel {
+export interface LoadedModel {
   /** The folder holding config.json and model.safetensors (after resolving MLflow / package layouts). */
   dir: string
-  config: VitConfig
+  /** The model family config.json names, and its parsed config (a VitConfig for ViT, ...). */
+  family: ModelFamily
+  config: ModelConfig
   /** Class names in class-id order (config.json id2label). */
   labels: string[]
   preprocessor: PreprocessorConfig
   backend: Backend
   /** Where each input file was found. */
   files: {config: string; weights: string; preprocessor: string}
-  weights: VitWeights
+  /** The family's model: its parameter views and forward pass. */
+  model: FamilyModel
   /** pixelValues [B, numChannels, imageHeight, imageWidth] (NCHW float32) to logits [B, numLabels] (a new array). */
   forward(pixelValues: Float32Array, batch: number): Float32Array
   /** Releases the backend if the model created it (a backend passed in stays the caller's). */
@@ -112,29 +116,33 @@ async function findPreprocessor(dir: string, candidates: string[]): Promise<stri
   throw new InvalidInputError(`${dir}: no preprocessor_config.json (looked for ${candidates.join(', ')})`, {file: candidates[0]})
 }
 
-async function readText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
+/**
+ * No file of a model folder may be a symlink that leaves it: config and weights stay in the model folder, the
+ * processor in the MLflow folder it was found through (`components/image_processor/` sits beside `model/`).
+ */
+async function checkModelFilesWithin(files: ModelFiles): Promise<void> {
+  await checkWithin(files.config, files.dir)
+  await checkWithin(files.weights, files.dir)
+  const pre = files.preprocessor
+  const mlflowRoot = join(pre, '..', '..', '..')
+  await checkWithin(pre, /[\\/]components[\\/]image_processor[\\/]preprocessor_config\.json$/.test(pre) ? mlflowRoot : files.dir)
+}
+
+function readText(file: string): Promise<string> {
+  return readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES})
 }
 
 async function readJson(file: string): Promise<unknown> {
-  const text = await readText(file)
-  try {
-    return JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid JSON (${(error as Error).message})`, {file})
-  }
+  return parseJsonText(await readText(file), file, {file})
 }
 
 /** Loads a model folder (any of the three layouts) and prepares it for `forward`. */
-export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<VitModel> {
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const maxBatch = options.maxBatch ?? 1
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`)
   const files = await resolveModelFiles(dir)
-  const {config, labels} = parseVitConfigText(await readText(files.config), files.config)
+  await checkModelFilesWithin(files)
+  const {family, config, labels} = parseModelConfigText(await readText(files.config), files.config)
   const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor)
   if (preprocessor.doResize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
     throw new InvalidInputError(
@@ -147,19 +155,19 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   // Imported on demand: a caller that brings its own backend never loads the WebAssembly module.
   const backend = options.backend ?? (await (await import('./wasm/index.js')).selectBackend())
   try {
-    const weights = await loadVitWeights(files.weights, config, backend)
-    const state = createVitState(config, backend, maxBatch)
+    const model = await family.createModel(config, backend, maxBatch, (tensors) => readParameters(files.weights, tensors))
     const {numChannels: ch, imageHeight: H, imageWidth: W, numLabels} = config
     const imageFloats = ch * H * W
     let disposed = false
     return {
       dir: files.dir,
+      family,
       config,
       labels,
       preprocessor,
       backend,
       files: {config: files.config, weights: files.weights, preprocessor: files.preprocessor},
-      weights,
+      model,
       forward(pixelValues, batch) {
         if (disposed) throw new Error('internal: forward() called on a disposed model')
         if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`)
@@ -171,7 +179,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
         const logits = new Float32Array(batch * numLabels)
         for (let b0 = 0; b0 < batch; b0 += maxBatch) {
           const n = Math.min(maxBatch, batch - b0)
-          const chunk = vitForward(backend, config, weights, state, pixelValues.subarray(b0 * imageFloats, (b0 + n) * imageFloats), n)
+          const chunk = model.forward(pixelValues.subarray(b0 * imageFloats, (b0 + n) * imageFloats), n)
           logits.set(chunk, b0 * numLabels)
         }
         return logits
@@ -229,7 +237,7 @@ export interface Classification {
  * Runs `batch` preprocessed images through the model and returns, per image, its logits, probabilities and top-k
  * labels: what score, serve, batch and evaluate all report.
  */
-export function classify(model: VitModel, pixelValues: Float32Array, batch: number, k: number): Classification[] {
+export function classify(model: LoadedModel, pixelValues: Float32Array, batch: number, k: number): Classification[] {
   const n = model.config.numLabels
   const logits = model.forward(pixelValues, batch)
   const probs = softmax(logits, n)

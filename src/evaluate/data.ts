@@ -6,13 +6,14 @@
  * A row that cannot be used is not dropped silently: it becomes a BadRow naming its file and line, and the caller
  * reports it (or fails with --strict). Only a data source that cannot be read at all throws.
  */
-import {readFile, readdir, stat} from 'node:fs/promises'
+import {readdir, stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {parse as parseYaml} from 'yaml'
 
-import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, UsageError, describeFsError, isVitrineError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 
 export type EvalTask = 'image-classification' | 'image-classification-multilabel'
 export const EVAL_TASKS: readonly EvalTask[] = ['image-classification', 'image-classification-multilabel']
@@ -99,8 +100,9 @@ async function readMltable(dir: string, given: string, options: ReadDataOptions)
   const file = join(dir, 'MLTable')
   let doc: unknown
   try {
-    doc = parseYaml(await readFile(file, 'utf8'))
+    doc = parseYaml(await readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES}))
   } catch (error) {
+    if (isVitrineError(error)) throw error
     const fsError = describeFsError(error, file)
     if (fsError) throw fsError
     throw new InvalidInputError(`${displayName(file)}: not valid YAML: ${(error as Error).message}`, {file})
@@ -142,7 +144,7 @@ export async function readJsonl(file: string, name: string, options: ReadDataOpt
   const multilabel = options.task === 'image-classification-multilabel'
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readUserTextFile(file, {maxBytes: MAX_LIST_FILE_BYTES})
   } catch (error) {
     throw describeFsError(error, name) ?? error
   }

@@ -7,21 +7,22 @@ import {stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import {writeFileAtomic} from '../core/atomic.js'
+import {checkOutputPath} from '../core/output.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
-import {type Prediction, topK} from '../engine/classifier.js'
+import {topK} from '../engine/classifier.js'
 import {type BackendChoice, Scorer} from '../runner/scorer.js'
-import {type BadRow, type DataFormat, type EvalRow, type EvalTask, readEvalData} from './data.js'
+import {type BadRow, type EvalRow, type EvalTask, readEvalData} from './data.js'
 import {type EvaluationJob, readEvaluationJob} from './job.js'
 import {
   MULTICLASS_METRIC_NAMES,
   MULTILABEL_METRIC_NAMES,
-  type ClassMetrics,
   argmax,
   multiclassMetrics,
   multilabelMetrics,
 } from './metrics.js'
 import {renderReport} from './report.js'
+import type {EvaluateResult, MetricsFile, PredictionRow} from './result.js'
 import {type ScoredRow, scoreRows} from './score-rows.js'
 
 export const DEFAULT_THRESHOLD = 0.5
@@ -41,45 +42,9 @@ export interface EvaluateOptions {
   backend?: BackendChoice
   batchSize?: number
   out?: string
+  /** Replace metrics.json, predictions.jsonl and report.html when --out already holds them. */
+  force?: boolean
   progress?: Progress
-}
-
-export interface PredictionRow {
-  image: string
-  line?: number
-  source: string
-  /** The true label (multiclass) or labels (multilabel). */
-  label: string | string[]
-  prediction: string | string[]
-  correct: boolean
-  top: Prediction[]
-  /** Every label's probability, in class_labels (model class-id) order. */
-  probabilities: number[]
-}
-
-export interface MetricsFile {
-  task: EvalTask
-  /** Multilabel: a label is predicted when its probability >= threshold. */
-  threshold?: number
-  rows_scored: number
-  rows_skipped: number
-  /** The metrics by Azure's names (scalars, and the confusion_matrix / accuracy_table artifacts). */
-  metrics: Record<string, unknown>
-  per_class: ClassMetrics[]
-  /** Metrics the evaluation config asked for that are not computed here, with why. */
-  not_computed: Array<{metric: string; reason: string}>
-}
-
-export interface EvaluateResult {
-  ok: boolean
-  task: EvalTask
-  model: {path: string; labels: number; backend: string; threads: number}
-  data: {path: string; format: DataFormat; rows: number}
-  job?: {file: string; job: string; notes: string[]}
-  metrics: MetricsFile
-  skipped: BadRow[]
-  outputs?: {dir: string; metrics: string; predictions: string; report: string}
-  seconds: number
 }
 
 interface Resolved {
@@ -152,7 +117,7 @@ export async function runEvaluate(options: EvaluateOptions): Promise<{result: Ev
   const multilabel = task === 'image-classification-multilabel'
   const threshold = options.threshold ?? DEFAULT_THRESHOLD
   if (!(threshold > 0 && threshold < 1)) throw new UsageError(`--threshold ${threshold}: expected a probability between 0 and 1`)
-  if (options.out !== undefined) await checkOutDir(options.out)
+  if (options.out !== undefined) await checkOutDir(options.out, [inputs.model, inputs.data, ...(inputs.job ? [inputs.job.file] : [])], options.force ?? false)
   const data = await readEvalData(inputs.data, {task, inputColumn: inputs.inputColumn, labelColumn: inputs.labelColumn})
   if (options.strict && data.bad.length > 0) throw strictError(data.bad)
 
@@ -242,11 +207,17 @@ export async function runEvaluate(options: EvaluateOptions): Promise<{result: Ev
   return {result, predictions}
 }
 
-/** Refuses an --out that is a file before any scoring time is spent. */
-async function checkOutDir(out: string): Promise<void> {
+/**
+ * Refuses, before any scoring time is spent, an --out that is a file, that is (or holds) an input, or whose
+ * metrics.json / predictions.jsonl / report.html would be replaced without --force.
+ */
+async function checkOutDir(out: string, inputs: string[], force: boolean): Promise<void> {
   const st = await stat(out).catch(() => undefined)
   if (st && !st.isDirectory()) throw new UsageError(`--out ${out}: is a file, expected a folder (it is created when missing)`, {file: out})
+  for (const name of EVALUATE_OUTPUT_FILES) await checkOutputPath(join(out, name), {flag: '--out', kind: 'file', inputs, force})
 }
+
+const EVALUATE_OUTPUT_FILES = ['metrics.json', 'predictions.jsonl', 'report.html'] as const
 
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x))

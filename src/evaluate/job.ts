@@ -4,12 +4,12 @@
  * for that cannot happen here (the compute, the GPU, a registry model, datastore data) is listed in `notes`, so the
  * user sees exactly what the dry run does not cover.
  */
-import {readFile} from 'node:fs/promises'
-import {dirname, resolve} from 'node:path'
+import {resolve} from 'node:path'
 
-import {parse as parseYaml} from 'yaml'
 
 import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {REMOTE_PATH, isDict, readPipelineJob} from '../core/pipeline-job.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {EVAL_TASKS, type EvalTask} from './data.js'
 
 export interface EvaluationJob {
@@ -29,40 +29,13 @@ export interface EvaluationJob {
   notes: string[]
 }
 
-type Dict = Record<string, unknown>
-const isDict = (v: unknown): v is Dict => v !== null && typeof v === 'object' && !Array.isArray(v)
-const REMOTE = /^(azureml:|https?:|wasbs?:|abfss?:|adl:)/i
-
 export async function readEvaluationJob(file: string): Promise<EvaluationJob> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
-  let doc: unknown
-  try {
-    doc = parseYaml(text)
-  } catch (error) {
-    throw new InvalidInputError(`${file}: not valid YAML: ${(error as Error).message}`, {file})
-  }
-  if (!isDict(doc) || !isDict(doc.jobs)) throw new InvalidInputError(`${file}: not a pipeline job (no jobs: mapping)`, {file})
-  const jobs = Object.entries(doc.jobs).filter((e): e is [string, Dict] => isDict(e[1]))
-  const pick =
-    jobs.find(([, j]) => typeof j.component === 'string' && j.component.includes('model_evaluation')) ??
-    jobs.find(([, j]) => isDict(j.inputs) && j.inputs.task !== undefined)
-  if (!pick) throw new InvalidInputError(`${file}: jobs: no model evaluation job (a component model_evaluation_pipeline, or inputs with a task)`, {file})
-  const [jobName, job] = pick
-  const parentInputs = isDict(doc.inputs) ? doc.inputs : {}
-  const rawInputs = isDict(job.inputs) ? job.inputs : {}
-  // ${{parent.inputs.x}} refers to the pipeline's own inputs.
-  const input = (name: string): unknown => {
-    const v = rawInputs[name]
-    const m = typeof v === 'string' ? /^\$\{\{\s*parent\.inputs\.([A-Za-z0-9_]+)\s*\}\}$/.exec(v) : null
-    return m ? parentInputs[m[1]] : v
-  }
-  const at = (name: string): string => `${file}: jobs.${jobName}.inputs.${name}`
-  const base = dirname(resolve(file))
+  const {doc, jobName, input, at, base} = await readPipelineJob(
+    file,
+    (component) => component.includes('model_evaluation'),
+    (inputs) => inputs.task !== undefined,
+    'model evaluation job (a component model_evaluation_pipeline, or inputs with a task)',
+  )
   const out: EvaluationJob = {file, jobName, notes: []}
 
   const task = input('task')
@@ -80,7 +53,7 @@ export async function readEvaluationJob(file: string): Promise<EvaluationJob> {
   }
   const data = pathOf(input('test_data'))
   if (data) {
-    const remote = REMOTE.test(data.path)
+    const remote = REMOTE_PATH.test(data.path)
     out.testData = {path: remote ? data.path : resolve(base, data.path.replace(/^file:(\/\/)?/, '')), type: data.type, remote}
     if (!remote) {
       out.notes.push(`test_data ${data.path} (${data.type}): read from this machine; on Azure a local path is uploaded as it is, so the images its rows name must be uploaded too (or be azureml:// paths)`)
@@ -88,7 +61,7 @@ export async function readEvaluationJob(file: string): Promise<EvaluationJob> {
   }
   const model = pathOf(input('mlflow_model'))
   if (model) {
-    const remote = REMOTE.test(model.path)
+    const remote = REMOTE_PATH.test(model.path)
     out.model = {path: remote ? model.path : resolve(base, model.path.replace(/^file:(\/\/)?/, '')), remote}
   }
   const str = (name: string): string | undefined => {
@@ -133,14 +106,14 @@ async function metricsOf(params: unknown, configInput: unknown, at: (name: strin
   }
   const path = isDict(configInput) ? configInput.path : configInput
   if (typeof path !== 'string') return undefined
-  if (REMOTE.test(path)) {
+  if (REMOTE_PATH.test(path)) {
     notes.push(`evaluation_config ${path}: not a local file; every metric is computed`)
     return undefined
   }
   const abs = resolve(base, path)
   let text: string
   try {
-    text = await readFile(abs, 'utf8')
+    text = await readUserTextFile(abs, {maxBytes: MAX_JSON_FILE_BYTES})
   } catch (error) {
     throw describeFsError(error, abs) ?? error
   }

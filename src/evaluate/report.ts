@@ -8,7 +8,7 @@ import {readFile} from 'node:fs/promises'
 
 import sharp from 'sharp'
 
-import type {EvaluateResult, PredictionRow} from './evaluate.js'
+import type {EvaluateResult, PredictionRow} from './result.js'
 import type {ClassMetrics, ConfusionMatrix, MultilabelConfusion} from './metrics.js'
 
 export interface ReportInput {

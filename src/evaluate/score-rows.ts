@@ -4,9 +4,9 @@
  * threshold per-label sigmoids). A row whose file is missing or does not decode becomes a BadRow with its line; the
  * rest of its batch still runs.
  */
-import {readFile} from 'node:fs/promises'
 
-import {describeFsError} from '../core/errors.js'
+import {isVitrineError} from '../core/errors.js'
+import {readImageFile} from '../image/index.js'
 import type {Progress} from '../core/progress.js'
 import type {ScoreInput, Scorer} from '../runner/scorer.js'
 import type {BadRow, EvalRow, EvalTask} from './data.js'
@@ -35,11 +35,10 @@ function badRow(row: EvalRow, reason: string): BadRow {
 /** A row's image bytes, or why the file cannot be read. */
 async function bytesOf(row: EvalRow): Promise<Uint8Array | string> {
   try {
-    return await readFile(row.path)
+    return await readImageFile(row.path)
   } catch (error) {
-    const e = describeFsError(error, row.path)
-    if (!e) throw error
-    return e.message
+    if (isVitrineError(error)) return error.message
+    throw error
   }
 }
 

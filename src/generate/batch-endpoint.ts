@@ -3,7 +3,7 @@
  * image-classification sample (deploy-batch.yaml). A batch deployment runs on a compute cluster, so the chosen SKU
  * is the size that cluster should have.
  */
-import {azureMlSchemaUrl} from './azureml-schemas.js'
+import {azureMlSchemaUrl} from '../azureml/schemas.js'
 import {endpointName, instanceTypeLine, provenance, registryModelUri, type BuildContext, type BuildOutput} from './context.js'
 
 export function buildBatchEndpoint(ctx: BuildContext): BuildOutput {

@@ -6,7 +6,7 @@
 import {relative, sep} from 'node:path'
 
 import type {ModelAssetFacts} from '../assets/facts.js'
-import type {AzureMlSchemaName} from './azureml-schemas.js'
+import type {AzureMlSchemaName} from '../azureml/schemas.js'
 import type {GenerateDefaults} from './defaults.js'
 import type {YamlContent} from './emit.js'
 import type {InstanceTypeChoice} from './instance-type.js'

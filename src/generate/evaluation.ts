@@ -4,7 +4,7 @@
  * the one job's inputs: task, test_data (path and type), input_column_names, label_column_name, and the metrics
  * in evaluation_config_params (a JSON string, so the YAML needs no side file).
  */
-import {azureMlSchemaUrl} from './azureml-schemas.js'
+import {azureMlSchemaUrl} from '../azureml/schemas.js'
 import {
   experimentName,
   instanceTypeLine,

@@ -6,7 +6,7 @@
 import {readFileSync} from 'node:fs'
 
 import {assetPath} from '../core/paths.js'
-import {azureMlSchemaUrl} from './azureml-schemas.js'
+import {azureMlSchemaUrl} from '../azureml/schemas.js'
 import {
   experimentName,
   instanceTypeLine,

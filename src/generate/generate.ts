@@ -11,7 +11,7 @@ import {readModelAssetFacts} from '../assets/asset.js'
 import type {ModelAssetFacts, Scenario} from '../assets/facts.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
 import {assertAssetValid} from './asset-gate.js'
-import {azureMlSchemaFile, azureMlSchemaUrl, type AzureMlSchemaName} from './azureml-schemas.js'
+import {azureMlSchemaFile, azureMlSchemaUrl, type AzureMlSchemaName} from '../azureml/schemas.js'
 import {buildBatchEndpoint} from './batch-endpoint.js'
 import {
   GENERATE_KINDS,
@@ -32,7 +32,7 @@ import {buildModel} from './model-version.js'
 import {buildOnlineEndpoint} from './online.js'
 import {applySetAssignment, parseSetAssignment, type SetAssignment} from './set-path.js'
 import {buildTrainingData} from './train-data.js'
-import {checkAzureMlYaml} from './yaml-check.js'
+import {checkAzureMlYaml} from '../azureml/yaml-check.js'
 
 export {GENERATE_KINDS, type GenerateKind} from './context.js'
 

@@ -9,7 +9,7 @@ import {resolve} from 'node:path'
 import {InvalidInputError} from '../core/errors.js'
 import {loadAssetFiles} from '../assets/asset.js'
 import {isRecord} from '../assets/resolve.js'
-import {azureMlSchemaUrl} from './azureml-schemas.js'
+import {azureMlSchemaUrl} from '../azureml/schemas.js'
 import {provenance, relativeFromBase, type BuildContext, type BuildOutput} from './context.js'
 
 /** Where the weights are, as a model version `path`: an https blob URL, or a local path relative to the YAML. */

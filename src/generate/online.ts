@@ -2,7 +2,7 @@
  * KIND online-endpoint: a managed online endpoint and its deployment of the registry model, shaped like Azure's
  * image-classification sample (deploy-online.yaml) with the instance type taken from the asset's allow list.
  */
-import {azureMlSchemaUrl} from './azureml-schemas.js'
+import {azureMlSchemaUrl} from '../azureml/schemas.js'
 import {endpointName, instanceTypeLine, provenance, registryModelUri, type BuildContext, type BuildOutput} from './context.js'
 
 export function buildOnlineEndpoint(ctx: BuildContext): BuildOutput {

@@ -10,7 +10,7 @@
 import {parse} from 'yaml'
 
 import {InvalidInputError, UsageError} from '../core/errors.js'
-import {checkAgainstAzureMlSchema, formatPath, topLevelProperties, type AzureMlSchemaName} from './azureml-schemas.js'
+import {checkAgainstAzureMlSchema, formatPath, topLevelProperties, type AzureMlSchemaName} from '../azureml/schemas.js'
 import type {DocumentRole} from './context.js'
 
 export interface SetAssignment {

@@ -7,7 +7,7 @@ import {readdirSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import {InvalidInputError, UsageError} from '../core/errors.js'
-import {azureMlSchemaUrl} from './azureml-schemas.js'
+import {azureMlSchemaUrl} from '../azureml/schemas.js'
 import {relativeFromBase, type GeneratedDataFile, type GeneratedYaml} from './context.js'
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff'])

@@ -4,9 +4,8 @@
  * convert('RGB'); channel-format inference; resize BILINEAR or BICUBIC, fixed or by the shortest edge; center crop;
  * rescale; normalise; CHW).
  */
-import {readFile} from 'node:fs/promises'
 
-import {describeFsError} from '../core/errors.js'
+import {readUserFile} from '../core/user-file.js'
 import {type DecodeLimits, decodeImage} from './decode.js'
 import {toPixelValues} from './pixels.js'
 import type {PreprocessorConfig} from './preprocessor-config.js'
@@ -62,12 +61,13 @@ export async function preprocessImage(
  * InvalidInputError naming it.
  */
 export async function preprocessImageFile(path: string, pre: PreprocessorConfig, options: PreprocessOptions = {}): Promise<Float32Array> {
-  let bytes: Uint8Array
-  try {
-    bytes = await readFile(path)
-  } catch (error) {
-    throw describeFsError(error, path) ?? error
-  }
+  return preprocessImage(await readImageFile(path), pre, path, options)
+}
 
-  return preprocessImage(bytes, pre, path, options)
+/** Image files larger than this are refused from their size (the largest real photos are a few tens of MB). */
+export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024
+
+/** An image file's bytes: a regular file (no FIFO or device), at most MAX_IMAGE_FILE_BYTES. */
+export function readImageFile(path: string): Promise<Uint8Array> {
+  return readUserFile(path, {maxBytes: MAX_IMAGE_FILE_BYTES})
 }

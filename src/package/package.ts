@@ -1,15 +1,15 @@
 import {createHash} from 'node:crypto'
-import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
-import {join, relative, resolve, sep} from 'node:path'
+import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {join, relative, resolve} from 'node:path'
 
 import {writeDirAtomic} from '../core/atomic.js'
+import {checkOutputPath} from '../core/output.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {ONNX_OPSET, exportOnnx} from '../onnx/export.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
 import {validatePaths} from '../assets/validate.js'
-import {type ConvertOptions, convertCheckpoint} from '../weights/convert.js'
-import {readSafetensorsHeader} from '../weights/safetensors.js'
+import {type ConvertOptions, convertModel} from '../weights/convert.js'
 import {
   type Scenario,
   type SpecOverrides,
@@ -24,10 +24,9 @@ import {
   toYaml,
   yamlScalar,
 } from './asset-yaml.js'
-import {MANIFEST_FILE, type ManifestEntry, buildManifest, folderBytes, hashFile, serializeManifest} from './manifest.js'
+import {MANIFEST_FILE, type ManifestEntry, buildManifest, folderBytes, serializeManifest} from './manifest.js'
 import {scenarioSkus} from './skus.js'
 import {renderPackageTemplate} from './templates.js'
-import {compareTensorShapes, readVitConfig} from './vit-config.js'
 
 /**
  * `vitrine package`: a checkpoint in, a folder a registry takes out —
@@ -74,6 +73,8 @@ export interface PackageOptions extends SpecOverrides {
   skuNames?: Partial<Record<Scenario, string[]>>
   /** A SKU catalog file replacing the bundled one (for --*-sku and for validating the asset). */
   skuCatalog?: string
+  /** Replace an existing non-empty output folder (default: refuse). */
+  force?: boolean
 }
 
 export interface PackageResult {
@@ -151,30 +152,33 @@ export async function packageModel(src: string, outDir: string, options: Package
   let files: ManifestEntry[] = []
   let validation: PackageResult['validation'] = {errors: 0, warnings: 0, warningMessages: []}
 
-  // Replacing DIR must never delete the checkpoint being packaged.
+  // Replacing DIR must never delete the checkpoint being packaged, nor a folder the user did not mean to replace.
   const outAbs = resolve(outDir)
-  const srcAbs = resolve(src)
-  if (srcAbs === outAbs || srcAbs.startsWith(outAbs + sep)) {
-    throw new UsageError(`--out ${outDir} would replace the source ${src}: choose another output folder`, {file: outDir})
-  }
+  const inputs = [src, options.specTemplate, options.convert?.labelsFile, options.skuCatalog].filter((p): p is string => p !== undefined)
+  await checkOutputPath(outDir, {kind: 'dir', inputs, force: options.force ?? false})
 
   await writeDirAtomic(outAbs, async (tmp) => {
     const at = (rel: string): string => join(tmp, rel)
     // SRC in any format becomes the canonical Hugging Face files, written straight into the model folder.
-    const {format} = await convertCheckpoint(src, at(LAYOUT.modelDir), options.convert ?? {}, progress)
+    // Its result says everything the package needs of them (config, labels, tensors, hashes): nothing is re-read.
+    const {result: converted, model} = await convertModel(src, at(LAYOUT.modelDir), options.convert ?? {}, progress)
+    const {format} = converted
+    const {family, config, labels} = model
     await mkdir(join(at(LAYOUT.preprocessor), '..'), {recursive: true})
     await rename(join(at(LAYOUT.modelDir), 'preprocessor_config.json'), at(LAYOUT.preprocessor))
 
-    const config = await readVitConfig(at(LAYOUT.config))
-    const header = await readSafetensorsHeader(at(LAYOUT.weights))
-    const problems = compareTensorShapes(config, header.tensors)
-    // convertCheckpoint already checked every tensor; this guards the layout the rest of the package relies on.
-    if (problems.length) throw new Error(`package: converted weights disagree with their config: ${problems.join('; ')}`)
-    const dtypes = [...new Set(header.tensors.map((t) => t.dtype))]
+    const dtypes = [...new Set(converted.tensors.map((t) => t.dtype))]
     const dtype = dtypes.length === 1 ? dtypes[0] : dtypes.join('+')
     const torchDtype = TORCH_DTYPES[dtypes[0]] ?? 'torch.float32'
-    const parameterCount = header.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)
+    const parameterCount = converted.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)
     const pre = JSON.parse(await readFile(at(LAYOUT.preprocessor), 'utf8')) as Record<string, unknown>
+    // convert hashed each file as it wrote it; the manifest reuses those hashes instead of reading 346 MB again.
+    const hashed = new Map(converted.files.map((f) => [`${LAYOUT.modelDir}/${f.path}`, {size: f.size, sha256: f.sha256}]))
+    const preprocessorHash = hashed.get(`${LAYOUT.modelDir}/preprocessor_config.json`)
+    hashed.delete(`${LAYOUT.modelDir}/preprocessor_config.json`)
+    if (preprocessorHash) hashed.set(LAYOUT.preprocessor, preprocessorHash)
+    const weights = hashed.get(LAYOUT.weights)
+    if (!weights) throw new Error('package: convert reported no model.safetensors')
 
     if (options.onnx) await exportOnnx(at(LAYOUT.modelDir), at(LAYOUT.onnx), progress)
 
@@ -186,9 +190,6 @@ export async function packageModel(src: string, outDir: string, options: Package
     // model_size_bytes as MLflow computes it: every file of the model folder, written before MLmodel itself.
     const modelSizeBytes = await folderBytes(at(LAYOUT.mlflowDir), ['MLmodel'])
 
-    progress.start('Hashing the weights', (await stat(at(LAYOUT.weights))).size, 'bytes')
-    const weights = await hashFile(at(LAYOUT.weights), (n) => progress.advance(n))
-    progress.stop()
     const baseModel = specString(spec, 'huggingFaceModelId') ?? name
     // Deterministic: the same name, version and weights give the same id (MLflow's is a random uuid4 hex).
     const modelUuid = createHash('sha256').update(`${name}\0${version}\0${weights.sha256}`).digest('hex').slice(0, 32)
@@ -204,22 +205,12 @@ export async function packageModel(src: string, outDir: string, options: Package
     })
     await writeFile(at(LAYOUT.mlmodel), mlmodel)
 
-    const labels = config.labels
-    const patchCount = config.numPatches
-    const description = await renderPackageTemplate('description.md', {
+    const description = await renderPackageTemplate(family.modelCard.template, {
+      ...family.modelCard.fields(config),
       name,
       task,
       publisher: specString(spec, 'publisher') ?? 'unknown',
       license: specString(spec, 'license') ?? 'unknown',
-      patch_size: config.patchSize,
-      image_size: config.imageSize,
-      num_channels: config.numChannels,
-      patch_count: patchCount,
-      token_count: patchCount + 1,
-      num_layers: config.numLayers,
-      hidden_size: config.hiddenSize,
-      num_heads: config.numHeads,
-      intermediate_size: config.intermediateSize,
       parameter_count: parameterCount.toLocaleString('en-US'),
       weights_dtype: dtype,
       weights_bytes: weights.size.toLocaleString('en-US'),
@@ -231,7 +222,7 @@ export async function packageModel(src: string, outDir: string, options: Package
       label_0: jsonInner(labels[0]),
       label_1: jsonInner(labels[1] ?? labels[0]),
       onnx_row: options.onnx
-        ? `\n|ONNX|\`model.onnx\`, opset ${ONNX_OPSET}: input \`pixel_values\` [batch, ${config.numChannels}, ${config.imageSize}, ${config.imageSize}] float32, output \`logits\` [batch, ${labels.length}]|`
+        ? `\n|ONNX|\`model.onnx\`, opset ${ONNX_OPSET}: input \`pixel_values\` [batch, ${config.numChannels}, ${config.imageHeight}, ${config.imageWidth}] float32, output \`logits\` [batch, ${labels.length}]|`
         : '',
     })
 
@@ -258,7 +249,7 @@ export async function packageModel(src: string, outDir: string, options: Package
     validation = {errors: 0, warnings: warnings.length, warningMessages: warnings.map((d) => `${where(d.file)}:${d.line}: ${d.message}`)}
 
     progress.start('Writing the manifest', await folderBytes(tmp), 'bytes')
-    const manifest = await buildManifest(tmp, name, version, (n) => progress.advance(n))
+    const manifest = await buildManifest(tmp, name, version, (n) => progress.advance(n), hashed)
     await writeFile(join(tmp, MANIFEST_FILE), serializeManifest(manifest))
     progress.stop()
     files = manifest.files

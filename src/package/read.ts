@@ -1,18 +1,13 @@
-import {readFile} from 'node:fs/promises'
+import {InvalidInputError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 
-import {InvalidInputError, describeFsError} from '../core/errors.js'
-
-/** A user-named text file; a path that is not there is a usage error naming it. */
-export async function readUserText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, file) ?? error
-  }
+/** A user-named text file (regular, size-capped); a path that is not there is a usage error naming it. */
+export async function readUserText(file: string, within?: string): Promise<string> {
+  return readUserTextFile(file, {maxBytes: MAX_JSON_FILE_BYTES, within})
 }
 
-/** Parses text as JSON or YAML (`parser`), reporting a syntax error against the file. */
-export function parseUserText(text: string, file: string, parser: (text: string) => unknown, kind: 'JSON' | 'YAML'): unknown {
+/** Parses text as YAML (`parser`), reporting a syntax error against the file. */
+export function parseUserText(text: string, file: string, parser: (text: string) => unknown, kind: 'YAML'): unknown {
   try {
     return parser(text)
   } catch (error) {

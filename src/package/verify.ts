@@ -1,16 +1,15 @@
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'
 
-import {InvalidInputError, UsageError, VitrineError, describeFsError} from '../core/errors.js'
-import {validateWithSchema} from '../core/json-schema.js'
+import {UsageError, VitrineError, describeFsError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {type Progress, silentProgress} from '../core/progress.js'
+import {compareTensorShapes, readModelConfig} from '../models/model-folder.js'
 import {readSafetensorsHeader} from '../weights/safetensors.js'
-import {MANIFEST_FILE, type PackageManifest, folderBytes, hashFile, listFiles} from './manifest.js'
+import {MANIFEST_FILE, checkManifestEntry, folderBytes, isPackagePath, listFiles, manifestPathProblems, readManifest} from './manifest.js'
 import {LAYOUT} from './package.js'
-import {parseUserText} from './read.js'
-import {compareTensorShapes, readVitConfig} from './vit-config.js'
 
 /**
  * `vitrine verify DIR`: proves a package folder is what `vitrine package` wrote — every file of the manifest present
@@ -36,26 +35,6 @@ export interface VerifyResult {
   issues: VerifyIssue[]
 }
 
-async function readManifest(dir: string): Promise<PackageManifest> {
-  const file = join(dir, MANIFEST_FILE)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UsageError(`${file}: no such file; is ${dir} a folder written by vitrine package?`, {file})
-    }
-    throw describeFsError(error, file) ?? error
-  }
-  const json = parseUserText(text, file, JSON.parse, 'JSON')
-  const checked = validateWithSchema<PackageManifest>('manifest.schema.json', json)
-  if (checked.state === 'error') {
-    const list = checked.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ')
-    throw new InvalidInputError(`${file}: not a vitrine manifest: ${list}`, {file})
-  }
-  return checked.data
-}
-
 export async function verifyPackage(dir: string, progress: Progress = silentProgress): Promise<VerifyResult> {
   try {
     const st = await stat(dir)
@@ -64,46 +43,39 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
     throw describeFsError(error, dir) ?? error
   }
   const manifest = await readManifest(dir)
+  if (!manifest) {
+    const file = join(dir, MANIFEST_FILE)
+    throw new UsageError(`${file}: no such file; is ${dir} a folder written by vitrine package?`, {file})
+  }
   const issues: VerifyIssue[] = []
   let filesChecked = 0
   let bytesChecked = 0
 
   const listed = new Set(manifest.files.map((f) => f.path))
-  for (const f of manifest.files) {
-    if (f.path.split('/').some((part) => part === '..' || part === '') || f.path.startsWith('/')) {
-      issues.push({file: MANIFEST_FILE, message: `lists ${JSON.stringify(f.path)}, which is not a path inside the package`})
-      listed.delete(f.path)
-    }
+  const skip = new Set<number>()
+  for (const p of manifestPathProblems(manifest)) {
+    issues.push({file: MANIFEST_FILE, message: `lists ${JSON.stringify(p.path)}, which ${p.message}`})
+    skip.add(p.index)
+    if (!isPackagePath(p.path)) listed.delete(p.path)
   }
   const total = manifest.files.reduce((n, f) => n + f.size, 0)
   progress.start('Verifying', total, 'bytes')
-  for (const f of manifest.files) {
-    if (!listed.has(f.path)) continue
-    const path = join(dir, f.path)
-    let actual: {size: number; sha256: string}
-    try {
-      const st = await stat(path)
-      if (!st.isFile()) {
-        issues.push({file: f.path, message: 'is not a regular file'})
+  for (const [i, f] of manifest.files.entries()) {
+    if (skip.has(i)) continue
+    const check = await checkManifestEntry(dir, f)
+    if (check.state === 'missing') issues.push({file: f.path, message: 'is missing'})
+    else if (check.state === 'not-a-file') issues.push({file: f.path, message: 'is not a regular file'})
+    else if (check.state === 'symlink') issues.push({file: f.path, message: 'is a symbolic link; vitrine package writes only regular files'})
+    else {
+      progress.advance(f.size)
+      if (check.state === 'size') {
+        issues.push({file: f.path, message: `size is ${check.actual} bytes, the manifest says ${f.size}`})
         continue
       }
-      if (st.size !== f.size) {
-        issues.push({file: f.path, message: `size is ${st.size} bytes, the manifest says ${f.size}`})
-        progress.advance(f.size)
-        continue
-      }
-      actual = await hashFile(path)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        issues.push({file: f.path, message: 'is missing'})
-        continue
-      }
-      throw error
+      filesChecked++
+      bytesChecked += f.size
+      if (check.state === 'sha256') issues.push({file: f.path, message: `sha256 is ${check.actual}, the manifest says ${f.sha256}`})
     }
-    progress.advance(f.size)
-    filesChecked++
-    bytesChecked += actual.size
-    if (actual.sha256 !== f.sha256) issues.push({file: f.path, message: `sha256 is ${actual.sha256}, the manifest says ${f.sha256}`})
   }
   progress.stop()
 
@@ -114,7 +86,7 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
   // MLmodel's model_size_bytes must stay true to the model folder (every file but MLmodel, as MLflow counts).
   // Checked only when no file of the folder is already reported (a missing or changed file explains the gap).
   const folderReported = issues.some((i) => i.file.startsWith(`${LAYOUT.mlflowDir}/`))
-  const mlmodelText = folderReported ? undefined : await readFile(join(dir, LAYOUT.mlmodel), 'utf8').catch(() => undefined)
+  const mlmodelText = folderReported ? undefined : await readUserTextFile(join(dir, LAYOUT.mlmodel), {within: dir, maxBytes: MAX_JSON_FILE_BYTES}).catch(() => undefined)
   if (mlmodelText !== undefined) {
     let declared: unknown
     try {
@@ -131,10 +103,10 @@ export async function verifyPackage(dir: string, progress: Progress = silentProg
   // Shapes: read the header and the config even when their hashes failed, to say what is wrong with them.
   let tensorsChecked = 0
   try {
-    const config = await readVitConfig(join(dir, LAYOUT.config))
+    const {family, config} = await readModelConfig(join(dir, LAYOUT.config))
     const header = await readSafetensorsHeader(join(dir, LAYOUT.weights))
     tensorsChecked = header.tensors.length
-    for (const p of compareTensorShapes(config, header.tensors)) issues.push({file: LAYOUT.weights, message: p})
+    for (const p of compareTensorShapes(family, config, header.tensors)) issues.push({file: LAYOUT.weights, message: p})
   } catch (error) {
     if (!(error instanceof VitrineError)) throw error
     const file = error.file?.endsWith('config.json') ? LAYOUT.config : LAYOUT.weights

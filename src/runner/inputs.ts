@@ -2,10 +2,12 @@
  * Where the images to score come from: files and folders on disk, or a request body in the endpoint's format whose
  * entries are base64 images or (when allowed) URLs.
  */
-import {readFile, readdir} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 import {extname, join} from 'node:path'
 
 import {InvalidInputError, RemoteError, UsageError, describeFsError, isVitrineError} from '../core/errors.js'
+import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
+import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
 import {type UrlLimits, fetchImageUrl} from './fetch-url.js'
 import type {RequestImage} from './request.js'
@@ -59,11 +61,7 @@ export async function expandImagePaths(paths: readonly string[]): Promise<string
 export async function readImageFiles(files: readonly string[]): Promise<ScoreInput[]> {
   return Promise.all(
     files.map(async (file) => {
-      try {
-        return {id: file, bytes: new Uint8Array(await readFile(file))}
-      } catch (error) {
-        throw describeFsError(error, file) ?? error
-      }
+      return {id: file, bytes: await readImageFile(file)}
     }),
   )
 }
@@ -105,11 +103,7 @@ export async function resolveRequestImages(
 /** Reads a request body from a file, or from stdin for `-`. */
 export async function readRequestText(file: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   if (file !== '-') {
-    try {
-      return await readFile(file, 'utf8')
-    } catch (error) {
-      throw describeFsError(error, file) ?? error
-    }
+    return readUserTextFile(file, {maxBytes: MAX_LIST_FILE_BYTES})
   }
   const chunks: Buffer[] = []
   for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))

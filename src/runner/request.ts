@@ -10,6 +10,7 @@
  * as lists). Every error names the field it is about (`input_data[3]`, `input_data.columns`).
  */
 import {InvalidInputError} from '../core/errors.js'
+import {parseJsonText} from '../core/user-file.js'
 import type {Prediction} from './scorer.js'
 
 /** One image of a request: its base64 bytes, or a URL to fetch (only when URLs are allowed). */
@@ -31,13 +32,7 @@ const DATA_URI = /^data:image\/[a-z0-9.+-]+;base64,/i
 /** Parses a request body's text (JSON) into its images. */
 export function parseScoreRequestText(text: string, options: ParseRequestOptions = {}): RequestImage[] {
   const source = options.source ?? 'request body'
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${source}: not valid JSON (${(error as Error).message})`, {file: options.source})
-  }
-  return parseScoreRequest(body, options)
+  return parseScoreRequest(parseJsonText(text, source, {file: options.source}), options)
 }
 
 /** Reads the images out of a parsed request body, in either form. */
@@ -70,7 +65,7 @@ export function parseScoreRequest(body: unknown, options: ParseRequestOptions = 
 function splitForm(input: Record<string, unknown>, fail: (field: string, message: string) => never): {values: unknown[]; field: (i: number) => string} {
   const {columns, index, data} = input
   if (!Array.isArray(columns) || columns.length !== 1 || typeof columns[0] !== 'string') {
-    fail('input_data.columns', `expected exactly one column, ["image"], got ${JSON.stringify(columns) ?? 'nothing'}`)
+    fail('input_data.columns', `expected exactly one column, ["image"], got ${Array.isArray(columns) ? `${columns.length} entries` : describe(columns)}`)
   }
   if (!Array.isArray(data)) return fail('input_data.data', `expected a list of rows, got ${describe(data)}`)
   if (index !== undefined && (!Array.isArray(index) || index.length !== data.length)) {

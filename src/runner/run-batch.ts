@@ -10,7 +10,10 @@
 import {mkdir, open, readFile, rename, stat, truncate} from 'node:fs/promises'
 import {dirname, extname, relative, sep} from 'node:path'
 
-import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, UsageError, isVitrineError} from '../core/errors.js'
+import {checkOutputPath} from '../core/output.js'
+import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
+import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
 import type {Progress} from '../core/progress.js'
 import {csvRow, parseCsv} from './csv.js'
@@ -29,6 +32,8 @@ export interface BatchOptions extends ScorerOptions {
   /** Images per mini-batch (scored together, then appended and flushed). Default 16. */
   batchSize?: number
   resume?: boolean
+  /** Replace an existing non-empty --out (without --resume). */
+  force?: boolean
   /** Stop at the first bad item (after recording it). */
   failFast?: boolean
 }
@@ -83,16 +88,17 @@ export async function readBatchInput(input: string): Promise<{format: BatchInput
         id: relative(input, file).split(sep).join('/'),
         load: async () => {
           try {
-            return new Uint8Array(await readFile(file))
+            return await readImageFile(file)
           } catch (error) {
-            return describeFsError(error, file)?.message ?? String(error)
+            if (isVitrineError(error)) return error.message
+            throw error
           }
         },
       })),
     }
   }
   const ext = extname(input).toLowerCase()
-  const text = await readFile(input, 'utf8')
+  const text = await readUserTextFile(input, {maxBytes: MAX_LIST_FILE_BYTES})
   let items: BatchItem[]
   let format: BatchInputFormat
   if (ext === '.csv') {
@@ -226,8 +232,13 @@ export async function runBatch(options: BatchOptions, progress: Progress): Promi
   const topK = options.topK ?? DEFAULT_TOP_K
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
   const outputFormat = outputFormatOf(options.out)
-  const {format: inputFormat, items} = await readBatchInput(options.input)
   const partial = `${options.out}.partial`
+  // The output (and its .partial, which --resume appends to and renames) is never an input, and never replaces a
+  // finished file without --force; with --resume an existing output is continued, not replaced.
+  const inputs = [options.input, options.model]
+  await checkOutputPath(options.out, {kind: 'file', inputs, force: options.force ?? false, allowExisting: options.resume})
+  await checkOutputPath(partial, {kind: 'file', inputs, force: true})
+  const {format: inputFormat, items} = await readBatchInput(options.input)
 
   let done = new Set<string>()
   if (options.resume) {

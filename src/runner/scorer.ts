@@ -12,7 +12,7 @@
  */
 import {type VitrineError, isVitrineError} from '../core/errors.js'
 import type {Backend} from '../engine/backend.js'
-import {type Prediction, type VitModel, classify, loadModel} from '../engine/classifier.js'
+import {type Prediction, type LoadedModel, classify, loadModel} from '../engine/classifier.js'
 import {defaultThreads, selectBackend} from '../engine/wasm/index.js'
 import {preprocessImage} from '../image/index.js'
 
@@ -58,7 +58,7 @@ export class Scorer {
   private disposed = false
 
   private constructor(
-    readonly model: VitModel,
+    readonly model: LoadedModel,
     private readonly backend: Backend,
     /** The threads the kernels run on (1 for the TypeScript backend). */
     readonly threads: number,

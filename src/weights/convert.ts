@@ -1,25 +1,29 @@
 import {createHash} from 'node:crypto'
-import {readFile, readdir, stat} from 'node:fs/promises'
-import {basename, dirname, join, resolve, sep} from 'node:path'
+import {readdir} from 'node:fs/promises'
+import {basename, dirname, join, resolve} from 'node:path'
 
 import {writeDirAtomic, writeFileAtomic, writeStreamAtomic} from '../core/atomic.js'
-import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, UsageError} from '../core/errors.js'
 import {statOrUsage} from '../core/fs.js'
+import {checkOutputPath} from '../core/output.js'
+import {MAX_JSON_FILE_BYTES, checkWithin, parseJsonText, readOptionalUserTextFile} from '../core/user-file.js'
 import type {Progress} from '../core/progress.js'
 import {silentProgress} from '../core/progress.js'
 import {openCheckpoint} from './checkpoint.js'
 import {DTYPE_BYTES, type FloatDtype, OUTPUT_DTYPES, type OutputDtypeName, convertFloatBytes, isFloatDtype} from './dtype.js'
-import {imagenetLabels, id2labelToList, readLabelsFile} from './labels.js'
-import {type Recipe, type Scheme, type VitGeometry, deriveGeometry, detectScheme, recipes} from './layout.js'
+import type {ModelConfig, ModelFamily, SourceScheme, TensorRecipe} from '../models/family.js'
+import {FAMILIES, familyOfConfig, familyOfTensorNames, isTransformersConfig} from '../models/registry.js'
+import {imagenetLabels, readLabelsFile} from './label-sources.js'
 import {serializeSafetensorsHeader} from './safetensors.js'
 import type {Checkpoint, Container, SourceTensor} from './source.js'
 import {numel, permuteAxes} from './strided.js'
-import {defaultLayerNormEps, defaultPreprocessorConfig, geometryFromConfig, isVitConfig, outputConfig} from './vit-config.js'
 
 /**
- * `vitrine convert`: any supported ViT checkpoint in, a Hugging Face folder out (config.json,
+ * `vitrine convert`: any supported checkpoint in, a Hugging Face folder out (config.json,
  * preprocessor_config.json, model.safetensors in HF names, tensors sorted by name). Tensors are read, re-laid and
  * written one at a time; the output folder appears whole at the end or not at all. Same input, same bytes out.
+ * What the tensors are called, their shapes and layouts in each source format, and the config rules all come from
+ * the model family (src/models/): this file only reads, checks, re-lays and writes.
  */
 
 export type SourceFormat = 'safetensors' | 'pytorch' | 'timm' | 'jax'
@@ -62,43 +66,34 @@ export interface ConvertResult {
   configSource: 'config.json' | 'tensor shapes'
   /** Where the labels came from. */
   labelsSource: 'labels file' | 'source config' | 'imagenet-1k' | 'generic'
-  /** The ViTConfig JSON written to config.json. */
+  /** The config JSON written to config.json. */
   config: Record<string, unknown>
   tensors: ConvertedTensor[]
   files: ConvertedFile[]
 }
 
 /** Which containers and naming scheme each --from value means. */
-const FORMAT_RULES: Record<SourceFormat, {containers: Container[]; scheme: Scheme}> = {
+const FORMAT_RULES: Record<SourceFormat, {containers: Container[]; scheme: SourceScheme}> = {
   safetensors: {containers: ['safetensors'], scheme: 'hf'},
   pytorch: {containers: ['torch-zip'], scheme: 'hf'},
   timm: {containers: ['torch-zip', 'safetensors'], scheme: 'timm'},
   jax: {containers: ['npz'], scheme: 'jax'},
 }
 
-const SCHEME_NAMES: Record<Scheme, string> = {hf: 'Hugging Face', timm: 'timm', jax: 'JAX'}
+const SCHEME_NAMES: Record<SourceScheme, string> = {hf: 'Hugging Face', timm: 'timm', jax: 'JAX'}
 
-function formatOf(container: Container, scheme: Scheme): SourceFormat {
+function formatOf(container: Container, scheme: SourceScheme): SourceFormat {
   if (scheme === 'timm') return 'timm'
   if (scheme === 'jax') return 'jax'
   return container === 'safetensors' ? 'safetensors' : 'pytorch'
 }
 
 
-async function readJsonObject(path: string): Promise<{raw: Record<string, unknown>; text: string} | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw describeFsError(error, path) ?? error
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (error) {
-    throw new InvalidInputError(`${path}: not valid JSON (${(error as Error).message})`, {file: path})
-  }
+/** A JSON file of the model folder `within` (a symlink out of it is refused, never read), or undefined when absent. */
+async function readJsonObject(path: string, within: string): Promise<{raw: Record<string, unknown>; text: string} | undefined> {
+  const text = await readOptionalUserTextFile(path, {within, maxBytes: MAX_JSON_FILE_BYTES})
+  if (text === undefined) return undefined
+  const raw = parseJsonText(text, path, {file: path})
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidInputError(`${path}: must be a JSON object`, {file: path})
   return {raw: raw as Record<string, unknown>, text}
 }
@@ -106,7 +101,18 @@ async function readJsonObject(path: string): Promise<{raw: Record<string, unknow
 interface OpenedSource {
   checkpoint: Checkpoint
   format: SourceFormat
-  scheme: Scheme
+  scheme: SourceScheme
+}
+
+/** The scheme of a checkpoint's tensor names, in whichever family recognises them. */
+function detectScheme(names: readonly string[]): SourceScheme | undefined {
+  return familyOfTensorNames(names)?.detectScheme(names)
+}
+
+/** "Hugging Face, timm or JAX": the schemes some family reads. */
+function schemesText(): string {
+  const all = [...new Set(FAMILIES.flatMap((f) => f.schemes))].map((s) => SCHEME_NAMES[s])
+  return all.length > 1 ? `${all.slice(0, -1).join(', ')} or ${all.at(-1)}` : all.join('')
 }
 
 /** Opens `file` and decides its format; with a forced format the container must fit and its scheme is taken as given. */
@@ -118,16 +124,16 @@ async function openAs(file: string, from: 'auto' | SourceFormat): Promise<Opened
       if (!rule.containers.includes(checkpoint.container)) {
         throw new InvalidInputError(`${file}: --from ${from} expects ${rule.containers.join(' or ')} content, but the file is ${checkpoint.container}`, {file})
       }
-      const seen = detectScheme(checkpoint.tensors.keys())
+      const seen = detectScheme([...checkpoint.tensors.keys()])
       if (seen && seen !== rule.scheme) {
         throw new InvalidInputError(`${file}: --from ${from} expects ${SCHEME_NAMES[rule.scheme]} tensor names, but the names are ${SCHEME_NAMES[seen]} ones`, {file})
       }
       return {checkpoint, format: from, scheme: rule.scheme}
     }
-    const scheme = detectScheme(checkpoint.tensors.keys())
+    const scheme = detectScheme([...checkpoint.tensors.keys()])
     if (!scheme) {
       const some = [...checkpoint.tensors.keys()].slice(0, 5).map((n) => `'${n}'`).join(', ')
-      throw new InvalidInputError(`${file}: the tensor names (${some || 'none'}) are not ViT names in Hugging Face, timm or JAX form`, {file, hint: 'Use --from to say which form it is.'})
+      throw new InvalidInputError(`${file}: the tensor names (${some || 'none'}) are not ViT names in ${schemesText()} form`, {file, hint: 'Use --from to say which form it is.'})
     }
     return {checkpoint, format: formatOf(checkpoint.container, scheme), scheme}
   } catch (error) {
@@ -152,6 +158,7 @@ async function openFolder(dir: string, from: 'auto' | SourceFormat): Promise<Ope
   const refused: string[] = []
   for (const name of candidates) {
     try {
+      await checkWithin(join(dir, name), dir)
       return await openAs(join(dir, name), from)
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error
@@ -166,7 +173,7 @@ async function openFolder(dir: string, from: 'auto' | SourceFormat): Promise<Ope
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`
 
 /** Every source tensor present, float, and of the shape the geometry asks; nothing left over. All problems at once. */
-function checkTensors(rs: Recipe[], checkpoint: Checkpoint, geometryFrom: string): void {
+function checkTensors(rs: TensorRecipe[], checkpoint: Checkpoint, geometryFrom: string): void {
   const expected = new Map<string, number[]>()
   for (const r of rs) expected.set(r.source, r.sourceShape)
   // Mis-shaped and mis-typed tensors first (the most telling), then missing, then unexpected ones.
@@ -189,9 +196,6 @@ function checkTensors(rs: Recipe[], checkpoint: Checkpoint, geometryFrom: string
   )
 }
 
-function describeGeometry(g: VitGeometry): string {
-  return `hidden ${g.hidden}, ${g.layers} layers, ${g.heads} heads, intermediate ${g.intermediate}, patch ${g.patch}, image ${g.image}, ${g.channels} channels, ${g.labels} labels`
-}
 
 /** Reads source tensors through a two-entry cache: timm's fused qkv weight and bias feed three outputs each. */
 class SourceCache {
@@ -207,7 +211,7 @@ class SourceCache {
 }
 
 /** One canonical tensor: the source's bytes, sliced, viewed, permuted and re-encoded as `dtype`. */
-async function buildTensor(r: Recipe, src: SourceTensor, cache: SourceCache, dtype: FloatDtype): Promise<Uint8Array> {
+async function buildTensor(r: TensorRecipe, src: SourceTensor, cache: SourceCache, dtype: FloatDtype): Promise<Uint8Array> {
   const elem = DTYPE_BYTES[src.dtype]
   let bytes = await cache.read(src)
   let shape = src.shape
@@ -221,28 +225,28 @@ async function buildTensor(r: Recipe, src: SourceTensor, cache: SourceCache, dty
   return convertFloatBytes(bytes, src.dtype as FloatDtype | 'F64', dtype)
 }
 
-/** Refuses an output location that would clobber the source or a folder the user did not mean to replace. */
-async function checkOutDir(outDir: string, sourcePaths: string[], overwrite: boolean): Promise<void> {
-  for (const p of sourcePaths) {
-    if (p === outDir || p.startsWith(outDir + sep)) throw new UsageError(`--out ${outDir} would replace the source ${p}: choose another output directory`)
-  }
-  let entries: string[]
-  try {
-    const s = await stat(outDir)
-    if (!s.isDirectory()) throw new UsageError(`--out ${outDir} exists and is not a directory`)
-    entries = await readdir(outDir)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw describeFsError(error, outDir) ?? error
-  }
-  if (entries.length > 0 && !overwrite) throw new UsageError(`--out ${outDir} exists and is not empty`, {hint: 'Pass --force to replace it, or choose a new directory.'})
-}
-
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
+/** What `convert --json` prints. */
 export async function convertCheckpoint(src: string, outDir: string, options: ConvertOptions = {}, progress: Progress = silentProgress): Promise<ConvertResult> {
+  return (await convertModel(src, outDir, options, progress)).result
+}
+
+/** The model a conversion wrote, as its family parsed it: what `package` builds on without re-reading anything. */
+export interface ConvertedModel {
+  family: ModelFamily
+  /** The family's parse of the written config.json. */
+  config: ModelConfig
+  /** Class names in id order, as written to id2label. */
+  labels: string[]
+}
+
+/** Converts, returning the command's result and the parsed model beside it. */
+export async function convertModel(
+  src: string, outDir: string, options: ConvertOptions = {}, progress: Progress = silentProgress,
+): Promise<{result: ConvertResult; model: ConvertedModel}> {
   const from = options.from ?? 'auto'
   const dtypeName = options.dtype ?? 'float32'
   const dtype = OUTPUT_DTYPES[dtypeName]
@@ -255,50 +259,46 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
   const opened = srcStat.isDirectory() ? await openFolder(srcPath, from) : await openAs(srcPath, from)
   const {checkpoint, format, scheme} = opened
   try {
-    // A config.json in the model folder (or beside the weights file, as the Hub lays them out) fixes the geometry.
+    // A config.json in the model folder (or beside the weights file, as the Hub lays them out) fixes the geometry;
+    // without one, the family reads it off the tensor shapes. Either way the family's parser checks it.
     const configPath = join(folder, 'config.json')
-    const sourceConfig = await readJsonObject(configPath)
-    const useConfig = sourceConfig && isVitConfig(sourceConfig.raw) ? sourceConfig.raw : undefined
-    let g: VitGeometry
-    let geometryFrom: string
-    if (useConfig) {
-      const headProbe = recipes(scheme, {hidden: 1, layers: 0, heads: 1, intermediate: 1, patch: 1, image: 1, channels: 1, labels: 1, qkvBias: false}).find((r) => r.name === 'classifier.weight')!
-      const head = checkpoint.tensors.get(headProbe.source)
-      const labelsFallback = head?.shape.length === 2 ? head.shape[headProbe.perm ? 1 : 0] : 2
-      g = geometryFromConfig(useConfig, configPath, labelsFallback)
-      if (options.numHeads !== undefined && options.numHeads !== g.heads) {
-        throw new UsageError(`--num-heads ${options.numHeads} contradicts num_attention_heads ${g.heads} in ${configPath}`)
-      }
-      geometryFrom = `${describeGeometry(g)}, from ${configPath}`
-    } else {
-      g = deriveGeometry(scheme, checkpoint.tensors, checkpoint.file, options.numHeads)
-      geometryFrom = `${describeGeometry(g)}, derived from the tensor shapes`
+    const sourceConfig = await readJsonObject(configPath, folder)
+    const useConfig = sourceConfig && isTransformersConfig(sourceConfig.raw) ? sourceConfig.raw : undefined
+    const family = useConfig ? familyOfConfig(useConfig, configPath) : (familyOfTensorNames([...checkpoint.tensors.keys()]) ?? FAMILIES[0])
+    const rawConfig = useConfig ?? family.configFromTensors(scheme, checkpoint.tensors, checkpoint.file, {numHeads: options.numHeads})
+    const parsed = family.parseConfig(rawConfig, useConfig ? configPath : checkpoint.file, {numLabelsFallback: family.numLabelsOf(scheme, checkpoint.tensors) ?? 2})
+    const heads = 'numHeads' in parsed.config ? parsed.config.numHeads : undefined
+    if (useConfig && options.numHeads !== undefined && options.numHeads !== heads) {
+      throw new UsageError(`--num-heads ${options.numHeads} contradicts num_attention_heads ${heads} in ${configPath}`)
     }
-    const rs = recipes(scheme, g)
+    const geometryFrom = `${family.describeConfig(parsed.config)}, ${useConfig ? `from ${configPath}` : 'derived from the tensor shapes'}`
+    const rs = family.tensorTable(parsed.config, scheme)
     checkTensors(rs, checkpoint, geometryFrom)
 
     // Labels: --labels, then the source config, then ImageNet-1k for 1000 classes, then LABEL_i.
+    const numLabels = parsed.config.numLabels
     let labels: string[]
     let labelsSource: ConvertResult['labelsSource']
     if (options.labelsFile) {
       labels = await readLabelsFile(options.labelsFile)
       labelsSource = 'labels file'
-      if (labels.length !== g.labels) throw new InvalidInputError(`${options.labelsFile}: ${labels.length} labels, but the classifier has ${g.labels} classes`, {file: options.labelsFile})
+      if (labels.length !== numLabels) throw new InvalidInputError(`${options.labelsFile}: ${labels.length} labels, but the classifier has ${numLabels} classes`, {file: options.labelsFile})
     } else if (useConfig?.id2label) {
-      labels = id2labelToList(useConfig.id2label, configPath)
+      labels = parsed.labels
       labelsSource = 'source config'
-    } else if (g.labels === 1000) {
+    } else if (numLabels === 1000) {
       labels = await imagenetLabels()
       labelsSource = 'imagenet-1k'
     } else {
-      labels = Array.from({length: g.labels}, (_, i) => `LABEL_${i}`)
+      labels = parsed.labels
       labelsSource = 'generic'
     }
 
-    const layerNormEps = typeof useConfig?.layer_norm_eps === 'number' ? useConfig.layer_norm_eps : defaultLayerNormEps(scheme)
-    const config = outputConfig(useConfig, g, labels, dtypeName, layerNormEps)
+    const config = family.outputConfig(rawConfig, labels, dtypeName)
     const configText = JSON.stringify(config, null, 2) + '\n'
-    const preText = (await readJsonObject(join(folder, 'preprocessor_config.json')))?.text ?? JSON.stringify(defaultPreprocessorConfig(g.image), null, 2) + '\n'
+    // What package, verify and the engine will read back from config.json: parsed by the same rules.
+    const written = family.parseConfig(config, join(out, 'config.json'))
+    const preText = (await readJsonObject(join(folder, 'preprocessor_config.json'), folder))?.text ?? JSON.stringify(family.preprocessorDefaults(written.config), null, 2) + '\n'
 
     // Output tensors in name order (as Python's sorted()), each from its recipe.
     const ordered = [...rs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -306,7 +306,8 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
     const {head} = serializeSafetensorsHeader(tensors, {format: 'pt'})
     const totalBytes = tensors.reduce((a, t) => a + numel(t.shape) * DTYPE_BYTES[dtype], 0)
 
-    await checkOutDir(out, [checkpoint.file, ...(srcStat.isDirectory() ? [srcPath] : [])], options.overwrite ?? false)
+    const inputs = [checkpoint.file, ...(srcStat.isDirectory() ? [srcPath] : []), ...(options.labelsFile ? [options.labelsFile] : [])]
+    await checkOutputPath(out, {kind: 'dir', inputs, force: options.overwrite ?? false})
     const files: ConvertedFile[] = []
     await writeDirAtomic(out, async (tmp) => {
       await writeFileAtomic(join(tmp, 'config.json'), configText)
@@ -344,7 +345,7 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
         {path: 'preprocessor_config.json', size: Buffer.byteLength(preText), sha256: sha256(Buffer.from(preText))},
       )
     })
-    return {
+    const result: ConvertResult = {
       outDir: out,
       source: checkpoint.file,
       format,
@@ -354,6 +355,7 @@ export async function convertCheckpoint(src: string, outDir: string, options: Co
       tensors,
       files,
     }
+    return {result, model: {family, config: written.config, labels: written.labels}}
   } finally {
     await checkpoint.close()
   }

@@ -9,14 +9,52 @@ export const DTYPE_BYTES: Readonly<Record<string, number>> = {
 const f32 = new Float32Array(1)
 const u32 = new Uint32Array(f32.buffer)
 
-/** Half-precision bits to float32 value. */
+/** Half-precision bits to float32 value (exact). */
 export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1
+  u32[0] = f16BitsToF32Bits(h)
+  return f32[0]
+}
+
+/** IEEE half bits to single bits, exact (subnormal halves become normal singles; NaN payloads kept). */
+export function f16BitsToF32Bits(h: number): number {
+  const sign = (h & 0x8000) << 16
   const exp = (h >> 10) & 0x1f
-  const frac = h & 0x3ff
-  if (exp === 0) return sign * frac * 2 ** -24
-  if (exp === 31) return frac ? NaN : sign * Infinity
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15)
+  let mant = h & 0x3ff
+  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0
+  if (exp !== 0) return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0
+  if (mant === 0) return sign >>> 0
+  let e = 113
+  while ((mant & 0x400) === 0) {
+    mant <<= 1
+    e--
+  }
+  return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0
+}
+
+/** float16 bits to float32 for all 65536 patterns, built on first use: widening is then one load per value. */
+let f16Table: Float32Array | undefined
+
+/** out[i] = halves[i] (float16 bits) as float32: the one bulk f16 widening (weights loading, conversion, export). */
+export function widenF16(out: Float32Array, halves: Uint16Array): void {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536)
+    const u = new Uint32Array(f16Table.buffer)
+    for (let h = 0; h < 65536; h++) u[h] = f16BitsToF32Bits(h)
+  }
+  const table = f16Table
+  for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]]
+}
+
+/** out[i] = halves[i] (bfloat16 bits) as float32: bfloat16 is the high half of a float32, so a 16-bit shift. */
+export function widenBf16(out: Float32Array, halves: Uint16Array): void {
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length)
+  for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16
+}
+
+/** Little-endian 16-bit values of `bytes` (a copy when `bytes` is not 2-byte aligned). */
+export function uint16View(bytes: Uint8Array): Uint16Array {
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes)
+  return new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 1)
 }
 
 /** float32 value to half-precision bits, rounding to nearest even (as numpy/PyTorch `.half()`). */
@@ -95,8 +133,8 @@ export function convertFloatBytes(bytes: Uint8Array, from: FloatDtype | 'F64', t
   } else {
     values = new Float32Array(n)
     if (from === 'F64') for (let i = 0; i < n; i++) values[i] = dv.getFloat64(8 * i, true)
-    else if (from === 'F16') for (let i = 0; i < n; i++) values[i] = f16ToF32(dv.getUint16(2 * i, true))
-    else for (let i = 0; i < n; i++) values[i] = bf16ToF32(dv.getUint16(2 * i, true))
+    else if (from === 'F16') widenF16(values, uint16View(bytes))
+    else widenBf16(values, uint16View(bytes))
   }
   if (to === 'F32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
   // Round from the bit patterns: integer work only, several times faster than going through float values.

@@ -1,8 +1,9 @@
-import {type FileHandle, readFile} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
 
-import {InvalidInputError, describeFsError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {openOrUsage} from '../core/fs.js'
-import {DTYPE_BYTES, bf16ToF32, f16ToF32} from './dtype.js'
+import {parseJsonText, readUserFile} from '../core/user-file.js'
+import {DTYPE_BYTES, uint16View, widenBf16, widenF16} from './dtype.js'
 
 /**
  * Hugging Face safetensors: an 8-byte little-endian header length N, N bytes of JSON
@@ -29,6 +30,8 @@ export interface SafetensorsHeader {
 
 /** Headers larger than this are refused before parsing (the Rust reference uses 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000
+/** No weight of an image model has more dimensions than this (a longer shape is refused, not printed). */
+export const MAX_TENSOR_DIMS = 8
 
 function fail(file: string, message: string): never {
   throw new InvalidInputError(`${file}: ${message}`, {file})
@@ -45,12 +48,13 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, file:
   if (n > MAX_HEADER_BYTES) fail(file, `header length ${n} at byte offset 0 is over the ${MAX_HEADER_BYTES}-byte limit`)
   if (8 + n > fileSize) fail(file, `header length ${n} at byte offset 0 runs past the end of the file (${fileSize} bytes)`)
   if (head.length < 8 + n) fail(file, `internal: header bytes not read`)
-  let json: unknown
+  let text: string
   try {
-    json = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(head.subarray(8, 8 + n)))
-  } catch (error) {
-    fail(file, `header at byte offset 8 is not valid UTF-8 JSON (${(error as Error).message})`)
+    text = new TextDecoder('utf-8', {fatal: true}).decode(head.subarray(8, 8 + n))
+  } catch {
+    fail(file, 'header at byte offset 8 is not valid UTF-8')
   }
+  const json = parseJsonText(text, `${file}: header at byte offset 8`, {file})
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(file, 'header at byte offset 8 is not a JSON object')
   const dataStart = 8 + n
   const dataSize = fileSize - dataStart
@@ -67,8 +71,8 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, file:
     }
     const t = value as {dtype?: unknown; shape?: unknown; data_offsets?: unknown}
     if (typeof t !== 'object' || t === null) fail(file, `tensor '${name}': entry is not an object`)
-    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) fail(file, `tensor '${name}': unknown dtype ${JSON.stringify(t.dtype)}`)
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `tensor '${name}': shape must be a list of non-negative integers`)
+    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) fail(file, `tensor '${name}': unknown dtype ${previewValue(t.dtype)}`)
+    if (!Array.isArray(t.shape) || t.shape.length > MAX_TENSOR_DIMS || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `tensor '${name}': shape must be a list of at most ${MAX_TENSOR_DIMS} non-negative integers`)
     const offs = t.data_offsets
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `tensor '${name}': data_offsets must be [begin, end]`)
     const [begin, end] = offs as [number, number]
@@ -120,12 +124,7 @@ export interface SafetensorsFile {
 
 /** Reads a whole safetensors file into memory and checks it. */
 export async function loadSafetensors(path: string): Promise<SafetensorsFile> {
-  let bytes: Buffer
-  try {
-    bytes = await readFile(path)
-  } catch (error) {
-    throw describeFsError(error, path) ?? error
-  }
+  const bytes = await readUserFile(path)
   return {header: parseSafetensorsHeader(bytes, bytes.length, path), bytes}
 }
 
@@ -146,9 +145,8 @@ export function tensorToFloat32(bytes: Uint8Array, dtype: string, name: string, 
   }
   if (dtype === 'F16' || dtype === 'BF16') {
     const out = new Float32Array(n)
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    const conv = dtype === 'F16' ? f16ToF32 : bf16ToF32
-    for (let i = 0; i < n; i++) out[i] = conv(dv.getUint16(2 * i, true))
+    if (dtype === 'F16') widenF16(out, uint16View(bytes))
+    else widenBf16(out, uint16View(bytes))
     return out
   }
   throw new InvalidInputError(`${file}: tensor '${name}' has dtype ${dtype}; vitrine computes in float32 and reads F32, F16 or BF16 weights`, {file})

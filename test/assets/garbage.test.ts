@@ -65,6 +65,12 @@ describe('validate: garbage in', () => {
     expect(nestingTooDeep('a: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["\n')).toBeUndefined()
     expect(nestingTooDeep('['.repeat(100) + ']'.repeat(100))).toBeUndefined()
     expect(nestingTooDeep('['.repeat(101))).toMatchObject({offset: 100})
+    // At the limits, where the quick pre-check hands over to the scan: just past them is refused, at them is not.
+    expect(nestingTooDeep('a: 1\n' + '- '.repeat(101) + 'x\n')).toMatchObject({what: expect.stringMatching(/block entries/)})
+    expect(nestingTooDeep('a: 1\n' + '- '.repeat(100) + 'x\n')).toBeUndefined()
+    expect(nestingTooDeep('a:\n' + ' '.repeat(401) + 'b: 1\n')).toMatchObject({what: expect.stringMatching(/indented/)})
+    expect(nestingTooDeep('a:\n' + ' '.repeat(400) + 'b: 1\n')).toBeUndefined()
+    expect(nestingTooDeep('a: {b: ' + '['.repeat(100) + ']'.repeat(100) + '}\n')).toMatchObject({offset: 106})
   })
 
   it('a YAML alias bomb stops at the alias limit', async () => {

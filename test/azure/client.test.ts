@@ -6,7 +6,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {credentialError, resolveCredential, StaticTokenCredential} from '../../src/azure/auth.js'
 import {ArmClient} from '../../src/azure/client.js'
-import {parseManifest, readInputs} from '../../src/azure/read-inputs.js'
+import {readInputs} from '../../src/azure/read-inputs.js'
 import {retryAfterMs, retryDelay, DEFAULT_RETRY} from '../../src/azure/retry.js'
 import {checkEndpointUrl, isLoopbackHost, resolveTarget, type ApplyTarget} from '../../src/azure/target.js'
 import {blobUrl, redactUrl, uploadFiles, verifyFiles} from '../../src/azure/upload.js'
@@ -103,12 +103,21 @@ describe('blob upload', () => {
 })
 
 describe('inputs, target, auth and retry rules', () => {
-  it('checks manifest.json field by field', () => {
-    expect(() => parseManifest('m.json', '{')).toThrow(/m\.json: not valid JSON/)
-    const ok = {schemaVersion: 1, name: 'n', version: '1', files: [{path: 'a', size: 1, sha256: 'a'.repeat(64)}]}
-    expect(parseManifest('m.json', JSON.stringify(ok)).files).toHaveLength(1)
-    expect(() => parseManifest('m.json', JSON.stringify({...ok, files: [{path: '../x', size: 1, sha256: 'a'.repeat(64)}]}))).toThrow("m.json: files[0].path: '../x' must be a relative path")
-    expect(() => parseManifest('m.json', JSON.stringify({...ok, files: [{path: 'a', size: 1, sha256: 'XYZ'}]}))).toThrow('files[0].sha256: must be 64 lowercase hex digits')
+  it('refuses a package whose manifest lists a path outside it (through the one manifest reader)', async () => {
+    const dir = await tempDir()
+    const ok = {schemaVersion: 1, name: 'n', version: '1', files: [{path: '../x', size: 1, sha256: 'a'.repeat(64)}]}
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(ok))
+    await expect(readInputs([dir], target)).rejects.toThrow("manifest.json: files[0].path: '../x' is not a path inside the package")
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({...ok, files: [{path: 'a', size: 1, sha256: 'XYZ'}]}))
+    await expect(readInputs([dir], target)).rejects.toThrow(/manifest\.json: not a vitrine manifest: files\.0\.sha256/)
+    await writeFile(join(dir, 'manifest.json'), '{')
+    await expect(readInputs([dir], target)).rejects.toThrow(/manifest\.json: not valid JSON/)
+  })
+
+  it('knows a YAML kind only by a $schema URL on an Azure ML schema host', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'a.yaml'), '$schema: https://example.com/latest/managedOnlineEndpoint.schema.json\nname: x\n')
+    await expect(readInputs([join(dir, 'a.yaml')], target)).rejects.toThrow(/managedOnlineEndpoint\.schema\.json' is not a kind apply handles/)
   })
 
   it('rejects an unknown $schema and reports YAML errors with their line', async () => {
@@ -125,6 +134,7 @@ describe('inputs, target, auth and retry rules', () => {
     const src = join(import.meta.dirname, 'fixtures/vit-pkg')
     await mkdir(join(dir, 'asset'), {recursive: true})
     await writeFile(join(dir, 'manifest.json'), await readFile(join(src, 'manifest.json')))
+    await writeFile(join(dir, 'asset/asset.yaml'), await readFile(join(src, 'asset/asset.yaml')))
     await writeFile(join(dir, 'asset/spec.yaml'), (await readFile(join(src, 'asset/spec.yaml'), 'utf8')).replace('version: "3"', 'version: "4"'))
     await expect(readInputs([dir], target)).rejects.toThrow('asset/spec.yaml says vit-digits:4 but manifest.json says vit-digits:3')
   })

@@ -102,13 +102,14 @@ describe('vitrine score', () => {
       const refused = await runCli(['score', '-m', DIGITS_MODEL, '--request', request])
       expect(refused.exitCode).toBe(1)
       expect(unwrap(refused.stderr)).toContain('input_data[0]: is a URL; URLs are fetched only with --allow-urls')
-      const ok = await runCli(['score', '-m', DIGITS_MODEL, '--request', request, '--allow-urls', '--json'])
+      // The server is on 127.0.0.1, a private address: fetched only with --allow-private-urls.
+      const ok = await runCli(['score', '-m', DIGITS_MODEL, '--request', request, '--allow-urls', '--allow-private-urls', '--json'])
       expect(ok.exitCode, ok.stderr).toBe(0)
       expect(parseResponse(ok.stdout)[0][0].label).toBe('4')
       await writeFile(request, JSON.stringify({input_data: [`${base}/missing.png`]}))
-      const missing = await runCli(['score', '-m', DIGITS_MODEL, '--request', request, '--allow-urls'])
+      const missing = await runCli(['score', '-m', DIGITS_MODEL, '--request', request, '--allow-urls', '--allow-private-urls'])
       expect(missing.exitCode, 'a URL that fails is a remote failure').toBe(3)
-      expect(unwrap(missing.stderr)).toMatch(/input_data\[0\]: .*missing\.png: HTTP 404/)
+      expect(unwrap(missing.stderr)).toMatch(/input_data\[0\]: could not fetch .*missing\.png/)
     } finally {
       server.close()
     }

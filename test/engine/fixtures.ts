@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {expect} from 'vitest'
 
-import {type VitModel, softmax, topK} from '../../src/engine/classifier.js'
+import {type LoadedModel, softmax, topK} from '../../src/engine/classifier.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url))
@@ -41,7 +41,7 @@ export const SCORE_TOL = 1e-5
  * Runs every readable fixture image's committed pixel values through `model` and checks its logits within
  * LOGITS_TOL and its top-5 labels in PyTorch's order (and, with `scores`, the top-5 scores within SCORE_TOL).
  */
-export function checkFixtureImages(model: VitModel, dir: string, name: string, options: {scores?: boolean} = {}): void {
+export function checkFixtureImages(model: LoadedModel, dir: string, name: string, options: {scores?: boolean} = {}): void {
   const expected = readExpected(dir)
   const readable = expected.images.filter((img) => img.pixel_values)
   expect(readable.length).toBeGreaterThan(5)

@@ -4,9 +4,11 @@ import {describe, expect, it} from 'vitest'
 
 import {InvalidInputError} from '../../src/core/errors.js'
 import {createTsBackend} from '../../src/engine/backend-ts.js'
-import {parseVitConfigText} from '../../src/engine/config.js'
 import {type LoadModelOptions, loadModel as loadModelWith} from '../../src/engine/classifier.js'
-import {loadVitWeights} from '../../src/engine/weights.js'
+import {readParameters} from '../../src/engine/read-parameters.js'
+import type {VitFamilyModel} from '../../src/models/vit/family.js'
+import {vitFamily} from '../../src/models/vit/family.js'
+import {parseVitConfig} from '../../src/models/vit/config.js'
 import {bf16ToF32, f16ToF32, f32ToBf16, f32ToF16} from '../../src/weights/dtype.js'
 import {loadSafetensors, serializeSafetensorsHeader, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
 import {checkTensor, compareTensors} from '../helpers/check-tensor.js'
@@ -16,6 +18,9 @@ import {FIXTURES, readExpected, readF32} from './fixtures.js'
 // The loader's tests run on the plain TypeScript kernels, whose Linear keeps the weight views as loaded (the wasm
 // backend packs them in place).
 const loadModel = (dir: string, options: LoadModelOptions = {}) => loadModelWith(dir, {backend: createTsBackend(), ...options})
+
+/** The ViT's named parameter views of a loaded model (the family's own model object). */
+const vitParams = (m: {model: unknown}) => (m.model as VitFamilyModel).params
 
 interface OutTensor {
   name: string
@@ -83,8 +88,8 @@ describe.each([
     const half = await loadModel(halfDir, {maxBatch: B})
     const roundTrip = await loadModel(roundTripDir, {maxBatch: B})
     // Loading: every widened weight equals the float32 value of its 16-bit pattern, bit for bit.
-    const hw = half.weights
-    const rw = roundTrip.weights
+    const hw = vitParams(half)
+    const rw = vitParams(roundTrip)
     expect(hw.posEmbed).toEqual(rw.posEmbed)
     expect(hw.patchWeight).toEqual(rw.patchWeight)
     expect(hw.layers[0].qkvWeight).toEqual(rw.layers[0].qkvWeight)
@@ -123,8 +128,10 @@ describe('weights errors name the tensor and both shapes', () => {
   it('fuses query, key and value in that order', async () => {
     const tensors = await fixtureTensors(fixture)
     const configFile = join(FIXTURES, fixture, 'config.json')
-    const {config} = parseVitConfigText(await readFile(configFile, 'utf8'), configFile)
-    const weights = await loadVitWeights(join(FIXTURES, fixture, 'model.safetensors'), config, createTsBackend())
+    const {config} = parseVitConfig(JSON.parse(await readFile(configFile, 'utf8')), configFile)
+    const file = join(FIXTURES, fixture, 'model.safetensors')
+    const model = await vitFamily.createModel(config, createTsBackend(), 1, (wanted) => readParameters(file, wanted))
+    const weights = model.params
     const C = config.hiddenSize
     const get = (name: string) => asF32(tensors.find((t) => t.name === name)!)
     const p = 'vit.encoder.layer.1.attention.attention'
@@ -132,7 +139,7 @@ describe('weights errors name the tensor and both shapes', () => {
     expect(weights.layers[1].qkvWeight.subarray(C * C, 2 * C * C)).toEqual(get(`${p}.key.weight`))
     expect(weights.layers[1].qkvWeight.subarray(2 * C * C)).toEqual(get(`${p}.value.weight`))
     expect(weights.layers[1].qkvBias!.subarray(2 * C)).toEqual(get(`${p}.value.bias`))
-    expect(weights.numParameters).toBe(tensors.reduce((a, t) => a + t.bytes.length / 4, 0))
+    expect(model.numParameters).toBe(tensors.reduce((a, t) => a + t.bytes.length / 4, 0))
   })
 
   it('a missing tensor', async () => {
@@ -169,8 +176,8 @@ describe('weights errors name the tensor and both shapes', () => {
     expect(noBiases.length).toBe(tensors.length - 9)
     const withZeros = await loadModel(await writeFolder(fixture, zeroBiases))
     const without = await loadModel(await writeFolder(fixture, noBiases, {qkv_bias: false}))
-    expect(without.config.qkvBias).toBe(false)
-    expect(without.weights.layers[0].qkvBias).toBeNull()
+    expect((without.model as VitFamilyModel).params.layers[0].qkvBias).toBeNull()
+    expect(without.model.parameters.some((t) => /query\.bias$/.test(t.name))).toBe(false)
     const px = readF32(join(FIXTURES, fixture, 'images', 'coffee.f32'))
     expect(without.forward(px, 1)).toEqual(withZeros.forward(px, 1))
     // and qkv_bias true with the biases missing is an error naming them

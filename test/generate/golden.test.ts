@@ -13,7 +13,7 @@ import {describe, expect, it} from 'vitest'
 import {parse, parseAllDocuments} from 'yaml'
 
 import {generate} from '../../src/generate/generate.js'
-import {checkAzureMlYaml} from '../../src/generate/yaml-check.js'
+import {checkAzureMlYaml} from '../../src/azureml/yaml-check.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const GOLDEN = join(ROOT, 'test/generate/golden')

@@ -189,7 +189,7 @@ describe('packageModel layout and content', () => {
     expect(text).toContain('{"label": "can", "score": 0.91}')
     expect(text).not.toMatch(/\{\{/)
     expect(text).not.toContain('ONNX')
-    await packageModel(TINY, out, {name: 'vit-tiny-fridge', version: '1', onnx: true})
+    await packageModel(TINY, out, {name: 'vit-tiny-fridge', version: '1', onnx: true, force: true})
     expect(await readFile(join(out, 'asset/description.md'), 'utf8')).toContain(
       '|ONNX|`model.onnx`, opset 17: input `pixel_values` [batch, 3, 224, 224] float32, output `logits` [batch, 10]|',
     )
@@ -252,7 +252,7 @@ describe('deterministic and atomic output', () => {
     const config = JSON.parse(await readFile(join(TINY, 'config.json'), 'utf8')) as {id2label: Record<string, string>}
     delete config.id2label['9']
     await writeFile(join(src, 'config.json'), JSON.stringify(config))
-    await expect(packageModel(src, out, {name: 'vit-tiny-fridge', version: '2'})).rejects.toThrow(
+    await expect(packageModel(src, out, {name: 'vit-tiny-fridge', version: '2', force: true})).rejects.toThrow(
       /tensor 'classifier.weight' has shape \[10, 48\], expected \[9, 48\]/,
     )
     expect(await readFile(join(out, 'manifest.json'), 'utf8')).toBe(before)

@@ -12,7 +12,6 @@ import {
   geluForward,
   layerNormBackward,
   layerNormForward,
-  matmulBackward,
 } from '../kernels/backward.js'
 
 export interface TrainKernels {
@@ -33,9 +32,55 @@ export interface TrainKernels {
   dispose(): void
 }
 
+// dinp[M, K] += dout[M, N] @ weight[N, K]; dweight[N, K] += dout^T @ inp; dbias[N] += column sums of dout
+// The naive kernel's sums in an order that reads every array along its rows: each output row is accumulated in
+// acc[K] (float64) from contiguous rows of weight / inp, then added once. Tested against matmulBackward (naive).
+export function matmulBackwardRows(
+  dinp: Float32Array | null,
+  dweight: Float32Array,
+  dbias: Float32Array | null,
+  dout: Float32Array,
+  inp: Float32Array,
+  weight: Float32Array,
+  acc: Float64Array,
+  M: number,
+  K: number,
+  N: number,
+): void {
+  if (dinp) {
+    for (let m = 0; m < M; m++) {
+      acc.fill(0, 0, K)
+      const d = m * N
+      for (let n = 0; n < N; n++) {
+        const g = dout[d + n]
+        if (g === 0) continue
+        const w = n * K
+        for (let k = 0; k < K; k++) acc[k] += g * weight[w + k]
+      }
+      const o = m * K
+      for (let k = 0; k < K; k++) dinp[o + k] += acc[k]
+    }
+  }
+  for (let n = 0; n < N; n++) {
+    acc.fill(0, 0, K)
+    let bias = 0
+    for (let m = 0; m < M; m++) {
+      const g = dout[m * N + n]
+      if (g === 0) continue
+      bias += g
+      const a = m * K
+      for (let k = 0; k < K; k++) acc[k] += g * inp[a + k]
+    }
+    const w = n * K
+    for (let k = 0; k < K; k++) dweight[w + k] += acc[k]
+    if (dbias) dbias[n] += bias
+  }
+}
+
 /** The TypeScript training kernels (single-threaded). */
 export function createTsTrainKernels(): TrainKernels {
   let dscores = new Float64Array(0)
+  let acc = new Float64Array(0)
   return {
     name: 'ts',
     threads: 1,
@@ -43,7 +88,10 @@ export function createTsTrainKernels(): TrainKernels {
     matmul(out, inp, weight, bias, M, K, N, residual) {
       linearForward(out, inp, weight, bias, 'none', residual, M, K, N)
     },
-    matmulBackward,
+    matmulBackward(dinp, dweight, dbias, dout, inp, weight, M, K, N) {
+      if (acc.length < K) acc = new Float64Array(K)
+      matmulBackwardRows(dinp, dweight, dbias, dout, inp, weight, acc, M, K, N)
+    },
     gelu: geluForward,
     geluBackward,
     layerNorm: layerNormForward,
@@ -55,6 +103,7 @@ export function createTsTrainKernels(): TrainKernels {
     },
     dispose() {
       dscores = new Float64Array(0)
+      acc = new Float64Array(0)
     },
   }
 }

@@ -4,7 +4,8 @@
  * (reported before clipping), clipping to max_grad_norm, the optimizer step at the scheduled learning rate, and zeroed
  * gradients. The loop over data, epochs and checkpoints is the caller's (src/finetune/).
  */
-import {readTensors, type WantedTensor} from '../weights.js'
+import type {ParameterTensor} from '../../models/family.js'
+import {readParameters} from '../read-parameters.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from './loss.js'
 import {ADAMW_DEFAULTS, adamwUpdate, clipGrads, type DecayRange, gradNorm, type OptimizerName, sgdUpdate} from './optim.js'
 import {learningRate, type ScheduleOptions} from './schedule.js'
@@ -81,8 +82,8 @@ export function optimizerStep(model: VitTrainModel, hyper: TrainHyper, ranges: r
  * classifier head, initialised by the caller). Errors name the file and tensor, as loading for inference does.
  */
 export async function loadTrainParams(model: VitTrainModel, file: string, skip: ReadonlySet<string> = new Set()): Promise<void> {
-  const wanted: WantedTensor[] = model.layout.entries
+  const wanted: ParameterTensor[] = model.layout.entries
     .filter((e) => !skip.has(e.name))
-    .map((e) => ({name: e.name, shape: e.shape, dest: model.params.subarray(e.offset, e.offset + e.size)}))
-  await readTensors(file, wanted)
+    .map((e) => ({name: e.name, shape: e.shape, view: model.params.subarray(e.offset, e.offset + e.size), decay: e.decay}))
+  await readParameters(file, wanted)
 }

@@ -3,10 +3,10 @@
  * gpt2_backward): every activation the backward pass reads is kept per layer in buffers allocated once for the batch,
  * the gradients of the activations are scratch reused layer after layer, and the gradients of the parameters are
  * ACCUMULATED into a buffer of the parameters' layout (so micro-batches of one optimizer step sum, as loss.backward()
- * does). The forward order is src/engine/vit.ts's; the arithmetic is the TrainKernels'.
+ * does). The forward order is src/models/vit/forward.ts's; the arithmetic is the TrainKernels'.
  */
-import type {VitConfig} from '../config.js'
-import {embedTokens, im2col} from '../vit.js'
+import type {VitConfig} from '../../models/vit/config.js'
+import {embedTokens, im2col} from '../../models/vit/forward.js'
 import type {TrainKernels} from './kernels.js'
 import {type ParamLayout, type VitParams, vitParamLayout, vitParamViews} from './params.js'
 

@@ -48,12 +48,13 @@ export interface WasmBackendOptions {
 interface KernelExports {
   heapBase(): number
   attentionScratch(T: number, C: number, NH: number): number
+  attentionBiasScratch(T: number, C: number, NH: number): number
   fmaPeak(iters: number): number
   [name: string]: (...args: number[]) => number | void
 }
 
 /** Kernels run by every thread, by index in the control block; the worker source resolves the same names. */
-export const THREADED_KERNELS = ['packLinear', 'linear', 'layerNorm', 'attention', 'gelu', 'softmax'] as const
+export const THREADED_KERNELS = ['packLinear', 'linear', 'layerNorm', 'attention', 'gelu', 'softmax', 'attentionBias'] as const
 type ThreadedKernel = (typeof THREADED_KERNELS)[number]
 
 /**
@@ -445,6 +446,44 @@ export class WasmBackend implements Backend {
     Atomics.store(this.counters, 16, 0)
     try {
       this.pool.run('attention', args)
+    } finally {
+      s.finish()
+    }
+  }
+
+  biasedAttention(
+    out: Float32Array,
+    qkv: Float32Array,
+    bias: Float32Array | null,
+    nBias: number,
+    scale: number,
+    headScale: Float32Array | null,
+    B: number,
+    T: number,
+    C: number,
+    NH: number,
+  ): void {
+    if (C % NH !== 0) throw new RangeError(`biasedAttention: hidden size ${C} is not a multiple of the ${NH} heads`)
+    if (bias && bias.length < nBias * NH * T * T) throw new RangeError(`biasedAttention: bias holds ${bias.length} floats, ${nBias}x${NH}x${T}x${T} needed`)
+    const s = this.staging
+    const scratch = this.attnScratch.get(this.exports.attentionBiasScratch(T, C, NH) * this.pool.nth)
+    const args = [
+      s.output(out, B * T * C),
+      s.input(qkv, B * T * 3 * C),
+      bias ? s.input(bias, nBias * NH * T * T) : 0,
+      nBias,
+      scale,
+      headScale ? s.input(headScale, NH) : 0,
+      scratch,
+      B,
+      T,
+      C,
+      NH,
+      this.attentionCounter,
+    ]
+    Atomics.store(this.counters, 16, 0)
+    try {
+      this.pool.run('attentionBias', args)
     } finally {
       s.finish()
     }

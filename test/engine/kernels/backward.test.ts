@@ -174,3 +174,29 @@ describe('backward kernels vs finite differences (odd shapes)', () => {
     expect(bceForwardBackward(new Float32Array(1), new Float32Array([0]), [1], 1, 1, 1)).toBeCloseTo(Math.LN2, 12)
   })
 })
+
+describe('the row-order TypeScript matmul backward vs the naive one', () => {
+  it('equal sums (to float32 rounding) on odd shapes, accumulating, with and without dinp/dbias', async () => {
+    const {matmulBackwardRows} = await import('../../../src/engine/train/kernels.js')
+    const rand = seededRandom(9)
+    for (const [M, K, N] of [
+      [1, 1, 1],
+      [7, 13, 5],
+      [33, 17, 9],
+    ]) {
+      const inp = randomArray(M * K, rand)
+      const w = randomArray(N * K, rand)
+      const dout = randomArray(M * N, rand)
+      dout[0] = 0 // the zero-skip path
+      const start = randomArray(M * K + N * K + N, rand)
+      const a = [start.slice(0, M * K), start.slice(M * K, M * K + N * K), start.slice(M * K + N * K)]
+      const b = a.map((x) => x.slice())
+      matmulBackward(a[0], a[1], a[2], dout, inp, w, M, K, N)
+      matmulBackwardRows(b[0], b[1], b[2], dout, inp, w, new Float64Array(K), M, K, N)
+      for (let i = 0; i < 3; i++) for (let j = 0; j < a[i].length; j++) expect(Math.abs(a[i][j] - b[i][j])).toBeLessThanOrEqual(1e-5)
+      const c = new Float32Array(N * K)
+      matmulBackwardRows(null, c, null, dout, inp, w, new Float64Array(K), M, K, N)
+      for (let j = 0; j < c.length; j++) expect(Math.abs(c[j] - (b[1][j] - start[M * K + j]))).toBeLessThanOrEqual(1e-5)
+    }
+  })
+})

@@ -6,7 +6,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {parseVitConfigText} from '../../../src/engine/config.js'
+import {parseVitConfig} from '../../../src/models/vit/config.js'
 import {createTsTrainKernels} from '../../../src/engine/train/kernels.js'
 import {decayRanges, loadTrainParams, optimizerStep, type TrainHyper, trainMicroBatch} from '../../../src/engine/train/trainer.js'
 import {createVitTrainModel} from '../../../src/engine/train/vit-train.js'
@@ -20,7 +20,7 @@ describe('training step vs PyTorch (TypeScript kernels)', () => {
       const dir = join(FIXTURES, fixture)
       const tc = readTrainCase(fixture, name)
       const h = tc.hyperparameters
-      const {config} = parseVitConfigText(readFileSync(join(dir, 'config.json'), 'utf8'), 'config.json')
+      const {config} = parseVitConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json')
       const model = createVitTrainModel(config, createTsTrainKernels(), h.batch)
       await loadTrainParams(model, join(dir, 'model.safetensors'))
       const hyper: TrainHyper = {

@@ -6,7 +6,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {seededRandom} from '../../../src/core/random.js'
-import type {VitConfig} from '../../../src/engine/config.js'
+import type {VitConfig} from '../../../src/models/vit/config.js'
 import {createTsTrainKernels} from '../../../src/engine/train/kernels.js'
 import type {TrainHyper} from '../../../src/engine/train/trainer.js'
 import {trainMicroBatch} from '../../../src/engine/train/trainer.js'

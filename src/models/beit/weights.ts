@@ -1,0 +1,89 @@
+/**
+ * The weights of a BeitForImageClassification as named views (Hugging Face names), with what is computed once at
+ * load: query, key and value fused into one [3C, C] linear (the key has no bias: zeros), lambda_1 / lambda_2 folded into
+ * the attention output and second MLP linears, and each relative position bias table expanded to the [NH, T, T]
+ * bias its attention adds.
+ */
+import type {Backend, Linear} from '../../engine/backend.js'
+import type {EncoderLayerWeights} from '../encoder.js'
+import {foldRowScale} from '../tensor-plan.js'
+import type {BeitConfig} from './config.js'
+import type {BeitParameters} from './tensors.js'
+
+
+export interface BeitWeights {
+  patchEmbed: Linear // (C, ch*PH*PW)
+  clsToken: Float32Array // (C)
+  posEmbed: Float32Array | null // (T, C) absolute position embeddings
+  layers: EncoderLayerWeights[]
+  /** pooler.layernorm (mean pooling) or the final beit.layernorm (CLS pooling). */
+  headGamma: Float32Array
+  headBeta: Float32Array
+  classifier: Linear // (numLabels, C)
+  numParameters: number
+}
+
+/**
+ * BeitRelativePositionBias for a Wh x Ww grid: out[h, i, j] = table[index(i, j), h] where tokens are [CLS] then the
+ * patches row-major; index of two patches = (dy + Wh - 1) * (2 Ww - 1) + (dx + Ww - 1) with dy = yi - yj; the last
+ * three rows of the table are [CLS] -> patch, patch -> [CLS] and [CLS] -> [CLS].
+ */
+export function beitRelativeBias(out: Float32Array, table: Float32Array, NH: number, Wh: number, Ww: number): void {
+  const N = Wh * Ww
+  const T = N + 1
+  const numRel = (2 * Wh - 1) * (2 * Ww - 1) + 3
+  const index = (i: number, j: number): number => {
+    if (i === 0 && j === 0) return numRel - 1
+    if (i === 0) return numRel - 3
+    if (j === 0) return numRel - 2
+    const yi = Math.floor((i - 1) / Ww), xi = (i - 1) % Ww
+    const yj = Math.floor((j - 1) / Ww), xj = (j - 1) % Ww
+    return (yi - yj + Wh - 1) * (2 * Ww - 1) + (xi - xj + Ww - 1)
+  }
+  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) {
+    const r = index(i, j)
+    for (let h = 0; h < NH; h++) out[(h * T + i) * T + j] = table[r * NH + h]
+  }
+}
+
+/** The weights the forward pass runs, from parameters whose views are filled: folded, expanded, linears prepared. */
+export function prepareBeitWeights(p: BeitParameters, config: BeitConfig, backend: Backend): BeitWeights {
+  const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numTokens: T, numHeads: NH, numLabels} = config
+  const {plan, patchWeight, patchBias, clsToken, posEmbed, sharedTable, raw, headGamma, headBeta, classifierWeight, classifierBias} = p
+
+  const expand = (table: Float32Array): Float32Array => {
+    const bias = backend.alloc(NH * T * T)
+    beitRelativeBias(bias, table, NH, config.gridHeight, config.gridWidth)
+    return bias
+  }
+  const shared = sharedTable ? expand(sharedTable) : null
+  const layers = raw.map((r): EncoderLayerWeights => {
+    if (r.lambda1) foldRowScale(r.outWeight, r.outBias, r.lambda1, C, C)
+    if (r.lambda2) foldRowScale(r.fc2Weight, r.fc2Bias, r.lambda2, C, I)
+    // BeitSelfAttention adds its own table's bias, then the shared one: with both, their sum.
+    let relBias = r.table ? expand(r.table) : null
+    if (relBias && shared) for (let i = 0; i < relBias.length; i++) relBias[i] += shared[i]
+    else if (shared) relBias = shared
+    return {
+      ln1Gamma: r.ln1Gamma,
+      ln1Beta: r.ln1Beta,
+      qkv: backend.prepareLinear(r.qkvWeight, r.qkvBias, 3 * C, C),
+      attnOut: backend.prepareLinear(r.outWeight, r.outBias, C, C),
+      ln2Gamma: r.ln2Gamma,
+      ln2Beta: r.ln2Beta,
+      fc1: backend.prepareLinear(r.fc1Weight, r.fc1Bias, I, C),
+      fc2: backend.prepareLinear(r.fc2Weight, r.fc2Bias, C, I),
+      relBias,
+    }
+  })
+  return {
+    patchEmbed: backend.prepareLinear(patchWeight, patchBias, C, ch * PH * PW),
+    clsToken,
+    posEmbed,
+    layers,
+    headGamma,
+    headBeta,
+    classifier: backend.prepareLinear(classifierWeight, classifierBias, numLabels, C),
+    numParameters: plan.numParameters,
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The weights of a Dinov2ForImageClassification as named views (Hugging Face names), with what is computed once at
+ * load: query, key and value fused into one [3C, C] linear, layer_scale1 / layer_scale2 folded into the attention output
+ * and fc2 linears, and the position embeddings resampled to the grid of the images the processor produces, the way the
+ * transformers version that serves the model does it (see `interpolatePositions`).
+ */
+import {InvalidInputError} from '../../core/errors.js'
+import type {Backend, Linear} from '../../engine/backend.js'
+import {bicubicResize} from '../ops.js'
+import type {EncoderLayerWeights} from '../encoder.js'
+import {foldRowScale} from '../tensor-plan.js'
+import type {Dinov2Config} from './config.js'
+import type {Dinov2Parameters} from './tensors.js'
+
+
+export interface Dinov2Weights {
+  patchEmbed: Linear // (C, ch*PH*PW)
+  clsToken: Float32Array // (C)
+  /** (1 + GH*GW, C): [CLS]'s position, then the (interpolated) patch positions of the input grid. */
+  posEmbed: Float32Array
+  layers: EncoderLayerWeights[]
+  lnfGamma: Float32Array // (C) dinov2.layernorm
+  lnfBeta: Float32Array
+  classifier: Linear // (numLabels, 2C) on concat([CLS], mean of patch tokens)
+  numParameters: number
+}
+
+/** The input grid the weights are prepared for (floor(input / patch) per side). */
+export interface Dinov2Input {
+  gridHeight: number
+  gridWidth: number
+  /** The transformers version that will serve the model (decides the interpolation); undefined = the current code. */
+  transformersVersion: string | undefined
+}
+
+/** Whether `version` is a transformers release before 4.45 (the scale_factor interpolation). */
+export function interpolatesByScaleFactor(version: string | undefined): boolean {
+  if (version === undefined) return false
+  const m = /^(\d+)\.(\d+)/.exec(version)
+  if (!m) return false
+  const [major, minor] = [Number(m[1]), Number(m[2])]
+  return major < 4 || (major === 4 && minor < 45)
+}
+
+/**
+ * Dinov2Embeddings.interpolate_pos_encoding: out[(1 + GH*GW), C] from pos[(1 + N), C] whose N patch positions form a
+ * sqrt(N) x sqrt(N) grid. Unchanged when the grid is the trained one and square; otherwise bicubic
+ * (align_corners=False, no antialias), in one of two forms:
+ * - transformers >= 4.45: `size=(GH, GW)`, so the source step is sqrt(N) / GH;
+ * - transformers <= 4.44: `scale_factor=((GH + 0.1) / sqrt(N), (GW + 0.1) / sqrt(N))`, so the step is
+ *   float32(1 / scale) — not the same coordinates (what the catalog's DINOv2, packaged with 4.44.2, runs).
+ */
+export function interpolatePositions(out: Float32Array, pos: Float32Array, N: number, C: number, GH: number, GW: number, byScaleFactor: boolean, file: string): void {
+  if (GH * GW === N && GH === GW) {
+    out.set(pos.subarray(0, (N + 1) * C))
+    return
+  }
+  const S = Math.floor(Math.sqrt(N))
+  if (S * S !== N) throw new InvalidInputError(`${file}: position_embeddings hold ${N} patch positions, not a square grid: cannot interpolate them to ${GH}x${GW}`, {file})
+  out.set(pos.subarray(0, C))
+  const grid = pos.subarray(C, (N + 1) * C)
+  const patchOut = out.subarray(C)
+  if (byScaleFactor) {
+    const sh = (GH + 0.1) / Math.sqrt(N)
+    const sw = (GW + 0.1) / Math.sqrt(N)
+    if (Math.floor(S * sh) !== GH || Math.floor(S * sw) !== GW) {
+      throw new InvalidInputError(`${file}: transformers <= 4.44 cannot interpolate the ${S}x${S} position grid to ${GH}x${GW} ("Width or height does not match")`, {file})
+    }
+    bicubicResize(patchOut, grid, C, S, S, GH, GW, Math.fround(1 / sh), Math.fround(1 / sw))
+  } else {
+    bicubicResize(patchOut, grid, C, S, S, GH, GW, Math.fround(S / GH), Math.fround(S / GW))
+  }
+}
+
+/**
+ * The weights the forward pass runs, from parameters whose views are filled: layer scales folded, positions
+ * interpolated to the input grid, linears prepared. `file` is named in errors.
+ */
+export function prepareDinov2Weights(p: Dinov2Parameters, config: Dinov2Config, input: Dinov2Input, backend: Backend, file: string): Dinov2Weights {
+  const {hiddenSize: C, intermediateSize: I, numChannels: ch, patchHeight: PH, patchWidth: PW, numPositions: N, numLabels} = config
+  const {plan, patchWeight, patchBias, clsToken, trainedPos, raw, lnfGamma, lnfBeta, classifierWeight, classifierBias} = p
+
+  const {gridHeight: GH, gridWidth: GW} = input
+  const posEmbed = backend.alloc((1 + GH * GW) * C)
+  interpolatePositions(posEmbed, trainedPos, N, C, GH, GW, interpolatesByScaleFactor(input.transformersVersion), file)
+  const layers = raw.map((r): EncoderLayerWeights => {
+    foldRowScale(r.outWeight, r.outBias, r.lambda1, C, C)
+    foldRowScale(r.fc2Weight, r.fc2Bias, r.lambda2, C, I)
+    return {
+      ln1Gamma: r.ln1Gamma,
+      ln1Beta: r.ln1Beta,
+      qkv: backend.prepareLinear(r.qkvWeight, r.qkvBias, 3 * C, C),
+      attnOut: backend.prepareLinear(r.outWeight, r.outBias, C, C),
+      ln2Gamma: r.ln2Gamma,
+      ln2Beta: r.ln2Beta,
+      fc1: backend.prepareLinear(r.fc1Weight, r.fc1Bias, I, C),
+      fc2: backend.prepareLinear(r.fc2Weight, r.fc2Bias, C, I),
+      relBias: null,
+    }
+  })
+  return {
+    patchEmbed: backend.prepareLinear(patchWeight, patchBias, C, ch * PH * PW),
+    clsToken,
+    posEmbed,
+    layers,
+    lnfGamma,
+    lnfBeta,
+    classifier: backend.prepareLinear(classifierWeight, classifierBias, numLabels, 2 * C),
+    numParameters: plan.numParameters,
+  }
+}

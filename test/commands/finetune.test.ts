@@ -1,0 +1,168 @@
+/**
+ * `vitrine finetune` end to end through the CLI: the four PyTorch training references reproduced from the images
+ * themselves (the CLI's own decoding and preprocessing), the --json result against its schema, bad rows, the
+ * --job path, and an interrupted run resumed to the same result.
+ */
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {describe, expect, it} from 'vitest'
+
+import {validateWithSchema} from '../../src/core/json-schema.js'
+import {loadSafetensors, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
+import {FIXTURES} from '../engine/fixtures.js'
+import {GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
+import {checkTensor} from '../helpers/check-tensor.js'
+import {BIN, runCli} from '../helpers/cli.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const IMAGES = join(FIXTURES, 'images')
+
+interface Result {
+  status: string
+  labels: string[]
+  newHead: boolean
+  skipped: Array<{source: string; line?: number; reason: string}>
+  steps: Array<{step: number; lr: number; loss: number; grad_norm: number}>
+  metrics: Array<{epoch: number; train_loss: number; validation_accuracy?: number}>
+  notes: string[]
+}
+
+async function jsonl(file: string, rows: Array<{image_url: string; label: string}>): Promise<string> {
+  await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
+  return file
+}
+
+async function weightsOf(file: string): Promise<Map<string, Float32Array>> {
+  const st = await loadSafetensors(file)
+  return new Map(st.header.tensors.map((t) => [t.name, tensorToFloat32(tensorBytes(st, t), t.dtype, t.name, file)]))
+}
+
+describe('vitrine finetune reproduces the PyTorch training references from the images', () => {
+  for (const [fixture, name] of TRAIN_CASES) {
+    it(`${fixture}/${name}`, async () => {
+      const tc = readTrainCase(fixture, name)
+      const h = tc.hyperparameters
+      const dir = await tempDir()
+      const data = await jsonl(
+        join(dir, 'train.jsonl'),
+        tc.data.images.map((image, i) => ({image_url: join(IMAGES, image), label: tc.data.label_names[i]})),
+      )
+      // The case's hyperparameters as flags: `steps` is epochs x (8 images / batch / accum).
+      const args = ['finetune', '-m', join(FIXTURES, fixture), '--train-data', data, '--out', join(dir, 'out'), '--no-shuffle', '--no-augment']
+      args.push('--batch-size', String(h.batch), '--gradient-accumulation', String(h.accum), '--epochs', String(tc.data.epochs))
+      args.push('--learning-rate', String(h.lr), '--warmup-steps', String(h.warmup), '--scheduler', h.schedule === 'linear' ? 'warmup_linear' : 'warmup_cosine')
+      args.push('--weight-decay', String(h.weight_decay), '--max-grad-norm', String(h.max_grad_norm), '--label-smoothing', String(h.label_smoothing), '--json')
+      const r = await runCli(args, {timeout: 300_000})
+      expect(r.exitCode, r.stderr).toBe(0)
+      const result = JSON.parse(r.stdout) as Result
+      expect(validateWithSchema('finetune-result.schema.json', result).state).toBe('ok')
+      expect(result.newHead).toBe(false)
+      expect(result.steps.length).toBe(tc.steps.length)
+      for (const [i, want] of tc.steps.entries()) {
+        const got = result.steps[i]
+        expect(got.step).toBe(want.step)
+        expect(got.lr, `step ${want.step} lr`).toBe(want.lr)
+        expect(Math.abs(got.loss - want.loss), `step ${want.step} loss ${got.loss} vs ${want.loss}`).toBeLessThanOrEqual(LOSS_TOL)
+        expect(Math.abs(got.grad_norm - want.grad_norm) / want.grad_norm, `step ${want.step} grad_norm`).toBeLessThanOrEqual(GRAD_NORM_REL_TOL)
+      }
+      const final = await readFinalWeights(fixture, name)
+      const ours = await weightsOf(join(dir, 'out', 'pytorch_model_folder', 'model.safetensors'))
+      expect([...ours.keys()].sort()).toEqual([...final.keys()].sort())
+      for (const [tensor, want] of final) checkTensor(ours.get(tensor) as Float32Array, want, tensor, WEIGHT_TOL)
+      // the MLflow folder carries the same weights
+      const mlflow = await weightsOf(join(dir, 'out', 'mlflow_model_folder', 'model', 'model.safetensors'))
+      checkTensor(mlflow.get('classifier.weight') as Float32Array, final.get('classifier.weight') as Float32Array, 'mlflow classifier.weight', WEIGHT_TOL)
+      const steps = (await readFile(join(dir, 'out', 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {step: number})
+      expect(steps.map((s) => s.step)).toEqual(tc.steps.map((s) => s.step))
+    }, 300_000)
+  }
+})
+
+describe('vitrine finetune: bad input', () => {
+  const model = join(FIXTURES, 'vit-geom')
+  const good = (label: string, image = 'block.png'): {image_url: string; label: string} => ({image_url: join(IMAGES, image), label})
+
+  it('lists an unreadable image and an unknown validation label with their lines and skips them; --strict fails', async () => {
+    const dir = await tempDir()
+    const train = await jsonl(join(dir, 'train.jsonl'), [good('a'), good('b', 'camera.png'), good('a', 'truncated.jpg'), good('b', 'coffee.png')])
+    const val = await jsonl(join(dir, 'val.jsonl'), [good('a', 'horse.png'), good('zebra', 'chelsea.png')])
+    const base = ['finetune', '-m', model, '--train-data', train, '--validation-data', val, '--batch-size', '2', '--max-steps', '2', '--no-augment']
+    const r = await runCli([...base, '--out', join(dir, 'out'), '--json'], {timeout: 120_000})
+    expect(r.exitCode, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as Result
+    expect(result.newHead).toBe(true)
+    expect(result.labels).toEqual(['a', 'b'])
+    expect(result.skipped.map((b) => b.source)).toEqual([`${dir}/train.jsonl:3`, `${dir}/val.jsonl:2`])
+    expect(result.skipped[0].reason).toContain('truncated.jpg')
+    expect(result.skipped[1].reason).toContain('"zebra"')
+    const strict = await runCli([...base, '--out', join(dir, 'strict'), '--strict'], {timeout: 120_000})
+    expect(strict.exitCode).toBe(1)
+    expect(strict.stderr).toContain('train.jsonl:3')
+  }, 240_000)
+
+  it('refuses empty data, a batch larger than the data, and a non-empty --out', async () => {
+    const dir = await tempDir()
+    const empty = join(dir, 'empty.jsonl')
+    await writeFile(empty, '')
+    const e = await runCli(['finetune', '-m', model, '--train-data', empty, '--out', join(dir, 'o1')])
+    expect(e.exitCode).toBe(1)
+    expect(e.stderr).toMatch(/no (labelled|usable)/)
+    const two = await jsonl(join(dir, 'two.jsonl'), [good('a'), good('b', 'camera.png')])
+    const big = await runCli(['finetune', '-m', model, '--train-data', two, '--out', join(dir, 'o2'), '--batch-size', '3'])
+    expect(big.exitCode).toBe(2)
+    expect(big.stderr).toContain('--batch-size 3 is larger than the 2 usable training images')
+    const busy = await runCli(['finetune', '-m', model, '--train-data', two, '--out', dir, '--batch-size', '2'])
+    expect(busy.exitCode).toBe(2)
+    expect(busy.stderr).toContain('--force')
+  }, 120_000)
+
+  it('stops with a clear error when the loss becomes NaN/Inf', async () => {
+    const dir = await tempDir()
+    const two = await jsonl(join(dir, 'two.jsonl'), [good('a'), good('b', 'camera.png')])
+    const r = await runCli(['finetune', '-m', model, '--train-data', two, '--out', join(dir, 'o'), '--batch-size', '2', '--max-steps', '30', '--learning-rate', '1e30', '--max-grad-norm', '0', '--optimizer', 'sgd', '--no-augment'], {timeout: 120_000})
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(/loss is (NaN|Infinity|-Infinity) at step \d+/)
+    // nothing half-written
+    await expect(readFile(join(dir, 'o', 'metrics.json'))).rejects.toThrow()
+  }, 120_000)
+})
+
+describe('vitrine finetune: interrupted and resumed', () => {
+  it('SIGTERM writes a checkpoint only; --resume continues to the same steps and weights as an uninterrupted run', async () => {
+    const dir = await tempDir()
+    const model = join(FIXTURES, 'vit-geom')
+    const rows = ['block.png', 'camera.png', 'coffee.png', 'horse.png', 'chelsea.png', 'green_palette.png'].map((image, i) => ({image_url: join(IMAGES, image), label: i % 2 ? 'x' : 'y'}))
+    const data = await jsonl(join(dir, 'train.jsonl'), rows)
+    const args = (out: string): string[] => ['finetune', '-m', model, '--train-data', data, '--out', out, '--batch-size', '2', '--max-steps', '150', '--learning-rate', '1e-3', '--seed', '7']
+    // A separate process: the test sends it a real signal.
+    const child = execa('node', [BIN, ...args(join(dir, 'run'))], {reject: false, env: {NO_COLOR: '1'}})
+    await new Promise<void>((resolve) => {
+      let seen = ''
+      child.stderr?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString()
+        if (seen.includes('Training:')) resolve()
+      })
+    })
+    child.kill('SIGTERM')
+    const stopped = await child
+    expect(stopped.exitCode, String(stopped.stderr)).toBe(1)
+    expect(String(stopped.stderr)).toContain('--resume')
+    await expect(readFile(join(dir, 'run', 'metrics.json'))).rejects.toThrow()
+    const state = JSON.parse(await readFile(join(dir, 'run', 'checkpoint', 'state.json'), 'utf8')) as {stepsDone: number}
+    expect(state.stepsDone).toBeGreaterThan(0)
+    expect(state.stepsDone).toBeLessThan(150)
+
+    const resumed = await runCli([...args(join(dir, 'run')), '--resume', '--json'], {timeout: 600_000})
+    expect(resumed.exitCode, resumed.stderr).toBe(0)
+    const whole = await runCli([...args(join(dir, 'whole')), '--json'], {timeout: 600_000})
+    expect(whole.exitCode, whole.stderr).toBe(0)
+    const a = JSON.parse(resumed.stdout) as Result
+    const b = JSON.parse(whole.stdout) as Result
+    expect(a.steps).toEqual(b.steps)
+    expect(a.metrics).toEqual(b.metrics)
+    const wa = await readFile(join(dir, 'run', 'pytorch_model_folder', 'model.safetensors'))
+    const wb = await readFile(join(dir, 'whole', 'pytorch_model_folder', 'model.safetensors'))
+    expect(Buffer.compare(wa, wb)).toBe(0)
+  }, 900_000)
+})
