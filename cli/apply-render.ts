@@ -5,6 +5,7 @@ import {KIND_LABEL, type PlannedResource} from '../src/azure/types.js'
 const MARK: Record<PlannedResource['action'], string> = {
   create: '+ create   ',
   update: '~ update   ',
+  repair: '* repair   ',
   'no-change': '= no change',
   refused: '! refused  ',
 }
@@ -25,10 +26,10 @@ export function renderPlan(resources: PlannedResource[]): string {
 
 export function renderSummary(result: ApplyResult): string {
   const s = result.summary
-  const parts = [`${s.create} to create`, `${s.update} to update`, `${s.noChange} unchanged`]
+  const parts = [`${s.create} to create`, `${s.update} to update`, ...(s.repair ? [`${s.repair} to repair`] : []), `${s.noChange} unchanged`]
   if (s.refused) parts.push(`${s.refused} refused`)
   let text = `Plan: ${parts.join(', ')}.`
-  if (s.create + s.update + s.refused === 0) text = `No changes. ${text}`
+  if (s.create + s.update + s.repair + s.refused === 0) text = `No changes. ${text}`
   return text
 }
 
@@ -76,6 +77,7 @@ function code(text: string): string {
 const ACTION_WORD: Record<PlannedResource['action'], string> = {
   create: '**create**',
   update: '**update**',
+  repair: '**repair**',
   'no-change': 'no change',
   refused: '**refused**',
 }
@@ -107,7 +109,8 @@ export function renderMarkdown(result: ApplyResult): string {
     if (r.changes.length) {
       out.push('| field | now | after apply |', '| --- | --- | --- |')
       const show = (v: unknown) => (v === undefined ? '(none)' : code(JSON.stringify(v)))
-      for (const c of r.changes) out.push(`| ${code(c.path)} | ${show(c.from)} | ${show(c.to)} |`)
+      // A hidden change (an environment variable, a secret-named field) shows that it changed, never a value.
+      for (const c of r.changes) out.push(c.hidden ? `| ${code(c.path)} | changed | (value not shown) |` : `| ${code(c.path)} | ${show(c.from)} | ${show(c.to)} |`)
       out.push('')
     }
     if (r.reason) out.push(`- ${r.action === 'refused' ? 'refused: ' : ''}${cell(r.reason)}`)

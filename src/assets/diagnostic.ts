@@ -18,7 +18,7 @@ export interface Diagnostic {
 export const RULES = {
   'yaml-syntax': 'The file is not readable YAML: syntax error, duplicate key, binary content, excessive nesting or aliases.',
   schema: 'The file does not match its JSON Schema (asset.yaml, model.yaml, or the model spec in legacy or system_metadata form).',
-  'name-format': 'The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case).',
+  'name-format': "The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case); a warning for a model name Azure ML's REST API refuses (^[a-zA-Z0-9][a-zA-Z0-9\\-_]{0,254}$: no '.').",
   'name-forbidden-word': "The asset name contains a reserved word (azure, azureml, aml, the asset type; microsoft for non-models); models starting 'Azure-' are exempt.",
   'name-mismatch': 'asset.yaml and spec.yaml state different names.',
   'version-mismatch': 'asset.yaml and spec.yaml state different versions.',

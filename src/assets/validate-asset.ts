@@ -9,6 +9,7 @@ import {join, relative} from 'node:path'
 
 import type {ErrorObject} from 'ajv'
 
+import {ASSETS_MODEL_NAME_RE, azureModelNameProblem} from '../core/model-name.js'
 import {toIssues} from '../core/schema-issues.js'
 import {formatMinSkuSpec, minimumOverAllowList, parseMinSkuSpec, shortfalls} from '../skus/catalog.js'
 import type {SkuCatalog} from '../skus/types.js'
@@ -36,7 +37,6 @@ export interface AssetValidation {
   nameAt?: Position & {file: string}
 }
 
-export const MODEL_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,254}$/
 export const ASSET_NAME_RE = /^[a-z][a-z0-9_.-]{0,254}$/
 const TEMPLATE_RE = /\{\{.*\}\}/
 
@@ -255,9 +255,13 @@ export function validateAssetFolder(dir: string, display: string, ctx: ValidateC
     const pos = locate(nameYaml, ['name'])
     out.nameAt = {...pos, file: nameYaml.file}
     if (!TEMPLATE_RE.test(name)) {
-      const re = type === 'model' ? MODEL_NAME_RE : ASSET_NAME_RE
+      const re = type === 'model' ? ASSETS_MODEL_NAME_RE : ASSET_NAME_RE
       if (!re.test(name)) {
         r.at(nameYaml, ['name'], 'name-format', `name ${JSON.stringify(name)} does not match ${re.source}${type === 'model' ? '' : ' (lower case for non-model assets)'}`)
+      } else if (type === 'model') {
+        // The azureml-assets CI accepts it; Azure's REST API will not (a dot): a warning, so validate still agrees with the CI.
+        const refused = azureModelNameProblem(name)
+        if (refused) r.at(nameYaml, ['name'], 'name-format', refused, {severity: 'warning'})
       }
       const words = forbiddenWords(name, type)
       if (words.length) {

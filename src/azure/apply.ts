@@ -112,7 +112,8 @@ export async function applyPlan(client: ArmClient, entries: PlanEntry[], opts: A
     const d = e.desired
     if (d.kind === 'online-endpoint' || d.kind === 'batch-endpoint') return later.some((x) => x.desired.endpointName === d.endpointName)
     if (d.kind === 'online-deployment' || d.kind === 'batch-deployment') {
-      return later.some((x) => x.desired.routesTo?.includes(d.deploymentName ?? '') && x.desired.endpointName === d.endpointName)
+      const name = (d.deploymentName ?? '').toLowerCase()
+      return later.some((x) => x.desired.routesTo?.some((r) => r.toLowerCase() === name) && x.desired.endpointName === d.endpointName)
     }
     return false
   }

@@ -37,8 +37,15 @@ export class StaticTokenCredential implements TokenCredential {
  */
 export function resolveCredential(method: AuthMethod | undefined, env: NodeJS.ProcessEnv): ResolvedCredential {
   switch (method) {
-    case 'cli':
-      return {credential: new AzureCliCredential(), source: 'AzureCliCredential (--auth cli)'}
+    case 'cli': {
+      // `az account get-access-token --tenant`: the az login may span tenants; AZURE_TENANT_ID picks the one to use,
+      // as DefaultAzureCredential's own AzureCliCredential does.
+      const tenantId = env.AZURE_TENANT_ID?.trim()
+      return {
+        credential: tenantId ? new AzureCliCredential({tenantId}) : new AzureCliCredential(),
+        source: `AzureCliCredential (--auth cli${tenantId ? `, tenant ${tenantId} from AZURE_TENANT_ID` : ''})`,
+      }
+    }
     case 'env':
       return {credential: new EnvironmentCredential(), source: 'EnvironmentCredential (--auth env)'}
     case 'workload-identity':

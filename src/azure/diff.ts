@@ -1,3 +1,4 @@
+import {isSecretName, redactValue, REDACTED} from '../core/redact.js'
 import {isObject, isoDurationToMs} from './rest-bodies.js'
 import type {FieldChange, JsonObject} from './types.js'
 
@@ -57,8 +58,30 @@ export function diffResource(desired: JsonObject, current: JsonObject | undefine
   return changes
 }
 
+/** Maps whose values are never shown, only which keys changed: Azure returns them on read, and they hold secrets. */
+const VALUE_HIDDEN_MAPS = new Set(['environmentVariables', 'environment_variables'])
+
+/**
+ * A change as a plan may show it (text and --json): an environment variable's or a secret-named field's change
+ * names the key and that it changed, never a value, old or new; any other value has secret-shaped text (a SAS
+ * signature, a token, a connection-string key) redacted.
+ */
+export function shownChange(c: FieldChange): FieldChange {
+  const segments = c.path.split('.')
+  const last = segments.at(-1) ?? ''
+  const inHiddenMap = segments.slice(0, -1).some((s) => VALUE_HIDDEN_MAPS.has(s))
+  if (inHiddenMap || isSecretName(last)) return {path: c.path, hidden: true}
+  const hideAll = (v: unknown) => (isObject(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, REDACTED])) : v === undefined ? undefined : REDACTED)
+  const show = VALUE_HIDDEN_MAPS.has(last) ? hideAll : redactValue
+  const out: FieldChange = {path: c.path}
+  if (c.from !== undefined) out.from = show(c.from)
+  if (c.to !== undefined) out.to = show(c.to)
+  return out
+}
+
 /** One change as text: `properties.instanceType: "Standard_DS3_v2" -> "Standard_DS4_v2"`. */
 export function formatChange(c: FieldChange): string {
+  if (c.hidden) return `${c.path}: changed (value not shown)`
   const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v))
   return `${c.path}: ${show(c.from)} -> ${show(c.to)}`
 }

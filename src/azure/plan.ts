@@ -1,8 +1,9 @@
 import {InvalidInputError, RemoteError} from '../core/errors.js'
+import {redactSecrets} from '../core/redact.js'
 import {MANIFEST_FILE} from '../package/manifest.js'
 import type {ArmClient} from './client.js'
 import {SDK_API_VERSION} from './client.js'
-import {diffResource} from './diff.js'
+import {diffResource, shownChange} from './diff.js'
 import {isObject} from './rest-bodies.js'
 import {workspacePath} from './target.js'
 import type {DesiredResource, FieldChange, JsonObject, PlannedResource} from './types.js'
@@ -21,6 +22,18 @@ const BUSY = new Set(['creating', 'updating', 'deleting', 'provisioning', 'scali
 function provisioningState(r: JsonObject | undefined): string | undefined {
   const p = r && isObject(r.properties) ? r.properties.provisioningState : undefined
   return typeof p === 'string' ? p : undefined
+}
+
+function isFailed(r: JsonObject | undefined): boolean {
+  return provisioningState(r)?.toLowerCase() === 'failed'
+}
+
+/** A resource Azure holds in provisioningState Failed is sent again, even when its body matches the files. */
+function repair(planned: PlannedResource, current: JsonObject | undefined): void {
+  planned.action = 'repair'
+  const props = current && isObject(current.properties) ? current.properties : {}
+  const why = typeof props.provisioningError === 'string' ? `: ${props.provisioningError}` : ''
+  planned.notes.push(`Azure reports provisioningState Failed${why}; it is sent again`)
 }
 
 /** Reads the current state of every desired resource and decides create / update / no change / refused. */
@@ -53,8 +66,10 @@ export async function buildPlan(client: ArmClient, desired: DesiredResource[]): 
     switch (d.kind) {
       case 'registry-model-version':
       case 'workspace-model-version': {
-        if (!current) {
+        const failed = isFailed(current)
+        if (!current || failed) {
           if (d.upload) await verifyFiles(d.upload.root, d.upload.files, d.upload.verified ? `${d.file}/${MANIFEST_FILE}` : d.file)
+          if (failed) repair(planned, current)
           break
         }
         const changes = diffResource(d.body, current, d.upload ? ['properties.modelUri', 'properties.isAnonymous'] : ['properties.isAnonymous'])
@@ -69,12 +84,22 @@ export async function buildPlan(client: ArmClient, desired: DesiredResource[]): 
       case 'batch-deployment': {
         if (d.endpointName && d.deploymentName) {
           const epPath = d.path.slice(0, d.path.lastIndexOf('/deployments/'))
-          if (!inFiles(epPath) && !(await get(epPath, SDK_API_VERSION, `endpoint ${d.endpointName}`))) {
+          const ep = inFiles(epPath) ? undefined : await get(epPath, SDK_API_VERSION, `endpoint ${d.endpointName}`)
+          if (!inFiles(epPath) && !ep) {
             refuse([], `endpoint ${d.endpointName} does not exist in Azure and no file given defines it`)
+            break
+          }
+          if (ep && isFailed(ep)) {
+            refuse([], `endpoint ${d.endpointName} is in provisioningState Failed in Azure: a deployment sent to it would fail too; apply the endpoint's YAML with this deployment (it is then repaired first), or fix it in Azure`)
             break
           }
         }
         if (!current) break
+        if (isFailed(current)) {
+          repair(planned, current)
+          planned.changes = diffResource(d.body, current, ['location'])
+          break
+        }
         const changes = diffResource(d.body, current, ['location'])
         planned.action = changes.length ? 'update' : 'no-change'
         planned.changes = changes
@@ -115,17 +140,22 @@ export async function buildPlan(client: ArmClient, desired: DesiredResource[]): 
         break
       }
     }
+    // What is shown (text and --json) never holds a secret: env vars and secret-named fields by key only.
+    planned.changes = planned.changes.map(shownChange)
+    if (planned.reason) planned.reason = redactSecrets(planned.reason)
+    planned.notes = planned.notes.map(redactSecrets)
     entries.push({desired: d, current, planned})
   }
   return entries
 }
 
 /** Counts per action, for the summary line and the --json result. */
-export function summarize(entries: PlanEntry[]): {create: number; update: number; noChange: number; refused: number} {
-  const n = {create: 0, update: 0, noChange: 0, refused: 0}
+export function summarize(entries: PlanEntry[]): {create: number; update: number; repair: number; noChange: number; refused: number} {
+  const n = {create: 0, update: 0, repair: 0, noChange: 0, refused: 0}
   for (const e of entries) {
     if (e.planned.action === 'create') n.create++
     else if (e.planned.action === 'update') n.update++
+    else if (e.planned.action === 'repair') n.repair++
     else if (e.planned.action === 'refused') n.refused++
     else n.noChange++
   }

@@ -14,6 +14,7 @@ import {
   onlineDeploymentBody,
   onlineEndpointBody,
   pipelineJobBody,
+  sentTraffic,
   type YamlContext,
 } from './rest-bodies.js'
 import {enc, registryPath, workspacePath, type ApplyTarget} from './target.js'
@@ -75,7 +76,7 @@ function routeAllTraffic(resources: DesiredResource[]): DesiredResource[] {
       file: d.file,
       path: epPath,
       apiVersion: SDK_API_VERSION,
-      body: online ? {properties: {traffic: {[d.deploymentName!]: 100}}} : {properties: {defaults: {deploymentName: d.deploymentName}}},
+      body: online ? {properties: {traffic: sentTraffic({[d.deploymentName!]: 100})}} : {properties: {defaults: {deploymentName: d.deploymentName}}},
       notes: ['--all-traffic'],
       endpointName: d.endpointName,
       routesTo: [d.deploymentName!],

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 
 import {InvalidInputError} from '../core/errors.js'
+import {azureModelNameProblem} from '../core/model-name.js'
 import type {JsonObject} from './types.js'
 
 /**
@@ -156,7 +157,7 @@ function identityBody(ctx: YamlContext, y: JsonObject): JsonObject {
 export function onlineEndpointBody(ctx: YamlContext, y: JsonObject): {name: string; body: JsonObject; traffic?: Record<string, number>; notes: string[]} {
   const name = str(ctx, y, 'name', true)!
   const notes: string[] = []
-  const traffic = numberMap(ctx, y, 'traffic')
+  const traffic = sentTraffic(numberMap(ctx, y, 'traffic'))
   if (y.mirror_traffic !== undefined) notes.push('mirror_traffic is not sent (not in api-version 2022-10-01)')
   const body = prune({
     identity: identityBody(ctx, y),
@@ -169,6 +170,15 @@ export function onlineEndpointBody(ctx: YamlContext, y: JsonObject): {name: stri
     }),
   })
   return {name, body, traffic, notes}
+}
+
+/**
+ * Traffic as azure-ai-ml sends it: entries of 0 % dropped (`_strip_zeroes_from_traffic`) and deployment names in
+ * lower case, as Azure stores them, so the plan compares like with like.
+ */
+export function sentTraffic(traffic: Record<string, number> | undefined): Record<string, number> | undefined {
+  if (!traffic) return undefined
+  return Object.fromEntries(Object.entries(traffic).filter(([, pct]) => pct !== 0).map(([name, pct]) => [name.toLowerCase(), pct]))
 }
 
 function numberMap(ctx: YamlContext, y: JsonObject, key: string): Record<string, number> | undefined {
@@ -226,10 +236,17 @@ function codeConfiguration(ctx: YamlContext, y: JsonObject): JsonObject | undefi
   return {codeId: assetId(ctx, 'code_configuration.code', code, 'codes'), scoringScript: str(ctx, c, 'scoring_script', true)}
 }
 
+/** Azure's curated environments: named `AzureML-...`, expanded by the service from their short form. */
+const CURATED_ENV_PREFIX = 'AzureML-'
+
 function environmentId(ctx: YamlContext, y: JsonObject): string | undefined {
   const e = y.environment
   if (e === undefined || e === null) return undefined
   if (typeof e !== 'string') fail(ctx, 'environment', 'inline environments are not sent by vitrine apply: register it and name it (azureml:<name>:<version>)')
+  // azure-ai-ml keeps a curated environment short (`azureml:AzureML-...:N`): "Short form of curated env will be
+  // expanded on the backend side". A workspace ARM id would name an environment that is not in the workspace.
+  const bare = e.startsWith('azureml:') && !e.startsWith('azureml://') ? e.slice('azureml:'.length) : e
+  if (bare.startsWith(CURATED_ENV_PREFIX)) return `azureml:${bare}`
   return assetId(ctx, 'environment', e, 'environments')
 }
 
@@ -354,7 +371,8 @@ export function modelVersionBody(
   const name = str(ctx, y, 'name', true)!
   const version = str(ctx, y, 'version')
   if (!version) fail(ctx, 'version', 'is required: apply publishes explicit versions so that applying twice changes nothing')
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) fail(ctx, 'name', `'${name}' is not a valid model name`)
+  const nameProblem = azureModelNameProblem(name)
+  if (nameProblem) fail(ctx, 'name', nameProblem)
   const notes: string[] = []
   for (const k of ['system_metadata', 'stage', 'intellectual_property']) {
     if (y[k] !== undefined) notes.push(`${k} is not sent (no such field in the model version REST API used)`)

@@ -43,7 +43,7 @@ export interface ApplyResult {
   target: {armEndpoint: string; subscription: string; resourceGroup: string; workspace?: string; registry?: string}
   /** Which credential was used (a name, never a token). */
   auth: string
-  summary: {create: number; update: number; noChange: number; refused: number}
+  summary: {create: number; update: number; repair: number; noChange: number; refused: number}
   changesPending: boolean
   resources: PlannedResource[]
   applied?: AppliedResource[]
@@ -172,7 +172,7 @@ async function plannedAndApplied(
     },
     auth: cred.source,
     summary,
-    changesPending: summary.create + summary.update > 0,
+    changesPending: summary.create + summary.update + summary.repair > 0,
     resources: entries.map((e) => e.planned),
   }
   req.onPlan?.(result)

@@ -12,6 +12,8 @@ export interface ApplyTarget {
   registry?: string
   /** The registry's resource group; the same as `resourceGroup` unless given. */
   registryResourceGroup?: string
+  /** The registry's subscription; the same as `subscription` unless given (registries are often shared across them). */
+  registrySubscription?: string
 }
 
 export interface TargetInputs {
@@ -20,6 +22,7 @@ export interface TargetInputs {
   workspace?: string
   registry?: string
   registryResourceGroup?: string
+  registrySubscription?: string
   armEndpoint?: string
 }
 
@@ -35,6 +38,7 @@ export const TARGET_ENV: Record<keyof TargetInputs, readonly string[]> = {
   workspace: ['AZUREML_WORKSPACE', 'AZURE_ML_WORKSPACE'],
   registry: ['AZUREML_REGISTRY', 'AZURE_ML_REGISTRY'],
   registryResourceGroup: ['AZUREML_REGISTRY_RESOURCE_GROUP'],
+  registrySubscription: ['AZUREML_REGISTRY_SUBSCRIPTION'],
   armEndpoint: ['AZURE_ARM_ENDPOINT'],
 }
 
@@ -75,6 +79,23 @@ export function checkEndpointUrl(raw: string, what: string): {url: URL; insecure
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._()-]{0,89}$/
+const GUID_RE = /^[0-9a-fA-F-]{36}$/
+const REGISTRY_ID_RE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/registries\/([^/]+)\/?$/i
+
+/**
+ * --registry as a name, or as the registry's full ARM id (what the portal's "JSON view" and `az ml registry show
+ * --query id` give), which also names its subscription and resource group.
+ */
+export function parseRegistry(value: string): {name: string; subscription?: string; resourceGroup?: string} {
+  if (!value.startsWith('/')) return {name: value}
+  const m = REGISTRY_ID_RE.exec(value)
+  if (!m) {
+    throw new UsageError(`--registry: '${value}' is neither a registry name nor a registry ARM id`, {
+      hint: '/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.MachineLearningServices/registries/<name>',
+    })
+  }
+  return {subscription: m[1], resourceGroup: m[2], name: m[3]}
+}
 
 /** Resolves the target from flags, then the environment; says which flag or variable is missing. */
 export function resolveTarget(
@@ -86,7 +107,9 @@ export function resolveTarget(
   const subscription = pick('subscription')
   const resourceGroup = pick('resourceGroup')
   const workspace = pick('workspace')
-  const registry = pick('registry')
+  const registryGiven = pick('registry')
+  const registryId = registryGiven === undefined ? undefined : parseRegistry(registryGiven)
+  const registry = registryId?.name
   const rawEndpoint = pick('armEndpoint') ?? DEFAULT_ARM_ENDPOINT
   const missing: string[] = []
   if (!subscription) missing.push('--subscription (or AZURE_SUBSCRIPTION_ID)')
@@ -101,9 +124,22 @@ export function resolveTarget(
   ] as const) {
     if (v !== undefined && !NAME_RE.test(v)) throw new UsageError(`${what}: '${v}' is not a valid Azure resource name`)
   }
-  if (!/^[0-9a-fA-F-]{36}$/.test(subscription!)) {
+  if (!GUID_RE.test(subscription!)) {
     throw new UsageError(`--subscription: '${subscription}' is not a subscription id (a GUID)`)
   }
+  // The registry's own subscription and group: from its ARM id, else the flags, else the workspace's.
+  const agree = (what: string, fromId: string | undefined, fromFlag: string | undefined): string | undefined => {
+    if (fromId && fromFlag && fromId.toLowerCase() !== fromFlag.toLowerCase()) {
+      throw new UsageError(`${what} '${fromFlag}' disagrees with the registry ARM id given to --registry ('${fromId}')`)
+    }
+    return fromId ?? fromFlag
+  }
+  const registrySubscription = agree('--registry-subscription', registryId?.subscription, pick('registrySubscription')) ?? subscription!
+  const registryResourceGroup = agree('--registry-resource-group', registryId?.resourceGroup, pick('registryResourceGroup')) ?? resourceGroup!
+  if (!GUID_RE.test(registrySubscription)) {
+    throw new UsageError(`--registry-subscription: '${registrySubscription}' is not a subscription id (a GUID)`)
+  }
+  if (!NAME_RE.test(registryResourceGroup)) throw new UsageError(`--registry-resource-group: '${registryResourceGroup}' is not a valid Azure resource name`)
   const {url, insecureLoopback} = checkEndpointUrl(rawEndpoint, '--arm-endpoint')
   return {
     armEndpoint: url.origin + url.pathname.replace(/\/+$/, ''),
@@ -112,7 +148,8 @@ export function resolveTarget(
     resourceGroup: resourceGroup!,
     workspace,
     registry,
-    registryResourceGroup: pick('registryResourceGroup') ?? resourceGroup!,
+    registryResourceGroup,
+    registrySubscription,
   }
 }
 
@@ -127,7 +164,7 @@ export function workspacePath(t: ApplyTarget): string {
 /** ARM path of the registry (no endpoint, no query). */
 export function registryPath(t: ApplyTarget): string {
   if (!t.registry) throw new UsageError('this resource needs a registry: pass --registry (or AZUREML_REGISTRY)')
-  return `/subscriptions/${t.subscription}/resourceGroups/${t.registryResourceGroup ?? t.resourceGroup}/${PROVIDER}/registries/${enc(t.registry)}`
+  return `/subscriptions/${t.registrySubscription ?? t.subscription}/resourceGroups/${t.registryResourceGroup ?? t.resourceGroup}/${PROVIDER}/registries/${enc(t.registry)}`
 }
 
 export function enc(segment: string): string {

@@ -53,13 +53,16 @@ export interface DesiredResource {
   routesTo?: string[]
 }
 
-export type PlanAction = 'create' | 'update' | 'no-change' | 'refused'
+/** `repair`: the resource exists in provisioningState Failed; it is sent again whether or not its body differs. */
+export type PlanAction = 'create' | 'update' | 'repair' | 'no-change' | 'refused'
 
 export interface FieldChange {
   /** Dotted path in the REST body, e.g. `properties.instanceType`. */
   path: string
   from?: unknown
   to?: unknown
+  /** The values are secret (an environment variable, a secret-named field): only the path and that it changed. */
+  hidden?: true
 }
 
 export interface PlannedResource {

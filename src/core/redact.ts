@@ -35,3 +35,17 @@ const SECRET_NAME_RE = /(secret|password|passwd|pwd|token|(^|[_-])key($|[_-])|ap
 export function isSecretName(name: string): boolean {
   return SECRET_NAME_RE.test(name) || /[a-z]Key$/.test(name)
 }
+
+/**
+ * A JSON value with every secret taken out: strings through `redactSecrets`, the value of every key `isSecretName`
+ * names replaced by `<redacted>`, at any depth. For values a plan or result shows (a SAS in a model URI, a token in a
+ * property).
+ */
+export function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redactSecrets(value)
+  if (Array.isArray(value)) return value.map(redactValue)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretName(k) ? REDACTED : redactValue(v)]))
+  }
+  return value
+}

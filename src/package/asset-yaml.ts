@@ -1,6 +1,7 @@
 import {parse, stringify} from 'yaml'
 
 import {InvalidInputError, UsageError} from '../core/errors.js'
+import {publishableModelNameProblem} from '../core/model-name.js'
 import {assetPath} from '../core/paths.js'
 import {resolveSpec} from '../assets/resolve.js'
 import {parseUserText, readUserText} from './read.js'
@@ -95,8 +96,6 @@ export function defaultSpecTemplatePath(): string {
   return assetPath('templates', 'package', 'spec.yaml')
 }
 
-/** Model names as azureml-assets accepts them (validate_name). */
-export const MODEL_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,254}$/
 /** Versions as `az ml model create --version` and azureml-assets take them. */
 export const MODEL_VERSION_RE = /^(?:[1-9][0-9]*|auto)$/
 
@@ -134,9 +133,8 @@ export function buildSpec(template: SpecDocument, o: SpecOverrides, options: {is
   const spec = structuredClone(migrateLegacySpec(template))
   const name = o.name ?? (typeof spec.name === 'string' ? spec.name : undefined)
   if (!name) throw new UsageError('the model needs a name: pass --name (as `az ml model create --name`) or a --spec-template with one')
-  if (!MODEL_NAME_RE.test(name)) {
-    throw new UsageError(`--name ${JSON.stringify(name)}: a model name starts with a letter and holds only letters, digits, '_', '.', '-' (at most 255 characters)`)
-  }
+  const nameProblem = publishableModelNameProblem(name)
+  if (nameProblem) throw new UsageError(`--name: ${nameProblem}`)
   const sameModel = spec.name === name
   // The shipped template's version (18) is google's; another model starts at 1.
   const templateVersion = spec.version === undefined || (options.isDefaultTemplate && !sameModel) ? '1' : String(spec.version)

@@ -128,6 +128,14 @@ describe('validate: each rule fires alone at the right line', () => {
     expectOnly(await errorsOf(dir), 'name-format', 'spec.yaml', [2])
   })
 
+  it("name-format warns of a model name the azureml-assets CI accepts and Azure's REST API refuses (a dot)", async () => {
+    const {dir} = await copy('current', {'spec.yaml': sub('name: google-vit-base-patch16-224', 'name: google-vit.base')})
+    expect(await errorsOf(dir)).toEqual([])
+    const r = await validatePaths([dir])
+    const warnings = r.assets.flatMap((a) => a.diagnostics).filter((d) => d.rule === 'name-format')
+    expect(warnings).toMatchObject([{severity: 'warning', line: 2, message: expect.stringMatching(/"google-vit\.base" is refused by Azure ML: .*no '\.'/)}])
+  })
+
   it('name-forbidden-word, with the Azure- exemption and microsoft allowed for models', async () => {
     const {dir} = await copy('current', {'spec.yaml': sub('name: google-vit-base-patch16-224', 'name: azure-vit-base')})
     const errors = await errorsOf(dir)

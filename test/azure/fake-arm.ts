@@ -60,6 +60,8 @@ export class FakeArm {
   token = 'fake-arm-token'
   location = 'westeurope'
   workspaces = new Set(['vit-ws'])
+  /** When set, every operation started from now on ends Failed with this error (the resource too). */
+  failOperations?: {code: string; message: string}
   /** InProgress answers before an operation reports its final status. */
   pollsBeforeDone = 2
   /** Each successful blob call is answered after this many ms (failures at once), to hold calls in flight. */
@@ -207,7 +209,14 @@ export class FakeArm {
   /** Starts an operation; its poll URL goes in Azure-AsyncOperation. */
   private operation(resourceKey: string, onDone: () => void): string {
     const id = randomUUID()
-    this.operations.set(id, {pollsLeft: this.pollsBeforeDone, final: 'Succeeded', onDone})
+    const error = this.failOperations
+    const done = error
+      ? () => {
+          const props = this.resources.get(resourceKey)?.properties as Json | undefined
+          if (props) props.provisioningState = 'Failed'
+        }
+      : onDone
+    this.operations.set(id, {pollsLeft: this.pollsBeforeDone, final: error ? 'Failed' : 'Succeeded', error, onDone: done})
     this.resourceOps.set(resourceKey, id)
     return `${this.url}/operations/${id}?api-version=2022-10-01`
   }

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {diffResource} from '../../src/azure/diff.js'
+import {diffResource, formatChange, shownChange} from '../../src/azure/diff.js'
 import {
   assetId,
   isoDurationToMs,
@@ -107,5 +107,48 @@ describe('diffResource', () => {
       {path: 'properties.instanceType', from: 'Standard_DS4_v2', to: 'Standard_DS3_v2'},
       {path: 'properties.requestSettings.requestTimeout', from: undefined, to: 'PT60S'},
     ])
+  })
+})
+
+describe('what the SDK does before the PUT (issue 12)', () => {
+  it('keeps a curated environment in short form; a workspace environment becomes its ARM id', () => {
+    const dep = (environment: string) =>
+      onlineDeploymentBody(ctx, {name: 'blue', endpoint_name: 'ep', instance_type: 'Standard_DS3_v2', environment}).body.properties as Record<string, unknown>
+    expect(dep('azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:33').environmentId).toBe('azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:33')
+    expect(dep('AzureML-minimal-ubuntu20.04-py38-cpu@latest').environmentId).toBe('azureml:AzureML-minimal-ubuntu20.04-py38-cpu@latest')
+    expect(dep('azureml:my-env:2').environmentId).toBe(`${WS}/environments/my-env/versions/2`)
+  })
+
+  it('strips zero-percent traffic and lower-cases deployment names', () => {
+    const ep = onlineEndpointBody(ctx, {name: 'ep', traffic: {Blue: 100, green: 0}})
+    expect(ep.traffic).toEqual({blue: 100})
+  })
+
+  it("checks model names against Azure's pattern, with the rule in the message", () => {
+    expect(() => modelVersionBody(ctx, {name: 'vit.base', version: '1'})).toThrow(
+      /x\.yaml: name: model name "vit\.base" is refused by Azure ML: .*\^\[a-zA-Z0-9\]\[a-zA-Z0-9\\-_\]\{0,254\}\$; no '\.'/,
+    )
+    expect(modelVersionBody(ctx, {name: '0-vit_base', version: '1'}).name).toBe('0-vit_base')
+  })
+})
+
+describe('secrets in the plan', () => {
+  it('an environment variable or secret-named field changed shows its key and "changed", never a value', () => {
+    const changes = diffResource(
+      {properties: {environmentVariables: {API_KEY: 'new-secret-value', LOG_LEVEL: 'debug'}, modelUri: 'https://a.blob.core.windows.net/c/m?sv=1&sig=NEWSIG', primaryKey: 'k2'}},
+      {properties: {environmentVariables: {API_KEY: 'old-secret-value', LOG_LEVEL: 'info'}, modelUri: 'https://a.blob.core.windows.net/c/m?sv=1&sig=OLDSIG', primaryKey: 'k1'}},
+    ).map(shownChange)
+    expect(changes).toEqual([
+      {path: 'properties.environmentVariables.API_KEY', hidden: true},
+      {path: 'properties.environmentVariables.LOG_LEVEL', hidden: true},
+      {path: 'properties.modelUri', from: 'https://a.blob.core.windows.net/c/m?sv=1&sig=<redacted>', to: 'https://a.blob.core.windows.net/c/m?sv=1&sig=<redacted>'},
+      {path: 'properties.primaryKey', hidden: true},
+    ])
+    expect(changes.map(formatChange)[0]).toBe('properties.environmentVariables.API_KEY: changed (value not shown)')
+    // A whole map added at once shows its keys only.
+    expect(shownChange({path: 'properties.environmentVariables', to: {TOKEN: 'abc', MODE: 'x'}})).toEqual({
+      path: 'properties.environmentVariables',
+      to: {TOKEN: '<redacted>', MODE: '<redacted>'},
+    })
   })
 })

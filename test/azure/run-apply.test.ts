@@ -214,3 +214,63 @@ describe('upload', () => {
     expect(fake.blobRequests().map((q) => q.path.split('/').pop()).sort()).toEqual(['f00.bin', 'f01.bin', 'f02.bin', 'f03.bin'])
   })
 })
+
+describe('Failed resources and registries elsewhere', () => {
+  const REG_SUB = '99999999-8888-7777-6666-555555555555'
+  const REG_ID = `/subscriptions/${REG_SUB}/resourceGroups/shared-rg/providers/Microsoft.MachineLearningServices/registries/shared-reg`
+
+  it('a model version Azure holds as Failed is planned "repair" and sent again, even when its body matches', async () => {
+    const file = join(FIX, 'model-remote.yaml')
+    const path = `${WS_PATH}/models/vit-digits-finetuned/versions/1`
+    const first = await runApply(request([file]))
+    expect(first.error).toBeUndefined()
+    const stored = fake.get(path)!
+    ;(stored.properties as Record<string, unknown>).provisioningState = 'Failed'
+    fake.clear()
+    const plan = await runApply(request([file], {planOnly: true}))
+    expect(plan.resources[0]).toMatchObject({action: 'repair', notes: [expect.stringContaining('provisioningState Failed')]})
+    expect(plan.summary).toMatchObject({repair: 1, noChange: 0})
+    expect(plan.changesPending).toBe(true)
+    const again = await runApply(request([file]))
+    expect(again.error).toBeUndefined()
+    expect(fake.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PUT ${path}`])
+  })
+
+  it('a Failed endpoint stops its deployment with a clear error; given with the deployment, it is repaired first', async () => {
+    const epPath = `${WS_PATH}/onlineEndpoints/vit-digits-ep`
+    fake.seed(epPath, {id: epPath, name: 'vit-digits-ep', location: 'westeurope', properties: {authMode: 'Key', provisioningState: 'Failed', traffic: {}}})
+    const dep = await runApply(request([join(FIX, 'online-deployment.yaml')]))
+    expect(dep.summary.refused).toBe(1)
+    expect(dep.resources[0].reason).toMatch(/endpoint vit-digits-ep is in provisioningState Failed in Azure: a deployment sent to it would fail too/)
+    expect(fake.writes()).toEqual([])
+
+    const endpoint = await runApply(request([join(FIX, 'online-endpoint.yaml'), join(FIX, 'online-deployment.yaml')], {planOnly: true}))
+    expect(endpoint.resources.map((r) => `${r.kind} ${r.action}`)).toEqual(['online-endpoint repair', 'online-deployment create', 'online-endpoint-traffic update'])
+  })
+
+  it('a repaired endpoint that fails again stops apply before the deployment is sent', async () => {
+    const epPath = `${WS_PATH}/onlineEndpoints/vit-digits-ep`
+    fake.seed(epPath, {id: epPath, name: 'vit-digits-ep', location: 'westeurope', properties: {authMode: 'Key', provisioningState: 'Failed', traffic: {}}})
+    fake.failOperations = {code: 'EndpointProvisioningFailed', message: 'quota exceeded'}
+    const r = await runApply(request([join(FIX, 'online-endpoint.yaml'), join(FIX, 'online-deployment.yaml')]))
+    expect(r.error?.exitCode).toBe(ExitCode.Remote)
+    expect(r.error?.message).toMatch(/online endpoint vit-digits-ep: .*EndpointProvisioningFailed: quota exceeded/)
+    expect(fake.writes().filter((w) => w.path.includes('/deployments/'))).toEqual([])
+  })
+
+  it("--registry as a full ARM id (or --registry-subscription) reaches a registry in another subscription", async () => {
+    const r = await runApply(request([join(FIX, 'model-remote.yaml')], {planOnly: true, target: {subscription: SUB, resourceGroup: 'rg', registry: REG_ID, armEndpoint: fake.url}}))
+    expect(r.resources[0].id).toBe(`${REG_ID}/models/vit-digits-finetuned/versions/1`)
+    expect(fake.requests.map((q) => q.path)).toEqual([`${REG_ID}/models/vit-digits-finetuned/versions/1`])
+    const flags = await runApply(
+      request([join(FIX, 'model-remote.yaml')], {
+        planOnly: true,
+        target: {subscription: SUB, resourceGroup: 'rg', registry: 'shared-reg', registrySubscription: REG_SUB, registryResourceGroup: 'shared-rg', armEndpoint: fake.url},
+      }),
+    )
+    expect(flags.resources[0].id).toBe(r.resources[0].id)
+    await expect(
+      runApply(request([join(FIX, 'model-remote.yaml')], {target: {subscription: SUB, resourceGroup: 'rg', registry: REG_ID, registrySubscription: SUB, armEndpoint: fake.url}})),
+    ).rejects.toThrow(/--registry-subscription '.*' disagrees with the registry ARM id/)
+  })
+})

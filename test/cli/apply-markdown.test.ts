@@ -11,7 +11,7 @@ function plan(extra: Partial<ApplyResult> = {}): ApplyResult {
     mode: 'plan',
     target: TARGET,
     auth: 'AZURE_ACCESS_TOKEN',
-    summary: {create: 1, update: 1, noChange: 1, refused: 0},
+    summary: {create: 1, update: 1, repair: 0, noChange: 1, refused: 0},
     changesPending: true,
     resources: [
       {kind: 'online-endpoint', name: 'vit-ep', file: 'build/online/online-endpoint.yaml', id: '/x/vit-ep', action: 'no-change', changes: [], notes: []},
@@ -64,12 +64,12 @@ describe('renderMarkdown', () => {
   })
 
   it('no changes says so; a refused change and an error are stated', () => {
-    const none = renderMarkdown(plan({summary: {create: 0, update: 0, noChange: 1, refused: 0}, changesPending: false, resources: [plan().resources[0]]}))
+    const none = renderMarkdown(plan({summary: {create: 0, update: 0, repair: 0, noChange: 1, refused: 0}, changesPending: false, resources: [plan().resources[0]]}))
     expect(none).toContain('**No changes. Plan: 0 to create, 0 to update, 1 unchanged.**')
     expect(none).not.toContain('<details>')
     const refused = renderMarkdown(
       plan({
-        summary: {create: 0, update: 0, noChange: 0, refused: 1},
+        summary: {create: 0, update: 0, repair: 0, noChange: 0, refused: 1},
         resources: [{kind: 'registry-model-version', name: 'vit:1', file: 'build/vit', id: '/x', action: 'refused', changes: [{path: 'properties.description', from: 'a', to: 'b'}], reason: 'bump the version', notes: []}],
       }),
     )

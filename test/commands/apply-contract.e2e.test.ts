@@ -6,6 +6,7 @@
  */
 import {createServer, request as httpRequest, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
@@ -14,6 +15,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {FakeArm} from '../azure/fake-arm.js'
 import {ROOT} from '../helpers/cli.js'
 import {e2eBin} from '../helpers/e2e.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const FIX = join(ROOT, 'test/azure/fixtures')
 const PKG = join(FIX, 'vit-pkg')
@@ -109,5 +111,58 @@ describe('vitrine apply: the real Azure contract', {timeout: 120_000}, () => {
       proxy.server.closeAllConnections()
       await new Promise((resolve) => proxy.server.close(resolve))
     }
+  })
+})
+
+describe('vitrine apply: secrets and credentials', {timeout: 120_000}, () => {
+  const WS = `/subscriptions/${SUB}/resourceGroups/vit-rg/providers/Microsoft.MachineLearningServices/workspaces/vit-ws`
+
+  it('a plan over a changed secret environment variable names the key and prints no value, in text and --json', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'deployment.yaml')
+    await writeFile(
+      file,
+      (await readFile(join(FIX, 'online-deployment.yaml'), 'utf8')).replace('  WORKER_COUNT: "1"\n', '  WORKER_COUNT: "1"\n  API_KEY: new-secret-value-123\n'),
+    )
+    const epPath = `${WS}/onlineEndpoints/vit-digits-ep`
+    fake.seed(epPath, {id: epPath, name: 'vit-digits-ep', location: 'westeurope', properties: {authMode: 'Key', provisioningState: 'Succeeded', traffic: {}}})
+    fake.seed(`${epPath}/deployments/blue`, {
+      id: `${epPath}/deployments/blue`,
+      name: 'blue',
+      location: 'westeurope',
+      sku: {name: 'Default', capacity: 1},
+      properties: {provisioningState: 'Succeeded', environmentVariables: {WORKER_COUNT: '1', API_KEY: 'old-secret-value-456'}},
+    })
+    for (const json of [false, true]) {
+      const r = await apply([file, '--plan', ...(json ? ['--json'] : [])])
+      expect(r.exitCode, r.stderr).toBe(0)
+      for (const s of [r.stdout, r.stderr]) {
+        expect(s).not.toContain('secret-value')
+      }
+      if (json) {
+        const changes = (JSON.parse(r.stdout) as {resources: Array<{changes: unknown[]}>}).resources[0].changes
+        expect(changes).toContainEqual({path: 'properties.environmentVariables.API_KEY', hidden: true})
+      } else {
+        expect(r.stdout).toContain('properties.environmentVariables.API_KEY: changed (value not shown)')
+      }
+    }
+  })
+
+  it('--auth cli asks az for a token of the tenant AZURE_TENANT_ID names', async () => {
+    const bin = await tempDir()
+    const argsFile = join(bin, 'args.txt')
+    // A stand-in `az` on PATH: records its arguments, answers as `az account get-access-token` does.
+    await writeFile(
+      join(bin, 'az'),
+      `#!/bin/sh\necho "$@" >> '${argsFile}'\necho '{"accessToken": "${TOKEN}", "expiresOn": "2099-01-01 00:00:00.000000", "expires_on": 4070908800, "tenant": "t", "tokenType": "Bearer"}'\n`,
+      {mode: 0o755},
+    )
+    const r = await apply([join(FIX, 'model-remote.yaml'), '--plan', '--auth', 'cli'], {
+      AZURE_ACCESS_TOKEN: '',
+      AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      PATH: `${bin}:${process.env.PATH}`,
+    })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(await readFile(argsFile, 'utf8')).toMatch(/get-access-token .*--tenant 72f988bf-86f1-41af-91ab-2d7cd011db47/)
   })
 })

@@ -59,6 +59,6 @@ describe('vitrine package', () => {
     const dir = await tempDir()
     const r = await runCli(['package', TINY, '--out', join(dir, 'pkg'), '--name', 'has space'])
     expect(r.exitCode).toBe(2)
-    expect(r.stderr).toContain('--name "has space": a model name starts with a letter')
+    expect(r.stderr).toContain(`--name: model name "has space" does not match azureml-assets'`)
   })
 })

@@ -271,7 +271,8 @@ describe('deterministic and atomic output', () => {
 
   it('refuses a bad name or version before writing anything', async () => {
     const dir = await tempDir()
-    await expect(packageModel(TINY, join(dir, 'pkg'), {name: '1bad name', version: '1'})).rejects.toThrow(/a model name starts with a letter/)
+    await expect(packageModel(TINY, join(dir, 'pkg'), {name: '1bad name', version: '1'})).rejects.toThrow(/does not match azureml-assets' .*\(starts with a letter\)/)
+    await expect(packageModel(TINY, join(dir, 'pkg'), {name: 'vit.base', version: '1'})).rejects.toThrow(/"vit\.base" is refused by Azure ML: .*no '\.'/)
     await expect(packageModel(TINY, join(dir, 'pkg'), {name: 'ok-name', version: 'v2'})).rejects.toThrow(/must be a positive integer or auto/)
     expect(existsSync(join(dir, 'pkg'))).toBe(false)
   })

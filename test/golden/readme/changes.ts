@@ -39,4 +39,15 @@ export const CHANGES: IntendedChange[] = [
   {example: 'evaluate-job', why: PREPROCESSING_IN_FLOAT64, numbersWithin: 1e-5},
   // The access log's bytes_out is the length of the JSON answer, which follows the digits of the scores.
   {example: 'serve', why: PREPROCESSING_IN_FLOAT64, numbersWithin: 1e-5, ignore: [/"bytes_out":\d+/g]},
+  {
+    example: 'validate-sarif',
+    why: "issue 12: name-format also warns about a model name Azure ML's REST API refuses (a '.'), and its rule description says so",
+    edit: (r) => ({
+      ...r,
+      stdout: (r as {stdout: string}).stdout.replace(
+        'The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case).',
+        "The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case); a warning for a model name Azure ML's REST API refuses (^[a-zA-Z0-9][a-zA-Z0-9\\\\-_]{0,254}$: no '.').",
+      ),
+    }),
+  },
 ]
