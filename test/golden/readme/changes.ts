@@ -37,6 +37,11 @@ export const CHANGES: IntendedChange[] = [
   {example: 'batch', why: PREPROCESSING_IN_FLOAT64, numbersWithin: 1e-5},
   {example: 'evaluate', why: PREPROCESSING_IN_FLOAT64, numbersWithin: 1e-5},
   {example: 'evaluate-job', why: PREPROCESSING_IN_FLOAT64, numbersWithin: 1e-5},
+  {
+    example: 'evaluate-job',
+    why: 'issue 13: an existing non-empty output is replaced only with --force; the README runs the job into the folder of the run above, so it says --force',
+    args: ['evaluate', '-m', 'examples/models/vit-digits', '--job', 'build/eval-job/evaluation-pipeline.yaml', '--out', 'build/eval', '--force'],
+  },
   // The access log's bytes_out is the length of the JSON answer, which follows the digits of the scores.
   {example: 'serve', why: PREPROCESSING_IN_FLOAT64, numbersWithin: 1e-5, ignore: [/"bytes_out":\d+/g]},
   {

@@ -109,7 +109,7 @@ export const EXAMPLES: Example[] = [
   ex('score-request', 'score -m examples/models/vit-digits --request request.json'),
   ex('batch', 'batch examples/images/digits --model examples/models/vit-digits --out build/digits.csv'),
   ex('evaluate', 'evaluate -m examples/models/vit-digits -d examples/datasets/digits-eval/annotations.jsonl --out build/eval'),
-  ex('evaluate-job', 'evaluate -m examples/models/vit-digits --job build/eval-job/evaluation-pipeline.yaml --out build/eval'),
+  ex('evaluate-job', 'evaluate -m examples/models/vit-digits --job build/eval-job/evaluation-pipeline.yaml --out build/eval --force'),
 ]
 
 /** README example lines that are not run, and why. */
