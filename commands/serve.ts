@@ -49,6 +49,10 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
     'max-images': Flags.integer({description: 'Most images in one request (413 above)', min: 1, default: SERVE_DEFAULTS.maxImages}),
     'max-queue': Flags.integer({description: 'Requests waiting for the engine beyond the one running (503 above)', min: 0, default: SERVE_DEFAULTS.maxQueue}),
     'request-timeout': Flags.integer({description: 'Milliseconds to answer a request, body and queue included (408 after)', min: 1, default: SERVE_DEFAULTS.requestTimeoutMs}),
+    'header-timeout': Flags.integer({description: 'Milliseconds for the request line and headers to arrive (idle connections close after it)', min: 100, default: SERVE_DEFAULTS.headersTimeoutMs}),
+    'body-timeout': Flags.integer({description: 'Milliseconds for the whole request body to arrive (408 after)', min: 100, default: SERVE_DEFAULTS.bodyTimeoutMs}),
+    'max-connections': Flags.integer({description: 'Open connections at most (kept 64 below the open-file limit)', min: 16, default: SERVE_DEFAULTS.maxConnections}),
+    'max-request-pixels': Flags.integer({description: 'Pixels the images of one request may declare together (413 above)', min: 1, default: SERVE_DEFAULTS.maxRequestPixels}),
     'url-timeout': Flags.integer({description: 'Milliseconds to fetch one image URL', min: 1, default: DEFAULT_URL_LIMITS.timeoutMs}),
     'url-max-bytes': Flags.integer({description: 'Largest image fetched from a URL, in bytes', min: 1, default: DEFAULT_URL_LIMITS.maxBytes}),
   }
@@ -56,7 +60,7 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
     const logTo = this.jsonEnabled() ? process.stderr : process.stdout
-    const scorer: Promise<Scorer> = Scorer.load(flags.model, {threads: flags.threads, backend: flags.backend})
+    const scorer: Promise<Scorer> = Scorer.load(flags.model, {threads: flags.threads, backend: flags.backend, preprocessWorkers: 1})
     scorer.catch(() => undefined)
     let server
     try {
@@ -72,6 +76,10 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
         maxImages: flags['max-images'],
         maxQueue: flags['max-queue'],
         requestTimeoutMs: flags['request-timeout'],
+        headersTimeoutMs: flags['header-timeout'],
+        bodyTimeoutMs: flags['body-timeout'],
+        maxConnections: flags['max-connections'],
+        maxRequestPixels: flags['max-request-pixels'],
         log: (entry) => logTo.write(`${JSON.stringify(entry)}\n`),
       })
     } catch (error) {

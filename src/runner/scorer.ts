@@ -14,7 +14,9 @@ import {type VitrineError, isVitrineError} from '../core/errors.js'
 import type {Backend} from '../engine/backend.js'
 import {type Prediction, type LoadedModel, classify, loadModel} from '../engine/classifier.js'
 import {defaultThreads, selectBackend} from '../engine/wasm/index.js'
-import {preprocessImage} from '../image/index.js'
+import {readImageHeader} from '../image/index.js'
+import {processPixelBudget} from '../image/pixel-budget.js'
+import {PreprocessPool, preprocessInPool, preprocessWorkersAvailable} from '../image/preprocess-pool.js'
 
 export type {Prediction} from '../engine/classifier.js'
 
@@ -30,6 +32,11 @@ export interface ScorerOptions {
   maxBatch?: number
   /** Refuse images with more pixels than this before decoding (default PIL's MAX_IMAGE_PIXELS). */
   maxPixels?: number
+  /**
+   * Decode and preprocess on this many worker threads, off the event loop (serve); 0 (default) runs them in-process.
+   * Workers exist only in the compiled package; from the TypeScript sources this is in-process whatever it says.
+   */
+  preprocessWorkers?: number
 }
 
 /** One encoded image to score; `id` names it in errors (a file name, `input_data[3]`, a CSV row). */
@@ -51,6 +58,14 @@ export type ScoreOutcome =
   | {ok: true; predictions: Prediction[]; probabilities?: Float32Array; logits?: Float32Array}
   | {ok: false; error: string; /** The error class, e.g. InvalidInputError. */ kind: string}
 
+/** Images decoded and preprocessed by Scorer.prepare, ready for Scorer.run. */
+export interface PreparedImages {
+  items: readonly ScoreInput[]
+  /** The failures so far (images that did not decode), by index. */
+  outcomes: ScoreOutcome[]
+  pixels: Array<Float32Array | undefined>
+}
+
 export const DEFAULT_TOP_K = 5
 export const DEFAULT_MAX_BATCH = 8
 
@@ -66,6 +81,7 @@ export class Scorer {
     /** Images the network runs at once. */
     readonly maxBatch: number,
     private readonly maxPixels: number | undefined,
+    private readonly pool: PreprocessPool | undefined,
   ) {}
 
   /** Loads the model folder (Hugging Face, MLflow or `vitrine package` layout) on the chosen backend. */
@@ -77,7 +93,9 @@ export class Scorer {
     try {
       const model = await loadModel(dir, {backend, maxBatch})
       const isWasm = backend.name !== 'ts'
-      return new Scorer(model, backend, isWasm ? threads : 1, backend.name, maxBatch, options.maxPixels)
+      const workers = options.preprocessWorkers ?? 0
+      const pool = workers > 0 && preprocessWorkersAvailable() ? new PreprocessPool(workers) : undefined
+      return new Scorer(model, backend, isWasm ? threads : 1, backend.name, maxBatch, options.maxPixels, pool)
     } catch (error) {
       backend.dispose()
       throw error
@@ -95,22 +113,44 @@ export class Scorer {
    * Only user errors (bad bytes, over-size images) become per-image outcomes; anything else is a bug and throws.
    */
   async score(items: readonly ScoreInput[], options: ScoreOptions = {}): Promise<ScoreOutcome[]> {
-    if (this.disposed) throw new Error('internal: score() called on a disposed Scorer')
-    const topK = options.topK ?? DEFAULT_TOP_K
-    if (!Number.isSafeInteger(topK) || topK < 1) throw new RangeError(`topK must be a positive integer, got ${topK}`)
+    return this.run(await this.prepare(items), options)
+  }
+
+  /**
+   * The first half of score(): decode and preprocess every image (concurrently, within the process's decoded-pixel
+   * budget, on the preprocessing workers when there are some). Serve calls it outside its one-at-a-time engine lock,
+   * so that large images being decoded never hold up the network for small ones.
+   */
+  async prepare(items: readonly ScoreInput[]): Promise<PreparedImages> {
+    if (this.disposed) throw new Error('internal: prepare() called on a disposed Scorer')
     const outcomes: ScoreOutcome[] = Array.from({length: items.length})
     const pixels: Array<Float32Array | undefined> = await Promise.all(
       items.map(async (item, i) => {
+        // The process's decoded-pixel budget: an image waits until its pixels fit (see image/pixel-budget.ts).
+        const declared = declaredPixels(item.bytes)
+        const release = await processPixelBudget.acquire(declared)
         try {
-          return await preprocessImage(item.bytes, this.model.preprocessor, item.id, {maxPixels: this.maxPixels})
+          return await preprocessInPool(this.pool, declared, item.bytes, this.model.preprocessor, item.id, this.maxPixels)
         } catch (error) {
           if (!isVitrineError(error)) throw error
           outcomes[i] = failure(error)
           return undefined
+        } finally {
+          release()
         }
       }),
     )
 
+    return {items, outcomes, pixels}
+  }
+
+  /** The second half of score(): the network on the prepared images, one outcome per image. */
+  run(prepared: PreparedImages, options: ScoreOptions = {}): ScoreOutcome[] {
+    if (this.disposed) throw new Error('internal: run() called on a disposed Scorer')
+    const topK = options.topK ?? DEFAULT_TOP_K
+    if (!Number.isSafeInteger(topK) || topK < 1) throw new RangeError(`topK must be a positive integer, got ${topK}`)
+    const {items, pixels} = prepared
+    const outcomes = [...prepared.outcomes]
     const good = pixels.flatMap((p, i) => (p ? [i] : []))
     if (good.length === 0) return outcomes
     const {numChannels: ch, imageHeight: H, imageWidth: W} = this.model.config
@@ -144,8 +184,19 @@ export class Scorer {
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
+    void this.pool?.close()
     this.model.dispose()
     this.backend.dispose()
+  }
+}
+
+/** The pixels an image's header declares (0 when it has none: decoding then says what is wrong). */
+export function declaredPixels(bytes: Uint8Array): number {
+  try {
+    const {width, height} = readImageHeader(bytes, 'image')
+    return width * height
+  } catch {
+    return 0
   }
 }
 

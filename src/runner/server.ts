@@ -13,16 +13,25 @@
  * one request at a time (the model has one set of activations); requests queue in front of it in arrival order.
  *
  * close() drains: it stops accepting connections, lets the requests in flight finish, then closes the rest.
+ *
+ * A hostile client cannot take it down cheaply (issue 13): headers must arrive within headersTimeoutMs and a body
+ * within bodyTimeoutMs (408, connection closed), idle keep-alive connections close after 5 s; a request is admitted
+ * to the queue only once its whole body has arrived (slow uploads hold no queue slot), and the bodies being received
+ * share a byte budget (503 beyond); the images of one request may declare at most maxRequestPixels (413), and every
+ * decode of the process shares one decoded-pixel budget (image/pixel-budget.ts), decoding off the event loop when
+ * the scorer has preprocessing workers; connections are capped below the process's file-descriptor limit.
  */
 import {randomUUID, timingSafeEqual} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import type {AddressInfo, Socket} from 'node:net'
 
 import {isVitrineError} from '../core/errors.js'
+import {DEFAULT_MAX_PIXELS} from '../image/index.js'
 import {DEFAULT_URL_LIMITS, type UrlLimits} from './fetch-url.js'
 import {resolveRequestImages} from './inputs.js'
 import {type RequestImage, type ScoreResponse, parseScoreRequestText} from './request.js'
-import {DEFAULT_TOP_K, type Scorer} from './scorer.js'
+import {DEFAULT_TOP_K, type Scorer, declaredPixels} from './scorer.js'
 import {UI_PAGE} from './ui/page.js'
 
 export interface ServeOptions {
@@ -44,6 +53,16 @@ export interface ServeOptions {
   maxQueue?: number
   /** Default 90000 ms, the azureml-examples deployment's request_settings.request_timeout_ms. */
   requestTimeoutMs?: number
+  /** The request line and headers must arrive within this (default 10000 ms). */
+  headersTimeoutMs?: number
+  /** The whole body must arrive within this (default 30000 ms); 408 and the connection closed after. */
+  bodyTimeoutMs?: number
+  /** Bytes of request bodies being received at once, all connections together (default 4 x maxBodyBytes); 503 beyond. */
+  maxBufferedBodyBytes?: number
+  /** Pixels the images of one request may declare in their headers, together (default 89,478,485); 413 beyond. */
+  maxRequestPixels?: number
+  /** Open connections at most (default: 1000, or less to stay 64 below the file-descriptor limit). */
+  maxConnections?: number
   /** Where access log entries go (one object per request). Default: none. */
   log?: (entry: AccessLogEntry) => void
 }
@@ -87,8 +106,27 @@ export const SERVE_DEFAULTS = {
   maxImages: 32,
   maxQueue: 16,
   requestTimeoutMs: 90_000,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  maxRequestPixels: DEFAULT_MAX_PIXELS,
+  maxConnections: 1000,
   deployment: 'local',
 } as const
+
+/** The soft limit on open files (Linux /proc/self/limits), or undefined where it cannot be read. */
+export function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    return m ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The connection cap: the wanted one, kept 64 below the file-descriptor limit (model files, workers, logs). */
+export function connectionCap(wanted: number = SERVE_DEFAULTS.maxConnections, fdLimit = openFileLimit()): number {
+  return fdLimit === undefined ? wanted : Math.max(16, Math.min(wanted, fdLimit - 64))
+}
 
 /** An error with the status it answers. */
 class HttpError extends Error {
@@ -109,6 +147,10 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
   const maxImages = options.maxImages ?? SERVE_DEFAULTS.maxImages
   const maxQueue = options.maxQueue ?? SERVE_DEFAULTS.maxQueue
   const timeoutMs = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs
+  const headersTimeoutMs = options.headersTimeoutMs ?? SERVE_DEFAULTS.headersTimeoutMs
+  const bodyTimeoutMs = Math.min(options.bodyTimeoutMs ?? SERVE_DEFAULTS.bodyTimeoutMs, timeoutMs)
+  const maxBuffered = options.maxBufferedBodyBytes ?? 4 * maxBodyBytes
+  const maxRequestPixels = options.maxRequestPixels ?? SERVE_DEFAULTS.maxRequestPixels
   const deployment = options.deployment ?? SERVE_DEFAULTS.deployment
   const topK = options.topK ?? DEFAULT_TOP_K
   const urlLimits = {...DEFAULT_URL_LIMITS, ...options.urlLimits}
@@ -131,6 +173,8 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
   const stats: ServerStats = {requests: 0, statuses: {}, images: 0}
   // Requests admitted to /score and not yet answered: the one being scored and those queued behind it.
   let admitted = 0
+  // Bytes of bodies being received, all connections together.
+  const bodies = {buffered: 0, limit: maxBuffered}
   let inFlight = 0
   let closing = false
   let drained: (() => void) | undefined
@@ -142,7 +186,8 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
     return run
   }
 
-  const server: Server = createServer((req, res) => {
+  // Expired header and body timers are looked for every second (Node's default is every 30 s).
+  const server: Server = createServer({connectionsCheckingInterval: Math.min(1000, headersTimeoutMs)}, (req, res) => {
     inFlight++
     const started = process.hrtime.bigint()
     const requestId = headerValue(req, 'x-request-id') ?? randomUUID()
@@ -179,9 +224,26 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
     })
   })
   server.keepAliveTimeout = 5000
-  // The request timeout below answers 408 itself; Node's own would just drop the socket.
-  server.requestTimeout = 0
-  server.headersTimeout = Math.min(60_000, timeoutMs + 1000)
+  // The body timeout below answers 408 itself; Node's own request timeout is the backstop a little after it.
+  server.headersTimeout = headersTimeoutMs
+  server.requestTimeout = Math.max(headersTimeoutMs, bodyTimeoutMs) + 1000
+  server.maxConnections = connectionCap(options.maxConnections)
+  // Node's headersTimeout never expires a connection that sends nothing at all: an inactivity timeout does, but only
+  // while the connection has no request in flight (a request may wait in the queue for as long as its timeout says).
+  const busy = new Map<object, number>()
+  server.on('connection', (socket) => socket.setTimeout(headersTimeoutMs))
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket
+    busy.set(socket, (busy.get(socket) ?? 0) + 1)
+    res.once('close', () => {
+      const n = (busy.get(socket) ?? 1) - 1
+      if (n > 0) busy.set(socket, n)
+      else busy.delete(socket)
+    })
+  })
+  server.on('timeout', (socket: Socket) => {
+    if (!busy.has(socket)) socket.destroy()
+  })
 
   async function route(req: IncomingMessage, res: ServerResponse, entry: AccessLogEntry): Promise<void> {
     const path = entry.path
@@ -199,12 +261,27 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
     try {
       checkKey(req)
       if (!loaded) throw new HttpError(503, loadError ? `the model failed to load: ${loadError}` : 'the model is loading; retry when GET /ready answers 200', 'NotReady', {'retry-after': '1'})
-      if (admitted > maxQueue) throw new HttpError(503, `too many requests: ${admitted} are queued or running (--max-queue ${maxQueue})`, 'QueueFull', {'retry-after': '1'})
       const declared = Number(req.headers['content-length'])
       if (Number.isFinite(declared) && declared > maxBodyBytes) throw new HttpError(413, `the body is ${declared} bytes, over the limit of ${maxBodyBytes} (--max-body)`, 'BodyTooLarge')
     } catch (error) {
       return refuse(req, res, entry, error as HttpError)
     }
+    // The body first, unadmitted: a slow upload holds a connection and its bytes, never a queue slot.
+    let body: Buffer
+    const bodyTimer = setTimeout(() => {
+      refuse(req, res, entry, new HttpError(408, `the body did not arrive within ${bodyTimeoutMs} ms`, 'RequestTimeout'))
+    }, bodyTimeoutMs)
+    try {
+      body = await readBody(req, maxBodyBytes, entry, bodies)
+    } catch (error) {
+      if (res.headersSent) return
+      if (error instanceof HttpError) return refuse(req, res, entry, error)
+      throw error
+    } finally {
+      clearTimeout(bodyTimer)
+    }
+    if (res.headersSent || res.destroyed) return
+    if (admitted > maxQueue) return refuse(req, res, entry, new HttpError(503, `too many requests: ${admitted} are queued or running (--max-queue ${maxQueue})`, 'QueueFull', {'retry-after': '1'}))
     admitted++
     // Released once: at the answer, or at the timeout (a timed-out request is skipped by the engine).
     let released = false
@@ -220,7 +297,7 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
       refuse(req, res, entry, new HttpError(408, `no answer within ${timeoutMs} ms (--request-timeout)`, 'RequestTimeout'))
     }, timeoutMs)
     try {
-      const response = await scoreRequest(req, entry, loaded, deadline, () => timedOut)
+      const response = await scoreRequest(body, entry, loaded, deadline, () => timedOut)
       if (!timedOut) send(res, entry, 200, response)
     } catch (error) {
       if (timedOut) return
@@ -232,8 +309,7 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
     }
   }
 
-  async function scoreRequest(req: IncomingMessage, entry: AccessLogEntry, scorer: Scorer, deadline: number, timedOut: () => boolean): Promise<ScoreResponse> {
-    const body = await readBody(req, maxBodyBytes, entry)
+  async function scoreRequest(body: Buffer, entry: AccessLogEntry, scorer: Scorer, deadline: number, timedOut: () => boolean): Promise<ScoreResponse> {
     let images: RequestImage[]
     try {
       images = parseScoreRequestText(body.toString('utf8'), {source: 'request body', allowUrls: options.allowUrls})
@@ -246,7 +322,14 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
     const remaining = Math.max(1, Math.min(urlLimits.timeoutMs, deadline - Date.now()))
     const {inputs, failures} = await resolveRequestImages(images, {...urlLimits, timeoutMs: remaining})
     if (failures.length > 0) throw new HttpError(400, failures.map((f) => f.error).join('; '), 'BadImage')
-    const outcomes = await exclusive(async () => (timedOut() ? [] : scorer.score(inputs.map((i) => i!), {topK})))
+    const pixels = inputs.reduce((n, i) => n + declaredPixels(i!.bytes), 0)
+    if (pixels > maxRequestPixels) {
+      throw new HttpError(413, `the images declare ${pixels.toLocaleString('en-US')} pixels together, over the limit of ${maxRequestPixels.toLocaleString('en-US')} for one request`, 'TooManyPixels')
+    }
+    // Decoding runs outside the engine lock (bounded by the process's pixel budget); only the network is exclusive.
+    const prepared = await scorer.prepare(inputs.map((i) => i!))
+    if (timedOut()) return []
+    const outcomes = await exclusive(async () => (timedOut() ? [] : scorer.run(prepared, {topK})))
     if (timedOut()) return []
     const bad = outcomes.flatMap((o, i) => (o.ok ? [] : [`${images[i].field} (image ${i}): ${o.error.replace(`${images[i].field}: `, '')}`]))
     if (bad.length > 0) throw new HttpError(400, `cannot score ${bad.join('; ')}`, 'BadImage')
@@ -300,25 +383,42 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
-/** Reads the body up to `limit` bytes; over it, a 413. */
-function readBody(req: IncomingMessage, limit: number, entry: AccessLogEntry): Promise<Buffer> {
+/**
+ * Reads the body up to `limit` bytes (over it, a 413), its bytes counted in `budget` while it is received (over the
+ * budget, all connections together, a 503).
+ */
+function readBody(req: IncomingMessage, limit: number, entry: AccessLogEntry, budget: {buffered: number; limit: number}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    let settled = false
+    const settle = (fn: () => void): void => {
+      if (settled) return
+      settled = true
+      budget.buffered -= size
+      fn()
+    }
     req.on('data', (chunk: Buffer) => {
+      if (settled) return
       size += chunk.length
+      budget.buffered += chunk.length
       entry.bytes_in = size
       if (size > limit) {
         req.pause()
-        reject(new HttpError(413, `the body is over the limit of ${limit} bytes (--max-body)`, 'BodyTooLarge'))
+        settle(() => reject(new HttpError(413, `the body is over the limit of ${limit} bytes (--max-body)`, 'BodyTooLarge')))
+        return
+      }
+      if (budget.buffered > budget.limit) {
+        req.pause()
+        settle(() => reject(new HttpError(503, 'too many request bodies are being received at once', 'Busy', {'retry-after': '1'})))
         return
       }
       chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
+    req.on('end', () => settle(() => resolve(Buffer.concat(chunks))))
+    req.on('error', (error) => settle(() => reject(error)))
     req.on('close', () => {
-      if (!req.complete) reject(new HttpError(400, 'the client closed the connection before sending the whole body', 'Aborted'))
+      if (!req.complete) settle(() => reject(new HttpError(400, 'the client closed the connection before sending the whole body', 'Aborted')))
     })
   })
 }
