@@ -126,3 +126,57 @@ describe('vitrine finetune: bad input', () => {
     await expect(readFile(join(dir, 'o', 'metrics.json'))).rejects.toThrow()
   }, 120_000)
 })
+
+describe('the README worked example and the --job path on the digits', () => {
+  it('fine-tunes vit-digits to a new even/odd head on 200 digits; `vitrine evaluate` on the other 100: accuracy >= 0.9', async () => {
+    const dir = await tempDir()
+    const out = join(dir, 'parity')
+    const r = await runCli(
+      ['finetune', '-m', 'examples/models/vit-digits', '--train-data', 'examples/datasets/digits-parity/train.jsonl', '--out', out, '--optimizer', 'sgd', '--learning-rate', '0.05', '--epochs', '3', '--no-augment', '--json'],
+      {timeout: 600_000},
+    )
+    expect(r.exitCode, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as Result
+    expect(result.newHead).toBe(true)
+    expect(result.labels).toEqual(['even', 'odd'])
+    expect(result.steps.length).toBe(75)
+    const config = JSON.parse(await readFile(join(out, 'pytorch_model_folder', 'config.json'), 'utf8')) as {id2label: Record<string, string>}
+    expect(config.id2label).toEqual({0: 'even', 1: 'odd'})
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as {epochs: unknown[]}
+    expect(metrics.epochs.length).toBe(3)
+    const ev = await runCli(['evaluate', '-m', out, '-d', 'examples/datasets/digits-parity/test.jsonl', '--json'], {timeout: 300_000})
+    expect(ev.exitCode, ev.stderr).toBe(0)
+    const evaluated = JSON.parse(ev.stdout) as {metrics: {rows_scored: number; metrics: {accuracy: number}}}
+    expect(evaluated.metrics.rows_scored).toBe(100)
+    expect(evaluated.metrics.metrics.accuracy).toBeGreaterThanOrEqual(0.9)
+  }, 900_000)
+
+  it('`generate finetune` then `finetune --job` runs end to end, flags overriding the job with a note', async () => {
+    const dir = await tempDir()
+    const classes = join(dir, 'train')
+    const rows = (await readFile(join('examples/datasets/digits-parity/train.jsonl'), 'utf8')).trim().split('\n').slice(0, 24)
+    const {mkdir, copyFile} = await import('node:fs/promises')
+    for (const [i, line] of rows.entries()) {
+      const row = JSON.parse(line) as {image_url: string; label: string}
+      await mkdir(join(classes, row.label), {recursive: true})
+      await copyFile(join('examples/datasets/digits-parity', row.image_url), join(classes, row.label, `${i}.png`))
+    }
+    const gen = await runCli(['generate', 'finetune', '--asset', 'examples/assets/google-vit-base-patch16-224', '--train-data', classes, '--out', join(dir, 'gen')])
+    expect(gen.exitCode, gen.stderr).toBe(0)
+    const job = join(dir, 'gen', 'finetune-pipeline.yaml')
+    // the job's model is the registry's ViT-B: a local run needs --model
+    const noModel = await runCli(['finetune', '--job', job, '--out', join(dir, 'x')])
+    expect(noModel.exitCode).toBe(2)
+    expect(noModel.stderr).toContain('is not local')
+    const r = await runCli(['finetune', '-m', 'examples/models/vit-digits', '--job', job, '--out', join(dir, 'tuned'), '--max-steps', '3', '--batch-size', '4', '--json'], {timeout: 300_000})
+    expect(r.exitCode, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as Result & {hyperparameters: {augment: boolean; seed: number; batchSize: number}; validationData?: {rows: number}}
+    expect(result.steps.length).toBe(3)
+    expect(result.labels).toEqual(['even', 'odd'])
+    expect(result.hyperparameters.augment).toBe(true) // the job's apply_augmentations
+    expect(result.hyperparameters.seed).toBe(42) // the job's random_seed
+    expect(result.validationData?.rows).toBeGreaterThan(0) // the job's validation MLTable
+    expect(result.notes.some((n) => n.startsWith('mlflow_model azureml://'))).toBe(true)
+    expect(result.notes.some((n) => n.includes('apply_deepspeed'))).toBe(true)
+  }, 600_000)
+})

@@ -116,6 +116,9 @@ export const EXAMPLES: Example[] = [
 export const NOT_RUN: ReadonlyArray<readonly [readme: string, why: string]> = [
   ['convert ViT-B_16.npz --out vit-b16 --dtype float16', 'needs Google\'s 346 MB JAX checkpoint, which examples/ does not ship (convert from .npz is covered by test/weights on a fixture)'],
   ['convert vit_small.pth --from timm --num-heads 6 --labels labels.txt --out vit-s', 'needs a timm ViT-S checkpoint, which examples/ does not ship (timm conversion is covered by test/weights)'],
+  ['finetune -m examples/models/vit-digits --train-data examples/datasets/digits-parity/train.jsonl --out build/parity --optimizer sgd --learning-rate 0.05 --epochs 3 --no-augment', 'new with issue 14, after the recording: run (and its accuracy checked) by test/commands/finetune.test.ts'],
+  ['evaluate -m build/parity -d examples/datasets/digits-parity/test.jsonl', 'new with issue 14, after the recording: run by test/commands/finetune.test.ts on the fine-tuned model'],
+  ['finetune -m examples/models/vit-digits --job build/ft/finetune-pipeline.yaml --out build/parity-job --max-steps 3', 'new with issue 14, after the recording: the --job path is run by test/commands/finetune.test.ts'],
   ['serve --model examples/models/vit-digits', 'a server: run by the end-to-end golden test (test/e2e/readme-serve.test.ts) with the curl request below'],
 ]
 
