@@ -62,8 +62,9 @@ function walk(root: string, given: string, out: Discovery, seen: Set<string>, in
         seen.add(dir)
         out.assets.push(here)
       }
-    } else if (names.has('asset.yml')) out.ymlAssets.push(here)
-    else if (names.has('spec.yaml')) out.orphanSpecs.push(here)
+    } else if (names.has('spec.yaml') && !names.has('asset.yml')) out.orphanSpecs.push(here)
+    // validate_tree.py refuses any file named asset.yml, beside an asset.yaml or not.
+    if (names.has('asset.yml')) out.ymlAssets.push(here)
     return entries.filter((e) => e.isDirectory() && !SKIP_DIRS.has(e.name) && !e.name.startsWith('.')).map((e) => e.name)
   })
 }

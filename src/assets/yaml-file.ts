@@ -21,6 +21,7 @@ export function yamlLib(): YamlModule {
 }
 
 import type {FixableDiagnostic} from './diagnostic.js'
+import {indentQuotedContinuations, lenientWarning} from './yaml-lenient.js'
 
 /** Files above this are never parsed (the asset folder limit is 1 MB anyway; `file-too-large` reports them). */
 export const MAX_YAML_BYTES = 1024 * 1024
@@ -266,6 +267,14 @@ export function loadYamlFile(path: string, file = path, knownSize?: number): Yam
     const column = deep.offset - before.lastIndexOf('\n')
     out.problems.push(problem(file, `${file} is nested too deeply (${deep.what}); not parsed`, line, column))
     return out
+  }
+  // Read as PyYAML/ruamel (the real validator) would where only YAML 1.2 strictness differs, with a warning.
+  const lenient = indentQuotedContinuations(out.text)
+  // Only when YAML 1.2 refuses the text as it is and accepts it re-indented: nothing else is read differently.
+  const strictOk = (text: string) => yamlLib().parseAllDocuments(text, {uniqueKeys: false}).every((d) => !('errors' in d) || d.errors.length === 0)
+  if (lenient && !strictOk(out.text) && strictOk(lenient.text)) {
+    out.text = lenient.text
+    for (const line of lenient.scalarLines) out.problems.push({...problem(file, lenientWarning(file), line, 1), severity: 'warning'})
   }
   const fast = fastLoad(out.text)
   if (fast) {

@@ -265,3 +265,25 @@ describe('validate: each rule fires alone at the right line', () => {
     expectOnly(errors, 'file-too-large', 'model.safetensors', [1])
   })
 })
+
+describe('validate reads YAML as the real CI does (issue 12)', () => {
+  it("a Prism-style multi-line licenseDescription continued at column 0 is accepted (as PyYAML/ruamel do), with a warning", async () => {
+    const prism =
+      '  license: apache-2.0\n  licenseDescription: "Use of this model is governed by the Prism license & terms;\nsee LICENSE for the full text. Research use only!\nCommercial use requires a separate agreement."\n'
+    const {dir, texts} = await copy('legacy', {'spec.yaml': sub('  license: apache-2.0\n', prism)})
+    expect(await errorsOf(dir)).toEqual([])
+    const r = await validatePaths([dir])
+    const warnings = r.assets.flatMap((a) => a.diagnostics).filter((d) => d.rule === 'yaml-syntax')
+    expect(warnings).toMatchObject([
+      {severity: 'warning', line: lineOf(texts['spec.yaml'], 'licenseDescription'), message: expect.stringMatching(/PyYAML and ruamel .* accept it, YAML 1\.2 does not/)},
+    ])
+  })
+
+  it('a stray asset.yml is reported even beside an asset.yaml, as validate_tree does', async () => {
+    const {dir} = await copy('current')
+    await writeFile(join(dir, 'asset.yml'), 'type: model\n')
+    const r = await validatePaths([dir])
+    const errors = r.assets.flatMap((a) => a.diagnostics).filter((d) => d.severity === 'error')
+    expect(errors).toMatchObject([{rule: 'missing-file', message: expect.stringContaining('asset.yml: the asset file must be named asset.yaml')}])
+  })
+})
