@@ -5,7 +5,6 @@
  */
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
@@ -13,7 +12,7 @@ import {loadSafetensors, tensorBytes, tensorToFloat32} from '../../src/weights/s
 import {FIXTURES} from '../engine/fixtures.js'
 import {GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
-import {BIN, runCli} from '../helpers/cli.js'
+import {runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const IMAGES = join(FIXTURES, 'images')
@@ -126,45 +125,6 @@ describe('vitrine finetune: bad input', () => {
     // nothing half-written
     await expect(readFile(join(dir, 'o', 'metrics.json'))).rejects.toThrow()
   }, 120_000)
-})
-
-describe('vitrine finetune: interrupted and resumed', () => {
-  it('SIGTERM writes a checkpoint only; --resume continues to the same steps and weights as an uninterrupted run', async () => {
-    const dir = await tempDir()
-    const model = join(FIXTURES, 'vit-geom')
-    const rows = ['block.png', 'camera.png', 'coffee.png', 'horse.png', 'chelsea.png', 'green_palette.png'].map((image, i) => ({image_url: join(IMAGES, image), label: i % 2 ? 'x' : 'y'}))
-    const data = await jsonl(join(dir, 'train.jsonl'), rows)
-    const args = (out: string): string[] => ['finetune', '-m', model, '--train-data', data, '--out', out, '--batch-size', '2', '--max-steps', '150', '--learning-rate', '1e-3', '--seed', '7']
-    // A separate process: the test sends it a real signal.
-    const child = execa('node', [BIN, ...args(join(dir, 'run'))], {reject: false, env: {NO_COLOR: '1'}})
-    await new Promise<void>((resolve) => {
-      let seen = ''
-      child.stderr?.on('data', (chunk: Buffer) => {
-        seen += chunk.toString()
-        if (seen.includes('Training:')) resolve()
-      })
-    })
-    child.kill('SIGTERM')
-    const stopped = await child
-    expect(stopped.exitCode, String(stopped.stderr)).toBe(1)
-    expect(String(stopped.stderr)).toContain('--resume')
-    await expect(readFile(join(dir, 'run', 'metrics.json'))).rejects.toThrow()
-    const state = JSON.parse(await readFile(join(dir, 'run', 'checkpoint', 'state.json'), 'utf8')) as {stepsDone: number}
-    expect(state.stepsDone).toBeGreaterThan(0)
-    expect(state.stepsDone).toBeLessThan(150)
-
-    const resumed = await runCli([...args(join(dir, 'run')), '--resume', '--json'], {timeout: 600_000})
-    expect(resumed.exitCode, resumed.stderr).toBe(0)
-    const whole = await runCli([...args(join(dir, 'whole')), '--json'], {timeout: 600_000})
-    expect(whole.exitCode, whole.stderr).toBe(0)
-    const a = JSON.parse(resumed.stdout) as Result
-    const b = JSON.parse(whole.stdout) as Result
-    expect(a.steps).toEqual(b.steps)
-    expect(a.metrics).toEqual(b.metrics)
-    const wa = await readFile(join(dir, 'run', 'pytorch_model_folder', 'model.safetensors'))
-    const wb = await readFile(join(dir, 'whole', 'pytorch_model_folder', 'model.safetensors'))
-    expect(Buffer.compare(wa, wb)).toBe(0)
-  }, 900_000)
 })
 
 describe('the README worked example and the --job path on the digits', () => {

@@ -41,7 +41,7 @@ export interface ExampleRecord {
   exitCode: number
   stdout: string
   stderr: string
-  /** Files under build/ (and request.json, skus-eastus.json) after the example: path -> sha256 of the normalised bytes. */
+  /** Files under build/ (and skus-eastus.json) the example wrote or changed: path -> normalised text or sha256. */
   files: Record<string, string>
 }
 
@@ -109,7 +109,7 @@ export const EXAMPLES: Example[] = [
   ex('score-request', 'score -m examples/models/vit-digits --request request.json'),
   ex('batch', 'batch examples/images/digits --model examples/models/vit-digits --out build/digits.csv'),
   ex('evaluate', 'evaluate -m examples/models/vit-digits -d examples/datasets/digits-eval/annotations.jsonl --out build/eval'),
-  ex('evaluate-job', 'evaluate -m examples/models/vit-digits --job build/eval-job/evaluation-pipeline.yaml --out build/eval'),
+  ex('evaluate-job', 'evaluate -m examples/models/vit-digits --job build/eval-job/evaluation-pipeline.yaml --out build/eval --force'),
 ]
 
 /** README example lines that are not run, and why. */
@@ -159,7 +159,13 @@ async function listFiles(dir: string): Promise<string[]> {
   return out
 }
 
-/** What the examples wrote, each file hashed after the same normalisation as the text output (HTML reports carry timings). */
+/** Text files up to this size are recorded whole (so numbers can be compared); others by their hash. */
+const WHOLE_TEXT_BYTES = 256 * 1024
+
+/**
+ * The files under build/ (and skus-eastus.json): path -> the normalised text (HTML reports carry timings and paths),
+ * or `sha256:...` of a large or binary file.
+ */
 async function writtenFiles(work: string, urls: string[]): Promise<Record<string, string>> {
   const files = [...(await listFiles(join(work, 'build'))), join(work, 'skus-eastus.json')]
   const out: Record<string, string> = {}
@@ -173,8 +179,16 @@ async function writtenFiles(work: string, urls: string[]): Promise<Record<string
     const text = bytes.toString('utf8')
     const isText = !text.includes('\u0000') && Buffer.from(text, 'utf8').equals(bytes)
     const content = isText ? normalise(text, work, urls) : bytes
-    out[relative(work, f)] = createHash('sha256').update(content).digest('hex').slice(0, 16)
+    out[relative(work, f)] = isText && bytes.length <= WHOLE_TEXT_BYTES ? String(content) : `sha256:${createHash('sha256').update(content).digest('hex').slice(0, 16)}`
   }
+  return out
+}
+
+/** The entries of AFTER that are new or changed since BEFORE, and `(deleted)` for the ones gone. */
+function changedFiles(before: Record<string, string>, after: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(after)) if (before[k] !== v) out[k] = v
+  for (const k of Object.keys(before)) if (!(k in after)) out[k] = '(deleted)'
   return out
 }
 
@@ -192,6 +206,7 @@ export async function runExamples(run: Runner, examplesDir: string, only?: (e: E
     await cp(examplesDir, join(work, 'examples'), {recursive: true})
     await writeRequest(work)
     const records: ExampleRecord[] = []
+    let files: Record<string, string> = {}
     for (const e of EXAMPLES) {
       if (only && !only(e)) continue
       const env: Record<string, string> = {NO_COLOR: '1', ...noAzureEnv()}
@@ -209,14 +224,16 @@ export async function runExamples(run: Runner, examplesDir: string, only?: (e: E
       }
       const r = await run(e.args, {cwd: work, env})
       const urls = [arm.url, vmsizes.url]
+      const now = await writtenFiles(work, urls)
       records.push({
         id: e.id,
         args: e.args,
         exitCode: r.exitCode,
         stdout: normalise(r.stdout, work, urls),
         stderr: normalise(r.stderr, work, urls),
-        files: await writtenFiles(work, urls),
+        files: changedFiles(files, now),
       })
+      files = now
     }
     return records
   } finally {

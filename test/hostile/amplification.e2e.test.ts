@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {type TorchStorageSpec, type TorchTensorSpec, ZipWriter, npyBytes, writeTorchSave} from '../../bench/lib/formats.js'
-import {BIN} from '../helpers/cli.js'
+import {e2eBin} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/tmp.js'
 import {FIXTURES, readSafetensorsPlain} from '../helpers/weight-writers.js'
 
@@ -20,7 +20,7 @@ const BOMB_BYTES = 320 * 1024 * 1024
 
 /** `vitrine ARGS` under /usr/bin/time -v: exit code, stderr, and peak resident set size in MB. */
 async function convertRss(args: string[]): Promise<{exitCode: number; stderr: string; peakMb: number}> {
-  const r = await execa('/usr/bin/time', ['-v', 'node', BIN, 'convert', ...args], {reject: false, env: {NO_COLOR: '1'}, timeout: 120_000})
+  const r = await execa('/usr/bin/time', ['-v', 'node', await e2eBin(), 'convert', ...args], {reject: false, env: {NO_COLOR: '1'}, timeout: 120_000})
   const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(String(r.stderr))
   if (!kb) throw new Error(`no peak RSS in /usr/bin/time's output:\n${r.stderr}`)
   return {exitCode: r.exitCode ?? -1, stderr: String(r.stderr), peakMb: Number(kb[1]) / 1024}
