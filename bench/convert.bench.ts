@@ -2,10 +2,8 @@
  * `npm run bench -- convert`: `vitrine convert` on seeded random full-size ViT-B/16 weights (86.6 M parameters,
  * 346 MB in float32) from each source format: Hugging Face safetensors (bench/lib/random-vit.ts), and the same
  * numbers written as torch.save pytorch_model.bin, timm .pth (fused qkv) and Google JAX .npz (zip64) by
- * bench/lib/formats.ts. Each conversion runs the built CLI in a fresh child process; a preload hook prints the child's
- * peak RSS at exit: VmHWM from /proc/self/status (the high-water mark of the process's own memory since exec).
- * process.resourceUsage().maxRSS is printed too, but on Linux it also counts the parent's RSS at fork time (the
- * kernel carries it across exec), so it overstates a child started from a big parent. Target: < 600 MB everywhere.
+ * bench/lib/formats.ts. Each conversion runs the built CLI in a fresh child process, which reports its own peak
+ * memory, VmHWM (bench/lib/peak-memory.ts, the one way every bench measures it). Target: < 600 MB everywhere.
  *
  * Peer, in the same run on the same file, right before each conversion: the same bytes streamed by Node (read 4 MB,
  * write 4 MB, no conversion: the I/O floor of any streaming converter); ratioToPeer = convert / peer throughput.
@@ -15,11 +13,12 @@
 import {execFile} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createReadStream, existsSync} from 'node:fs'
-import {copyFile, mkdir, open, rm, stat, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, open, rm, stat} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 
+import {parseChildUsage, peakMemoryNodeArgs} from './lib/peak-memory.js'
 import {writeHfTorchFromSafetensors, writeJaxNpzFromSafetensors, writeTimmFromSafetensors} from './lib/formats.js'
 import {VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
 
@@ -66,23 +65,11 @@ interface ChildRun {
 }
 
 async function convertInChild(src: string, out: string, extra: string[]): Promise<ChildRun> {
-  const hook = join(OUT, 'rss-hook.cjs')
-  await writeFile(hook, [
-    "process.on('exit', () => {",
-    "  const fs = require('node:fs')",
-    "  let hwm = ''",
-    "  try { hwm = /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1] } catch {}",
-    "  fs.writeSync(2, '\\nBENCH_HWM_KB=' + hwm + ' BENCH_MAXRSS_KB=' + process.resourceUsage().maxRSS + '\\n')",
-    '})',
-    '',
-  ].join('\n'))
   await rm(out, {recursive: true, force: true})
   const t0 = performance.now()
-  const {stdout, stderr} = await run('node', ['--require', hook, join(ROOT, 'bin/run.js'), 'convert', src, '--out', out, '--json', ...extra], {maxBuffer: 64 * 1024 * 1024})
+  const {stdout, stderr} = await run('node', [...peakMemoryNodeArgs(), join(ROOT, 'bin/run.js'), 'convert', src, '--out', out, '--json', ...extra], {maxBuffer: 64 * 1024 * 1024})
   const seconds = (performance.now() - t0) / 1000
-  const m = /BENCH_HWM_KB=(\d*) BENCH_MAXRSS_KB=(\d+)/.exec(stderr)
-  if (!m) throw new Error(`no RSS report from the child: ${stderr.slice(0, 500)}`)
-  const kb = Number(m[1] || m[2])
+  const {peakMemoryMiB} = parseChildUsage(stderr)
   const result = JSON.parse(stdout) as {files: Array<{path: string; sha256: string}>}
   const weights = result.files.find((f) => f.path === 'model.safetensors')!
   // Check the reported hash against the bytes on disk (cheap insurance that the child wrote what it said).
@@ -90,7 +77,7 @@ async function convertInChild(src: string, out: string, extra: string[]): Promis
   for await (const chunk of createReadStream(join(out, 'model.safetensors'))) hash.update(chunk as Buffer)
   const onDisk = hash.digest('hex')
   if (onDisk !== weights.sha256) throw new Error(`${out}: model.safetensors does not match the sha256 the CLI reported`)
-  return {seconds, peakRssMB: round(kb / 1024), sha256: weights.sha256}
+  return {seconds, peakRssMB: round(peakMemoryMiB), sha256: weights.sha256}
 }
 
 /** The I/O floor: read 4 MB, write 4 MB, as a converter that did nothing else would. */

@@ -19,6 +19,7 @@ import {promisify} from 'node:util'
 import {loadModel} from '../src/engine/classifier.js'
 import {exportOnnx} from '../src/onnx/export.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
+import {parseChildUsage, peakMemoryNodeArgs} from './lib/peak-memory.js'
 import {createOrtLinear, createOrtVit} from './lib/ort.js'
 import {seededRandom} from '../src/core/random.js'
 import {VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
@@ -69,7 +70,7 @@ async function ensureModel(): Promise<{safetensorsMB: number; onnxMB: number}> {
   return {safetensorsMB: await mb(join(MODEL_DIR, 'model.safetensors')), onnxMB: await mb(ONNX_FILE)}
 }
 
-/** Code of a child process that loads one engine, scores one image and prints load time, score time, peak RSS. */
+/** Code of a child process that loads one engine, scores one image and prints load and score time (its peak memory: bench/lib/peak-memory.ts). */
 function childCode(engine: 'vitrine' | 'ort', threads: number): {args: string[]; runtime: string} {
   const dist = join(ROOT, 'dist/src/engine/classifier.js')
   const useDist = existsSync(dist) && existsSync(join(ROOT, 'dist/src/engine/wasm/index.js'))
@@ -79,8 +80,7 @@ function childCode(engine: 'vitrine' | 'ort', threads: number): {args: string[];
     const rssBefore = process.memoryUsage().rss
     const t0 = performance.now()`
   const report = `
-    const ru = process.resourceUsage()
-    console.log(JSON.stringify({loadMs: t1 - t0, scoreMs: t2 - t1, baselineRssMB: rssBefore / 1048576, peakRssMB: ru.maxRSS / 1024}))
+    console.log(JSON.stringify({loadMs: t1 - t0, scoreMs: t2 - t1, baselineRssMB: rssBefore / 1048576}))
     process.exit(0)`
   const body =
     engine === 'vitrine'
@@ -104,13 +104,13 @@ function childCode(engine: 'vitrine' | 'ort', threads: number): {args: string[];
     ${report}`
   // ORT's helper is TypeScript: tsx loads it; vitrine runs from dist/ (what users run) when it is built.
   const needsTsx = engine === 'ort' || !useDist
-  return {args: [...(needsTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', body], runtime: needsTsx ? 'tsx' : 'dist'}
+  return {args: [...peakMemoryNodeArgs(), ...(needsTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', body], runtime: needsTsx ? 'tsx' : 'dist'}
 }
 
 async function child(engine: 'vitrine' | 'ort', threads: number): Promise<Record<string, number | string>> {
   const {args, runtime} = childCode(engine, threads)
-  const {stdout} = await run(process.execPath, args, {cwd: ROOT, maxBuffer: 1 << 20})
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>
+  const {stdout, stderr} = await run(process.execPath, args, {cwd: ROOT, maxBuffer: 1 << 20})
+  const r = {...(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>), peakRssMB: parseChildUsage(stderr).peakMemoryMiB}
   return {runtime, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]))}
 }
 

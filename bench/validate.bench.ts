@@ -5,14 +5,16 @@
  * Target: under 1 s wall on a 2-core machine. The load average is reported beside it: on a shared machine the wall
  * time is mostly waiting for a core, and the CPU time (user + sys) is the figure to compare between runs. Peers in the same run: `vitrine --version`
  * (start-up alone), one asset (so the per-asset cost can be read off) and the same tree on two worker threads.
- * Wall times are medians of 3 runs; CPU times (user + sys, from /usr/bin/time) are less disturbed by a busy
- * machine.
+ * Wall times are medians of 3 runs; CPU times (user + sys) and peak memory (VmHWM) are the child's own, reported
+ * by the child as it exits (bench/lib/peak-memory.ts); CPU times are less disturbed by a busy machine.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {parseChildUsage, peakMemoryNodeArgs} from './lib/peak-memory.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin', 'run.js')
@@ -40,14 +42,13 @@ interface Timed {
   stdout: string
 }
 
-/** Runs node BIN ARGS under /usr/bin/time for the child's CPU time and peak RSS (wall time measured here). */
+/** Runs node BIN ARGS; the child reports its CPU time and peak memory (wall time measured here). */
 function timed(args: string[]): Timed {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, BIN, ...args], {encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: {...process.env, NO_COLOR: '1', CI: '1'}})
+  const r = spawnSync(process.execPath, [...peakMemoryNodeArgs(), BIN, ...args], {encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: {...process.env, NO_COLOR: '1', CI: '1'}})
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6
-  const last = r.stderr.trim().split('\n').pop() ?? ''
-  const [user, sys, rssKiB] = last.split(' ').map(Number)
-  return {wallMs, userMs: user * 1000, sysMs: sys * 1000, maxRssMiB: rssKiB / 1024, exitCode: r.status, stdout: r.stdout}
+  const usage = parseChildUsage(r.stderr)
+  return {wallMs, userMs: usage.userMs, sysMs: usage.systemMs, maxRssMiB: usage.peakMemoryMiB, exitCode: r.status, stdout: r.stdout}
 }
 
 function median(xs: number[]): number {

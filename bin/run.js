@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 
-import {execute} from '@oclif/core'
+import {execute, settings} from '@oclif/core'
+
+// Always the compiled dist/, whatever NODE_ENV says (oclif would otherwise look for the .ts sources of a checkout).
+settings.enableAutoTranspile = false
 
 await execute({dir: import.meta.url})

@@ -1,9 +1,19 @@
 import {Command, Errors} from '@oclif/core'
 
-import {ExitCode, isVitrineError} from '../src/core/errors.js'
+import {COMMON_EXIT_CODES, ExitCode, type ExitCodeName, isVitrineError} from '../src/core/errors.js'
 import type {Progress} from '../src/core/progress.js'
 import {silentProgress} from '../src/core/progress.js'
 import {TtyProgress} from './progress.js'
+
+/** The one shape of a `--json` failure (schemas/error.schema.json): the exit code, the message, and what helps. */
+export interface JsonError {
+  error: {code: number; message: string; hint?: string; file?: string}
+}
+
+/** What BaseCommand.catch keeps of a user error for `--json`, beside oclif's own CLIError. */
+interface Described {
+  vitrine?: JsonError['error']
+}
 
 /**
  * The base of every vitrine command: JSON output on (`--json`), user errors printed without a stack and mapped to
@@ -11,6 +21,9 @@ import {TtyProgress} from './progress.js'
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+
+  /** The exit codes this command can end with (rendered as EXIT CODES by cli/help.ts, from src/core/errors.ts). */
+  static exitCodes: readonly ExitCodeName[] = COMMON_EXIT_CODES
 
   /** Progress for long work: drawn on stderr on a TTY; silent with --json, in CI, or when piped. */
   protected progress(): Progress {
@@ -27,22 +40,39 @@ export abstract class BaseCommand extends Command {
     if (isVitrineError(err)) {
       const message = err.hint ? `${err.message}\nHint: ${err.hint}` : err.message
       const cliError = new Errors.CLIError(message, {exit: err.exitCode})
-      // Keep the file and code in --json error output.
-      Object.assign(cliError, {file: err.file, exitCode: err.exitCode, kind: err.name})
-      return super.catch(cliError)
+      const described: JsonError['error'] = {code: err.exitCode, message: err.message}
+      if (err.hint) described.hint = err.hint
+      if (err.file) described.file = err.file
+      return this.fail(Object.assign(cliError, {vitrine: described}))
     }
     // Every command-line parse error is a usage error (exit 2). oclif's exitCodes table misses some of them
     // (e.g. FlagInvalidOptionError for `--from onnx`), which would otherwise exit 1.
     if (err instanceof Errors.CLIError && 'parse' in err) {
       err.oclif.exit = ExitCode.Usage
-      return super.catch(err)
+      return this.fail(err)
     }
-    if (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif) return super.catch(err)
-    // Not a user error: a bug. Say so, keep the stack for the report.
+    if (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif) return this.fail(err as Errors.CLIError)
+    // Not a user error: a bug. Say so, keep the stack for the report (on stderr; --json gets the message only).
     const bug = new Errors.CLIError(
       `internal error (a bug in vitrine, please report it): ${err.message}\n${err.stack ?? ''}`,
       {exit: ExitCode.Bug},
     )
-    return super.catch(bug)
+    return this.fail(Object.assign(bug, {vitrine: {code: ExitCode.Bug, message: `internal error (a bug in vitrine, please report it): ${err.message}`}}))
+  }
+
+  /**
+   * oclif prints the error (on stderr) and exits with its code; under --json it prints toErrorJson on stdout and
+   * returns, so the exit code is set here from the same error.
+   */
+  private fail(err: Errors.CLIError & Described): Promise<unknown> {
+    if (this.jsonEnabled()) process.exitCode = err.oclif?.exit ?? ExitCode.InvalidInput
+    return super.catch(err)
+  }
+
+  /** `{"error": {"code", "message", "hint"?, "file"?}}` and nothing of oclif's internals. */
+  protected override toErrorJson(err: unknown): JsonError {
+    const e = err as Errors.CLIError & Described
+    if (e.vitrine) return {error: e.vitrine}
+    return {error: {code: e.oclif?.exit ?? ExitCode.InvalidInput, message: e.message}}
   }
 }

@@ -7,9 +7,7 @@ import {AUTH_METHODS} from '../src/azure/auth.js'
 import {runApply, type ApplyResult} from '../src/azure/run-apply.js'
 import {DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, formatDuration, parseDuration} from '../src/azure/timeout.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_UPLOAD_CONCURRENCY} from '../src/azure/upload.js'
-
-/** Exit status after Ctrl-C stopped the waiting (128 + SIGINT, as shells report it). */
-const EXIT_INTERRUPTED = 130
+import {COMMON_EXIT_CODES, ExitCode, type ExitCodeName} from '../src/core/errors.js'
 
 export default class Apply extends BaseCommand {
   static override summary = 'Plan, then create or update Azure ML resources: registry model versions, endpoints, deployments, jobs'
@@ -17,7 +15,7 @@ export default class Apply extends BaseCommand {
     'FILE is a YAML written by `vitrine generate` (recognised by its $schema: model, managedOnlineEndpoint, managedOnlineDeployment, batchEndpoint, modelBatchDeployment, pipelineJob) or a `vitrine package` folder (a registry model version with its files). apply reads what exists in Azure, prints per resource create / update (with the field diff) / no change, and then applies it. A change to an existing model version is refused ("bump the version"); applying the same files twice changes nothing the second time.',
     'Target: --subscription (AZURE_SUBSCRIPTION_ID), --resource-group (AZURE_RESOURCE_GROUP), --workspace (AZUREML_WORKSPACE or AZURE_ML_WORKSPACE) for endpoints, deployments and jobs, --registry (AZUREML_REGISTRY or AZURE_ML_REGISTRY) for model versions. Auth: --auth when given, else AZURE_ACCESS_TOKEN when set, else DefaultAzureCredential.',
     'Timeouts: each attempt of each request gets --request-timeout (2 min) and is retried like a network error; --timeout bounds the whole command (none by default, 60 min with --wait); on expiry apply exits 3 and says how to follow what still runs in Azure.',
-    'Exit codes: 0 done (or --plan); 1 invalid input or a refused change; 2 usage error, no credential, or (with --plan --detailed-exitcode) changes pending; 3 Azure refused or failed, or --timeout expired; 130 Ctrl-C while waiting.',
+    'A refused change exits 1; an expired --timeout exits 3.',
   ].join('\n\n')
 
   static override examples = [
@@ -27,6 +25,8 @@ export default class Apply extends BaseCommand {
     '<%= config.bin %> apply out/*.yaml --plan --detailed-exitcode   # CI: exit 2 when something would change',
     '<%= config.bin %> apply out/*.yaml --plan --format markdown >> "$GITHUB_STEP_SUMMARY"   # the plan as a job summary',
   ]
+
+  static override exitCodes: readonly ExitCodeName[] = [...COMMON_EXIT_CODES, 'ChangesPending', 'Remote', 'Interrupted']
 
   static override strict = false
 
@@ -76,7 +76,7 @@ export default class Apply extends BaseCommand {
     let interrupts = 0
     const onSigint = () => {
       interrupts++
-      if (interrupts > 1) process.exit(EXIT_INTERRUPTED)
+      if (interrupts > 1) process.exit(ExitCode.Interrupted)
       this.logToStderr('Ctrl-C: stopping (operations already sent keep running in Azure; Ctrl-C again to quit at once)')
       controller.abort()
     }
@@ -122,10 +122,10 @@ export default class Apply extends BaseCommand {
     if (markdown) this.log(renderMarkdown(result))
     // Also under --json (where oclif's logToStderr is silent): a failed apply must say why on stderr.
     if (result.error) process.stderr.write(`Error: ${result.error.message}\n`)
-    if (result.summary.refused) process.exitCode = 1
+    if (result.summary.refused) process.exitCode = ExitCode.InvalidInput
     else if (result.error) process.exitCode = result.error.exitCode
-    else if (result.interrupted) process.exitCode = EXIT_INTERRUPTED
-    else if (result.mode === 'plan' && flags['detailed-exitcode'] && result.changesPending) process.exitCode = 2
+    else if (result.interrupted) process.exitCode = ExitCode.Interrupted
+    else if (result.mode === 'plan' && flags['detailed-exitcode'] && result.changesPending) process.exitCode = ExitCode.ChangesPending
     return result
   }
 }

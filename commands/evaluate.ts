@@ -20,8 +20,7 @@ metrics.json, predictions.jsonl (one row per image) and report.html (self-contai
 per-class bars, misclassified thumbnails with their top-3).
 
 A bad row (missing image, undecodable image, label the model does not have, malformed JSON) is reported with its
-line and skipped; --strict fails on the first one instead.
-Exit codes: 0 ok; 1 invalid data (or a bad row with --strict, or no row scorable); 2 usage (missing path or flag).`
+line and skipped; --strict fails on the first one instead (exit 1, as when no row can be scored).`
 
   static override examples = [
     '<%= config.bin %> evaluate -m examples/models/vit-digits --data examples/datasets/digits-eval/annotations.jsonl --out eval-out',

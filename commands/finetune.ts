@@ -1,23 +1,17 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {numberFlag} from '../cli/flags.js'
 import {renderFinetuneResult} from '../cli/finetune-render.js'
-import {InvalidInputError} from '../src/core/errors.js'
-import {EVAL_TASKS, type EvalTask} from '../src/evaluate/data.js'
-import {OPTIMIZERS, type OptimizerName} from '../src/engine/train/optim.js'
-import {SCHEDULES, type ScheduleName} from '../src/engine/train/schedule.js'
+import {COMMON_EXIT_CODES, ExitCode, type ExitCodeName, InvalidInputError} from '../src/core/errors.js'
+import {EVAL_TASKS} from '../src/evaluate/data.js'
+import {OPTIMIZERS} from '../src/engine/train/optim.js'
+import {SCHEDULES} from '../src/engine/train/schedule.js'
 import {CHECKPOINT_DIR, FINETUNE_DEFAULTS, type FinetuneResult, runFinetune} from '../src/finetune/finetune.js'
 
 const d = FINETUNE_DEFAULTS
 
 /** A number flag given as text (oclif has no float flag): undefined when absent, a usage error when not a number. */
-function numberFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidInputError(`--${name} ${value}: not a number`)
-  return n
-}
-
 export default class Finetune extends BaseCommand {
   static override summary = "Run Azure's image-classification finetune job locally: real training steps on vitrine's engine"
   static override description = `Fine-tunes a ViT model folder on DATA with the Hugging Face Trainer's semantics (what the Azure ML component
@@ -39,8 +33,9 @@ metrics.json (per epoch) and steps.jsonl (per step), all at once when training e
 the current step and leaves only DIR/${CHECKPOINT_DIR}/; the same command with --resume continues to the same result.
 
 A row whose image cannot be read or whose label is unknown is listed with its line and skipped (--strict fails).
-Exit codes: 0 ok; 1 invalid data (empty data, every row bad, a bad row with --strict, a NaN/Inf loss) or interrupted
-(checkpoint written); 2 usage (missing path or flag, batch larger than the data, --out not empty without --force).`
+A NaN/Inf loss, and a run stopped with its checkpoint written, exit 1; a second Ctrl-C exits at once (130).`
+
+  static override exitCodes: readonly ExitCodeName[] = [...COMMON_EXIT_CODES, 'Interrupted']
 
   static override examples = [
     '<%= config.bin %> finetune -m examples/models/vit-digits --train-data train.jsonl --validation-data val.jsonl --out tuned --epochs 5 --learning-rate 1e-3',
@@ -54,20 +49,20 @@ Exit codes: 0 ok; 1 invalid data (empty data, every row bad, a bad row with --st
     'validation-data': Flags.string({description: 'Validation data (same forms): loss and accuracy after each epoch'}),
     job: Flags.string({description: 'A finetune pipeline YAML (vitrine generate finetune) to run locally'}),
     out: Flags.string({char: 'o', description: 'Output folder', required: true}),
-    task: Flags.string({description: 'image-classification (cross-entropy) or image-classification-multilabel (binary cross-entropy); default the job\'s, else image-classification', options: [...EVAL_TASKS]}),
+    task: Flags.option({description: 'image-classification (cross-entropy) or image-classification-multilabel (binary cross-entropy); default the job\'s, else image-classification', options: EVAL_TASKS})(),
     'input-column-names': Flags.string({description: 'The image column of the JSONL/MLTable (default image_url)'}),
     'label-column-name': Flags.string({description: 'The label column (default label)'}),
     epochs: Flags.integer({description: `Epochs (default ${d.epochs})`, min: 1}),
     'max-steps': Flags.integer({description: 'Optimizer steps in all; overrides --epochs'}),
     'batch-size': Flags.integer({description: `Images per micro-batch (default ${d.batchSize})`, min: 1, max: 1024}),
     'gradient-accumulation': Flags.integer({description: `Micro-batches per optimizer step (default ${d.gradientAccumulation})`, min: 1}),
-    'learning-rate': Flags.string({description: `Peak learning rate (default ${d.learningRate})`}),
-    scheduler: Flags.string({description: `Learning-rate schedule (default ${d.scheduler})`, options: [...SCHEDULES]}),
+    'learning-rate': numberFlag({min: 0})({description: `Peak learning rate (default ${d.learningRate})`}),
+    scheduler: Flags.option({description: `Learning-rate schedule (default ${d.scheduler})`, options: SCHEDULES})(),
     'warmup-steps': Flags.integer({description: `Linear warmup steps (default ${d.warmupSteps})`, min: 0}),
-    'weight-decay': Flags.string({description: `Decoupled weight decay, not on biases and LayerNorm (default ${d.weightDecay})`}),
-    'max-grad-norm': Flags.string({description: `Clip the global gradient norm to this; 0 turns clipping off (default ${d.maxGradNorm})`}),
-    'label-smoothing': Flags.string({description: `Label smoothing of the cross-entropy (default ${d.labelSmoothing})`}),
-    optimizer: Flags.string({description: `adamw (torch.optim.AdamW, betas 0.9/0.999, eps 1e-8) or sgd (default ${d.optimizer})`, options: [...OPTIMIZERS]}),
+    'weight-decay': numberFlag({min: 0})({description: `Decoupled weight decay, not on biases and LayerNorm (default ${d.weightDecay})`}),
+    'max-grad-norm': numberFlag({min: 0})({description: `Clip the global gradient norm to this; 0 turns clipping off (default ${d.maxGradNorm})`}),
+    'label-smoothing': numberFlag({min: 0})({description: `Label smoothing of the cross-entropy (default ${d.labelSmoothing})`}),
+    optimizer: Flags.option({description: `adamw (torch.optim.AdamW, betas 0.9/0.999, eps 1e-8) or sgd (default ${d.optimizer})`, options: OPTIMIZERS})(),
     seed: Flags.integer({description: `Seed of the shuffle, the augmentation and a new head (default ${d.seed})`}),
     'no-shuffle': Flags.boolean({description: 'Take the data in its order every epoch (default: a seeded shuffle per epoch)'}),
     'no-augment': Flags.boolean({description: 'No random-resized-crop / horizontal flip: the model\'s preprocessing only'}),
@@ -81,7 +76,7 @@ Exit codes: 0 ok; 1 invalid data (empty data, every row bad, a bad row with --st
     const {flags} = await this.parse(Finetune)
     let stopRequested = false
     const onSignal = (): void => {
-      if (stopRequested) process.exit(130) // a second Ctrl-C: stop now, the checkpoint is not written
+      if (stopRequested) process.exit(ExitCode.Interrupted) // a second Ctrl-C: stop now, the checkpoint is not written
       stopRequested = true
       if (!this.jsonEnabled()) process.stderr.write('\nStopping after this step; writing a checkpoint (Ctrl-C again to abort)...\n')
     }
@@ -95,20 +90,20 @@ Exit codes: 0 ok; 1 invalid data (empty data, every row bad, a bad row with --st
         validationData: flags['validation-data'],
         job: flags.job,
         out: flags.out,
-        task: flags.task as EvalTask | undefined,
+        task: flags.task,
         inputColumn: flags['input-column-names'],
         labelColumn: flags['label-column-name'],
         epochs: flags.epochs,
         maxSteps: flags['max-steps'],
         batchSize: flags['batch-size'],
         gradientAccumulation: flags['gradient-accumulation'],
-        learningRate: numberFlag('learning-rate', flags['learning-rate']),
-        scheduler: flags.scheduler as ScheduleName | undefined,
+        learningRate: flags['learning-rate'],
+        scheduler: flags.scheduler,
         warmupSteps: flags['warmup-steps'],
-        weightDecay: numberFlag('weight-decay', flags['weight-decay']),
-        maxGradNorm: numberFlag('max-grad-norm', flags['max-grad-norm']),
-        labelSmoothing: numberFlag('label-smoothing', flags['label-smoothing']),
-        optimizer: flags.optimizer as OptimizerName | undefined,
+        weightDecay: flags['weight-decay'],
+        maxGradNorm: flags['max-grad-norm'],
+        labelSmoothing: flags['label-smoothing'],
+        optimizer: flags.optimizer,
         seed: flags.seed,
         shuffle: flags['no-shuffle'] ? false : undefined,
         augment: flags['no-augment'] ? false : undefined,

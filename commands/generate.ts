@@ -11,10 +11,7 @@ The instance type is the smallest SKU of the asset's allow list for the scenario
 that meets its min-SKU spec, by the SKU catalog; the reason is printed. --set path=value changes a field (paths
 as in the YAML; prefix endpoint./deployment. when both documents have the field); --set instance_type=SKU outside
 the allow list is refused unless --allow-sku-outside-list. Every YAML is checked against the bundled Azure ML schemas before it is
-written. Without --out the YAML documents go to stdout, separated by ---.
-
-Exit codes: 0 ok; 1 the asset fails validation, a --set value is invalid, or the SKU is outside the allow list;
-2 usage (unknown KIND, a --set path that does not exist, a missing path).`
+written. Without --out the YAML documents go to stdout, separated by ---.`
 
   static override examples = [
     '<%= config.bin %> generate online-endpoint --asset examples/assets/google-vit-base-patch16-224',

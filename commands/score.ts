@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {renderScoreTable, runnerFlags} from '../cli/runner-render.js'
 import type {ScoreResponse} from '../src/runner/request.js'
+import {COMMON_EXIT_CODES, type ExitCodeName} from '../src/core/errors.js'
 import {runScore} from '../src/runner/run-score.js'
 
 export default class Score extends BaseCommand {
@@ -20,6 +21,9 @@ not decode fails the call (exit 1) naming every bad image; \`vitrine batch\` rec
     '<%= config.bin %> score -m examples/models/vit-digits examples/images/digits/digit-7-0182.png --top-k 3 --json',
     '<%= config.bin %> score -m examples/models/vit-digits --request sample_request_data.json',
   ]
+
+  /** --allow-urls: an image URL that cannot be fetched. */
+  static override exitCodes: readonly ExitCodeName[] = [...COMMON_EXIT_CODES, 'Remote']
 
   static override strict = false
   static override args = {

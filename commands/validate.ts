@@ -5,6 +5,7 @@ import {renderValidateResult} from '../cli/validate-render.js'
 import {RULE_IDS, type ValidateResult} from '../src/assets/diagnostic.js'
 import {toSarif} from '../src/assets/sarif.js'
 import {validatePaths} from '../src/assets/validate.js'
+import {ExitCode} from '../src/core/errors.js'
 
 export default class Validate extends BaseCommand {
   static override summary = 'Check model asset folders the way the azureml-assets CI does, offline, pointing at the line to fix'
@@ -16,7 +17,7 @@ rule of the azureml-assets tooling, including the min-SKU spec against a bundled
 
 Rule ids: ${RULE_IDS.join(', ')}.
 
-Exit codes: 0 no errors (warnings allowed); 1 validation errors; 2 usage error (path not found, bad git ref).`
+Exits 0 when there are no errors (warnings allowed), 1 on validation errors.`
 
   static override examples = [
     '<%= config.bin %> validate examples/assets/google-vit-base-patch16-224',
@@ -56,7 +57,7 @@ Exit codes: 0 no errors (warnings allowed); 1 validation errors; 2 usage error (
       progress: this.progress(),
       workers: flags.threads,
     })
-    if (!result.ok) process.exitCode = 1
+    if (!result.ok) process.exitCode = ExitCode.InvalidInput
     if (!this.jsonEnabled()) {
       if (flags.format === 'sarif') this.log(JSON.stringify(toSarif(result, this.config.version), null, 2))
       else this.log(renderValidateResult(result, this.color))

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {AUTH_METHODS, resolveCredential} from '../../src/azure/auth.js'
+import {COMMON_EXIT_CODES, type ExitCodeName} from '../../src/core/errors.js'
 import {refreshSkuCatalog, type SkusRefreshResult} from '../../src/skus/refresh.js'
 
 export default class SkusRefresh extends BaseCommand {
@@ -12,12 +13,14 @@ source azureml-assets' CI uses — and writes the answer as a catalog file for \
 It also says where the live figures differ from the bundled ones.
 
 Auth: DefaultAzureCredential, or AZURE_ACCESS_TOKEN when set, or --auth. The subscription falls back to
-AZURE_SUBSCRIPTION_ID. Exit codes: 0 written; 2 usage error or no credential; 3 Azure refused or failed.`
+AZURE_SUBSCRIPTION_ID.`
 
   static override examples = [
     '<%= config.bin %> skus refresh --subscription 00000000-0000-0000-0000-000000000000 --region eastus',
     '<%= config.bin %> skus refresh --region westeurope --out skus-westeurope.json && <%= config.bin %> validate assets --sku-catalog skus-westeurope.json',
   ]
+
+  static override exitCodes: readonly ExitCodeName[] = [...COMMON_EXIT_CODES, 'Remote']
 
   static override flags = {
     subscription: Flags.string({description: 'Subscription id [env: AZURE_SUBSCRIPTION_ID]'}),

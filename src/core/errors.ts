@@ -11,21 +11,38 @@ export const ExitCode = {
   InvalidInput: 1,
   /** Usage error: unknown flag or command, missing argument, path not found. */
   Usage: 2,
+  /** `apply --plan --detailed-exitcode`: changes are pending (2, as terraform's -detailed-exitcode). */
+  ChangesPending: 2,
   /** A remote service failed (Azure, a blob store, a URL). */
   Remote: 3,
   /** An internal error: a bug in vitrine, reported with its stack. */
   Bug: 4,
+  /** Ctrl-C stopped the command (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+export type ExitCodeName = keyof typeof ExitCode
+export type ExitCode = (typeof ExitCode)[ExitCodeName]
 
-/** Human descriptions of the exit codes, rendered into help and README. */
-export const EXIT_CODE_DESCRIPTIONS: ReadonlyArray<readonly [ExitCode, string]> = [
-  [ExitCode.Ok, 'success'],
-  [ExitCode.InvalidInput, 'the input is invalid (validation errors, bad weights, bad images)'],
-  [ExitCode.Usage, 'usage error (unknown flag or command, path not found)'],
-  [ExitCode.Remote, 'a remote service failed (Azure, blob upload, URL fetch)'],
-  [ExitCode.Bug, 'internal error (a bug in vitrine: please report it)'],
-]
+/** What each exit code means to a user: rendered into every command's help (EXIT CODES) and README's table. */
+export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCodeName, string>> = {
+  Ok: 'success',
+  InvalidInput: 'the input is invalid (validation errors, bad weights, bad images)',
+  Usage: 'usage error (unknown flag or command, path not found, no Azure credential)',
+  ChangesPending: '`apply --plan --detailed-exitcode`: changes pending',
+  Remote: 'a remote service failed (Azure, blob upload, URL fetch)',
+  Bug: 'internal error (a bug in vitrine: please report it)',
+  Interrupted: 'interrupted by Ctrl-C (`apply --wait`)',
+}
+
+/** The codes every command can end with; each command declares the others it uses (`static exitCodes`). */
+export const COMMON_EXIT_CODES: readonly ExitCodeName[] = ['Ok', 'InvalidInput', 'Usage', 'Bug']
+
+/** `[code, meaning]` rows of NAMES in code order, one row per code (meanings of a shared code joined with "; "). */
+export function exitCodeRows(names: readonly ExitCodeName[] = Object.keys(ExitCode) as ExitCodeName[]): Array<[number, string]> {
+  const byCode = new Map<number, string[]>()
+  for (const name of names) byCode.set(ExitCode[name], [...(byCode.get(ExitCode[name]) ?? []), EXIT_CODE_MEANINGS[name]])
+  return [...byCode.entries()].sort(([a], [b]) => a - b).map(([code, meanings]) => [code, meanings.join('; ')])
+}
 
 export interface VitrineErrorOptions {
   /** The file the error is about, when there is one. */

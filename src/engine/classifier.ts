@@ -22,6 +22,7 @@ import {parsePreprocessorConfig} from '../image/preprocessor.js'
 import type {FamilyModel, ModelConfig, ModelFamily} from '../models/family.js'
 import {parseModelConfigText} from '../models/registry.js'
 import type {Backend} from './backend.js'
+import {softmaxNaive} from './kernels/reference.js'
 import {readParameters} from './read-parameters.js'
 
 export interface LoadModelOptions {
@@ -196,16 +197,13 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   }
 }
 
-/** Row-wise softmax of logits [B, numLabels] (max-subtracted, float64 sums), as torch.softmax(logits, -1). */
+/**
+ * Row-wise softmax of logits [B, numLabels] (max-subtracted, float64 sums), as torch.softmax(logits, -1): the
+ * reference kernel's arithmetic (one softmax in the engine), into a new array.
+ */
 export function softmax(logits: Float32Array, numLabels: number): Float32Array {
   const out = new Float32Array(logits.length)
-  for (let o = 0; o < logits.length; o += numLabels) {
-    let max = -Infinity
-    for (let i = 0; i < numLabels; i++) max = Math.max(max, logits[o + i])
-    let sum = 0
-    for (let i = 0; i < numLabels; i++) sum += Math.exp(logits[o + i] - max)
-    for (let i = 0; i < numLabels; i++) out[o + i] = Math.exp(logits[o + i] - max) / sum
-  }
+  softmaxNaive(out, logits, logits.length / numLabels, numLabels)
   return out
 }
 

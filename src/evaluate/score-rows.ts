@@ -6,6 +6,7 @@
  */
 
 import {isVitrineError} from '../core/errors.js'
+import {sigmoid} from '../engine/kernels/reference.js'
 import {readImageFile} from '../image/index.js'
 import type {Progress} from '../core/progress.js'
 import type {ScoreInput, Scorer} from '../runner/scorer.js'
@@ -24,9 +25,6 @@ export interface ScoreRowsOptions {
   stopAtFirstBad?: boolean
 }
 
-function sigmoid(x: number): number {
-  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))
-}
 
 function badRow(row: EvalRow, reason: string): BadRow {
   return {source: row.source, ...(row.line === undefined ? {} : {line: row.line}), image: row.image, reason}

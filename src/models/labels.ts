@@ -3,6 +3,7 @@
  * one parser of id2label, used by the family config parsers and by `convert --labels` for an id2label file.
  */
 import {InvalidInputError} from '../core/errors.js'
+import {checkGeometry} from './geometry-limits.js'
 
 /**
  * The class names in id order. id2label's keys must be exactly "0".."n-1"; without id2label, transformers names the
@@ -15,7 +16,9 @@ export function parseLabels(cfg: Record<string, unknown>, bad: (field: string, m
   if (numLabels !== undefined && (!Number.isSafeInteger(numLabels) || (numLabels as number) <= 0)) {
     bad('num_labels', `must be a positive integer, got ${JSON.stringify(numLabels)}`)
   }
+  if (numLabels !== undefined) checkGeometry('num_labels', numLabels as number, 'config.json', undefined)
   if (id2label === undefined) {
+    checkGeometry('num_labels', numLabelsFallback, 'config.json', undefined)
     return Array.from({length: (numLabels as number | undefined) ?? numLabelsFallback}, (_, i) => `LABEL_${i}`)
   }
   if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) bad('id2label', 'must be an object mapping class ids to labels')

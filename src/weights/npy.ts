@@ -88,16 +88,11 @@ export async function readNpz(fh: FileHandle, file: string): Promise<Checkpoint>
     if (entry.name.endsWith('/')) continue
     const where = `${file}: npz entry '${entry.name}'`
     if (!entry.name.endsWith('.npy')) throw new InvalidInputError(`${where} is not a .npy array`, {file})
-    // Stored entries: read only the header now. Deflated ones must be inflated whole to see it (then dropped).
-    let head: Uint8Array
-    if (entry.method === 0) {
-      const pre = await zip.readRange(entry, 0, Math.min(entry.size, NPY_PREAMBLE))
-      const size = npyHeaderSize(pre, where)
-      if (size > entry.size) throw new InvalidInputError(`${where}: .npy header of ${size} bytes is longer than the entry (${entry.size} bytes)`, {file})
-      head = await zip.readRange(entry, 0, size)
-    } else {
-      head = await zip.read(entry)
-    }
+    // Only the header now: stored entries are read in place, deflated ones inflated only as far as the header.
+    const pre = await zip.readRange(entry, 0, Math.min(entry.size, NPY_PREAMBLE))
+    const size = npyHeaderSize(pre, where)
+    if (size > entry.size) throw new InvalidInputError(`${where}: .npy header of ${size} bytes is longer than the entry (${entry.size} bytes)`, {file})
+    const head = await zip.readRange(entry, 0, size)
     const h = parseNpyHeader(head, where)
     const bytes = numel(h.shape) * DTYPE_BYTES[h.dtype]
     if (entry.size - h.dataOffset !== bytes) {

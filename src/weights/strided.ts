@@ -107,3 +107,20 @@ export function permuteAxes(src: Uint8Array, elemSize: number, shape: readonly n
   const strides = contiguousStrides(shape)
   return gatherStrided(src, elemSize, 0, perm.map((p) => shape[p]), perm.map((p) => strides[p]))
 }
+
+/**
+ * Whether a strided view may reach one storage element twice (a stride of 0 on a dimension longer than 1, or strides
+ * too small for the sizes). Such a view, expanded, would be bigger than its storage: a 4 KB file whose stride-0
+ * tensors become a gigabyte of output. Checked on the dimensions sorted by stride: each stride must step past
+ * everything the smaller ones reach.
+ */
+export function viewOverlaps(shape: readonly number[], strides: readonly number[]): boolean {
+  const dims = shape.map((size, i) => ({size, stride: strides[i]})).filter((d) => d.size > 1)
+  dims.sort((a, b) => a.stride - b.stride)
+  let reach = 0 // the largest offset the dimensions so far reach
+  for (const d of dims) {
+    if (d.stride <= reach) return true
+    reach += (d.size - 1) * d.stride
+  }
+  return false
+}

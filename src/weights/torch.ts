@@ -4,7 +4,7 @@ import {InvalidInputError} from '../core/errors.js'
 import {DTYPE_BYTES} from './dtype.js'
 import {type PyGlobal, PyDict, PyTuple, unpickle} from './pickle.js'
 import type {Checkpoint, SourceTensor} from './source.js'
-import {gatherStrided, isContiguous, numel} from './strided.js'
+import {gatherStrided, isContiguous, numel, viewOverlaps} from './strided.js'
 import {type ZipEntry, ZipReader} from './zip.js'
 
 /**
@@ -31,6 +31,9 @@ class StorageRef {
 class TensorRef {
   constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly strides: number[]) {}
 }
+
+/** data.pkl of a state dict is a few hundred kB even for large models; a bigger one is refused before inflating. */
+export const MAX_PICKLE_BYTES = 64 * 1024 * 1024
 
 /** The names the unpickler accepts; everything else is refused by name. */
 export const ALLOWED_TORCH_GLOBALS: readonly string[] = [
@@ -117,12 +120,12 @@ export async function readTorchZip(fh: FileHandle, file: string): Promise<Checkp
   const prefix = pkl[0].name.slice(0, -'data.pkl'.length)
   const byteorder = zip.entries.get(`${prefix}byteorder`)
   if (byteorder) {
-    const order = new TextDecoder().decode(await zip.read(byteorder)).trim()
+    const order = new TextDecoder().decode(await zip.read(byteorder, 64)).trim()
     if (order !== 'little') throw new InvalidInputError(`${file}: storages are ${order}-endian; only little-endian checkpoints are supported`, {file})
   }
   const globals = makeGlobals()
   const storages = new Map<string, StorageRef>()
-  const root = unpickle(await zip.read(pkl[0]), {
+  const root = unpickle(await zip.read(pkl[0], MAX_PICKLE_BYTES), {
     file: `${file} (${pkl[0].name})`,
     allowedNames: ALLOWED_TORCH_GLOBALS,
     findGlobal: (module, name) => globals.get(`${module}.${name}`),
@@ -152,6 +155,9 @@ export async function readTorchZip(fh: FileHandle, file: string): Promise<Checkp
     const storageNumel = t.storage.entry.size / elem
     const n = numel(t.shape)
     const last = n === 0 ? t.offset : t.offset + t.shape.reduce((acc, d, i) => acc + (d - 1) * t.strides[i], 0)
+    if (n > 1 && viewOverlaps(t.shape, t.strides)) {
+      throw new InvalidInputError(`${file}: tensor '${name}' (size [${t.shape.join(', ')}], stride [${t.strides.join(', ')}]) reaches some storage elements more than once (a stride of 0 or overlapping strides); refusing to expand it`, {file})
+    }
     if (n > 0 && last >= storageNumel) {
       throw new InvalidInputError(`${file}: tensor '${name}' (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.strides.join(', ')}]) reaches element ${last} of storage '${t.storage.key}', which holds ${storageNumel}`, {file})
     }

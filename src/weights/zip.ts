@@ -1,5 +1,5 @@
 import type {FileHandle} from 'node:fs/promises'
-import {crc32, inflateRawSync} from 'node:zlib'
+import {crc32, createInflateRaw, inflateRawSync} from 'node:zlib'
 
 import {InvalidInputError} from '../core/errors.js'
 
@@ -164,8 +164,12 @@ export class ZipReader {
     return start
   }
 
-  /** The whole entry, inflated if needed and checked against its CRC-32. */
-  async read(entry: ZipEntry): Promise<Uint8Array> {
+  /**
+   * The whole entry, inflated if needed and checked against its CRC-32. `maxBytes`, when given, is what the caller
+   * can need at most: a larger entry is refused before a byte is inflated.
+   */
+  async read(entry: ZipEntry, maxBytes?: number): Promise<Uint8Array> {
+    if (maxBytes !== undefined && entry.size > maxBytes) fail(this.file, `zip entry '${entry.name}' declares ${entry.size} bytes, more than the ${maxBytes} it can hold; refusing to inflate it`)
     const start = await this.dataOffset(entry)
     const raw = await readAt(this.fh, this.file, start, entry.compressedSize)
     let data: Uint8Array = raw
@@ -184,14 +188,42 @@ export class ZipReader {
   }
 
   /**
-   * `length` bytes from `offset` inside a stored entry, without reading the rest of it (no CRC check: the range is a
-   * part). Deflated entries are read whole and sliced.
+   * `length` bytes from `offset` inside an entry, without reading the rest of it (no CRC check: the range is a part).
+   * A deflated entry is inflated only as far as the range's end: what is inflated is what the caller asked for (the
+   * real tensor sizes), never the size the directory declares.
    */
   async readRange(entry: ZipEntry, offset: number, length: number): Promise<Uint8Array> {
     if (offset < 0 || length < 0 || offset + length > entry.size) fail(this.file, `zip entry '${entry.name}': range [${offset}, ${offset + length}) is outside its ${entry.size} bytes`)
     if (offset === 0 && length === entry.size) return this.read(entry)
-    if (entry.method === 8) return (await this.read(entry)).subarray(offset, offset + length)
+    if (entry.method === 8) return (await this.inflatePrefix(entry, offset + length)).subarray(offset, offset + length)
     const start = await this.dataOffset(entry)
     return readAt(this.fh, this.file, start + offset, length)
+  }
+
+  /** The first `need` bytes of a deflated entry, inflating no further (a stream stopped once it has them). */
+  private async inflatePrefix(entry: ZipEntry, need: number): Promise<Uint8Array> {
+    const start = await this.dataOffset(entry)
+    const raw = await readAt(this.fh, this.file, start, entry.compressedSize)
+    return new Promise((resolve, reject) => {
+      const out = Buffer.alloc(need)
+      let got = 0
+      const inflate = createInflateRaw()
+      const done = (): void => {
+        inflate.destroy()
+        if (got < need) reject(new InvalidInputError(`${this.file}: zip entry '${entry.name}' at byte offset ${start}: inflates to ${got} bytes, fewer than the ${need} needed`, {file: this.file}))
+        else resolve(out)
+      }
+      inflate.on('data', (chunk: Buffer) => {
+        const take = Math.min(chunk.length, need - got)
+        chunk.copy(out, got, 0, take)
+        got += take
+        if (got >= need) done()
+      })
+      inflate.on('end', done)
+      inflate.on('error', () => {
+        if (got < need) reject(new InvalidInputError(`${this.file}: zip entry '${entry.name}' at byte offset ${start}: deflate data is corrupt`, {file: this.file}))
+      })
+      inflate.end(raw)
+    })
   }
 }

@@ -1,4 +1,4 @@
-import {cp, readFile, writeFile} from 'node:fs/promises'
+import {cp, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
@@ -37,9 +37,9 @@ describe('validatePaths', () => {
   it('reports tree mistakes: spec.yaml without asset.yaml, a file named asset.yml', async () => {
     const root = await tree()
     await cp(CURRENT, join(root, 'assets', 'orphan'), {recursive: true})
-    await execa('rm', [join(root, 'assets', 'orphan', 'asset.yaml')])
+    await rm(join(root, 'assets', 'orphan', 'asset.yaml'))
     await cp(CURRENT, join(root, 'assets', 'yml'), {recursive: true})
-    await execa('mv', [join(root, 'assets', 'yml', 'asset.yaml'), join(root, 'assets', 'yml', 'asset.yml')])
+    await rename(join(root, 'assets', 'yml', 'asset.yaml'), join(root, 'assets', 'yml', 'asset.yml'))
     const r = await validatePaths([join(root, 'assets')])
     const bad = r.assets.filter((a) => !a.ok)
     expect(bad.map((a) => [a.path.replace(/^.*[/\\]/, ''), a.diagnostics.map((d) => d.rule)])).toEqual([

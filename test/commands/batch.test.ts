@@ -1,43 +1,19 @@
-import {execa} from 'execa'
-import {readFile, readdir, stat, writeFile} from 'node:fs/promises'
+import {cp, readFile, readdir, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {validateWithSchema} from '../../src/core/json-schema.js'
 import {parseCsv} from '../../src/runner/csv.js'
-import {BIN, runCli} from '../helpers/cli.js'
+import {runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
-import {DIGITS_DIR, DIGITS_MODEL, ODD_IMAGES, digitFiles, expectedDigits, trueLabel, unwrap} from '../runner/digits.js'
-
-interface JsonlRow {
-  id: string
-  predictions?: Array<{label: string; score: number}>
-  error?: string
-}
-
-const readJsonl = async (file: string): Promise<JsonlRow[]> =>
-  (await readFile(file, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as JsonlRow)
-
-function checkResult(stdout: string): Record<string, unknown> {
-  const data = JSON.parse(stdout) as Record<string, unknown>
-  const checked = validateWithSchema('batch-result.schema.json', data)
-  if (checked.state !== 'ok') throw new Error(`batch --json does not match its schema: ${JSON.stringify(checked.issues)}`)
-  return data
-}
-
-async function digitsBase64(): Promise<Array<{file: string; b64: string}>> {
-  return Promise.all(digitFiles().map(async (file) => ({file, b64: (await readFile(join(DIGITS_DIR, file))).toString('base64')})))
-}
+import {checkResult, digitsBase64, readJsonl} from './batch-helpers.js'
+import {DIGITS_DIR, DIGITS_MODEL, ODD_IMAGES, expectedDigits, trueLabel, unwrap} from '../runner/digits.js'
 
 describe('vitrine batch', () => {
   it('scores a folder into CSV: one row per image, all 20 digits right with the engine test numbers, a bad image recorded', async () => {
     const dir = await tempDir()
     const images = join(dir, 'images')
-    await execa('cp', ['-r', DIGITS_DIR, images])
-    await execa('cp', [join(ODD_IMAGES, 'truncated.jpg'), join(images, 'zz-truncated.jpg')])
+    await cp(DIGITS_DIR, images, {recursive: true})
+    await cp(join(ODD_IMAGES, 'truncated.jpg'), join(images, 'zz-truncated.jpg'))
     const out = join(dir, 'out', 'predictions.csv')
     const r = await runCli(['batch', images, '-m', DIGITS_MODEL, '--out', out, '-k', '3', '--batch-size', '6', '--json'])
     expect(r.exitCode, r.stderr).toBe(0)
@@ -127,40 +103,4 @@ describe('vitrine batch', () => {
     expect(unwrap(k.stderr)).toContain('same --top-k')
   })
 
-  it('a run killed with SIGKILL mid-way and resumed gives exactly one row per input, each right', async () => {
-    const dir = await tempDir()
-    const digits = await digitsBase64()
-    const n = 3000
-    const lines = Array.from({length: n}, (_, i) => JSON.stringify({id: `${i}:${digits[i % 20].file}`, image: digits[i % 20].b64}))
-    const input = join(dir, 'many.jsonl')
-    await writeFile(input, `${lines.join('\n')}\n`)
-    const out = join(dir, 'rows.jsonl')
-    const partial = `${out}.partial`
-    const args = [BIN, 'batch', input, '-m', DIGITS_MODEL, '--out', out, '-k', '1', '--batch-size', '8', '--threads', '1']
-    const child = execa('node', args, {reject: false})
-    // Kill it once some rows are on disk and well before the end.
-    let seen = 0
-    for (let waited = 0; waited < 120_000 && seen < 40; waited += 10) {
-      await new Promise((r) => setTimeout(r, 10))
-      seen = await stat(partial).then((s) => s.size / 150, () => 0)
-    }
-    child.kill('SIGKILL')
-    const killed = await child
-    expect(killed.signal).toBe('SIGKILL')
-    await expect(stat(out), 'the run finished before it was killed; make the input larger').rejects.toThrow()
-    const before = (await readFile(partial, 'utf8')).split('\n').filter((l) => l !== '').length
-    expect(before).toBeGreaterThan(0)
-    expect(before).toBeLessThan(n)
-
-    const resumed = await runCli(['batch', input, '-m', DIGITS_MODEL, '--out', out, '-k', '1', '--batch-size', '8', '--resume', '--json'], {timeout: 300_000})
-    expect(resumed.exitCode, resumed.stderr).toBe(0)
-    const result = checkResult(resumed.stdout)
-    expect(result.total).toBe(n)
-    expect((result.skipped as number) + (result.scored as number)).toBe(n)
-    expect(result.skipped as number).toBeGreaterThanOrEqual(before - 1)
-    const rows = await readJsonl(out)
-    expect(rows).toHaveLength(n)
-    expect(new Set(rows.map((r) => r.id)).size).toBe(n)
-    for (const row of rows) expect(row.predictions?.[0].label, row.id).toBe(trueLabel(row.id))
-  }, 400_000)
 })

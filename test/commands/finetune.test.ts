@@ -5,7 +5,6 @@
  */
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
@@ -13,7 +12,7 @@ import {loadSafetensors, tensorBytes, tensorToFloat32} from '../../src/weights/s
 import {FIXTURES} from '../engine/fixtures.js'
 import {GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
-import {BIN, runCli} from '../helpers/cli.js'
+import {runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const IMAGES = join(FIXTURES, 'images')
@@ -128,41 +127,56 @@ describe('vitrine finetune: bad input', () => {
   }, 120_000)
 })
 
-describe('vitrine finetune: interrupted and resumed', () => {
-  it('SIGTERM writes a checkpoint only; --resume continues to the same steps and weights as an uninterrupted run', async () => {
+describe('the README worked example and the --job path on the digits', () => {
+  it('fine-tunes vit-digits to a new even/odd head on 200 digits; `vitrine evaluate` on the other 100: accuracy >= 0.9', async () => {
     const dir = await tempDir()
-    const model = join(FIXTURES, 'vit-geom')
-    const rows = ['block.png', 'camera.png', 'coffee.png', 'horse.png', 'chelsea.png', 'green_palette.png'].map((image, i) => ({image_url: join(IMAGES, image), label: i % 2 ? 'x' : 'y'}))
-    const data = await jsonl(join(dir, 'train.jsonl'), rows)
-    const args = (out: string): string[] => ['finetune', '-m', model, '--train-data', data, '--out', out, '--batch-size', '2', '--max-steps', '150', '--learning-rate', '1e-3', '--seed', '7']
-    // A separate process: the test sends it a real signal.
-    const child = execa('node', [BIN, ...args(join(dir, 'run'))], {reject: false, env: {NO_COLOR: '1'}})
-    await new Promise<void>((resolve) => {
-      let seen = ''
-      child.stderr?.on('data', (chunk: Buffer) => {
-        seen += chunk.toString()
-        if (seen.includes('Training:')) resolve()
-      })
-    })
-    child.kill('SIGTERM')
-    const stopped = await child
-    expect(stopped.exitCode, String(stopped.stderr)).toBe(1)
-    expect(String(stopped.stderr)).toContain('--resume')
-    await expect(readFile(join(dir, 'run', 'metrics.json'))).rejects.toThrow()
-    const state = JSON.parse(await readFile(join(dir, 'run', 'checkpoint', 'state.json'), 'utf8')) as {stepsDone: number}
-    expect(state.stepsDone).toBeGreaterThan(0)
-    expect(state.stepsDone).toBeLessThan(150)
-
-    const resumed = await runCli([...args(join(dir, 'run')), '--resume', '--json'], {timeout: 600_000})
-    expect(resumed.exitCode, resumed.stderr).toBe(0)
-    const whole = await runCli([...args(join(dir, 'whole')), '--json'], {timeout: 600_000})
-    expect(whole.exitCode, whole.stderr).toBe(0)
-    const a = JSON.parse(resumed.stdout) as Result
-    const b = JSON.parse(whole.stdout) as Result
-    expect(a.steps).toEqual(b.steps)
-    expect(a.metrics).toEqual(b.metrics)
-    const wa = await readFile(join(dir, 'run', 'pytorch_model_folder', 'model.safetensors'))
-    const wb = await readFile(join(dir, 'whole', 'pytorch_model_folder', 'model.safetensors'))
-    expect(Buffer.compare(wa, wb)).toBe(0)
+    const out = join(dir, 'parity')
+    const r = await runCli(
+      ['finetune', '-m', 'examples/models/vit-digits', '--train-data', 'examples/datasets/digits-parity/train.jsonl', '--out', out, '--optimizer', 'sgd', '--learning-rate', '0.05', '--epochs', '3', '--no-augment', '--json'],
+      {timeout: 600_000},
+    )
+    expect(r.exitCode, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as Result
+    expect(result.newHead).toBe(true)
+    expect(result.labels).toEqual(['even', 'odd'])
+    expect(result.steps.length).toBe(75)
+    const config = JSON.parse(await readFile(join(out, 'pytorch_model_folder', 'config.json'), 'utf8')) as {id2label: Record<string, string>}
+    expect(config.id2label).toEqual({0: 'even', 1: 'odd'})
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as {epochs: unknown[]}
+    expect(metrics.epochs.length).toBe(3)
+    const ev = await runCli(['evaluate', '-m', out, '-d', 'examples/datasets/digits-parity/test.jsonl', '--json'], {timeout: 300_000})
+    expect(ev.exitCode, ev.stderr).toBe(0)
+    const evaluated = JSON.parse(ev.stdout) as {metrics: {rows_scored: number; metrics: {accuracy: number}}}
+    expect(evaluated.metrics.rows_scored).toBe(100)
+    expect(evaluated.metrics.metrics.accuracy).toBeGreaterThanOrEqual(0.9)
   }, 900_000)
+
+  it('`generate finetune` then `finetune --job` runs end to end, flags overriding the job with a note', async () => {
+    const dir = await tempDir()
+    const classes = join(dir, 'train')
+    const rows = (await readFile(join('examples/datasets/digits-parity/train.jsonl'), 'utf8')).trim().split('\n').slice(0, 24)
+    const {mkdir, copyFile} = await import('node:fs/promises')
+    for (const [i, line] of rows.entries()) {
+      const row = JSON.parse(line) as {image_url: string; label: string}
+      await mkdir(join(classes, row.label), {recursive: true})
+      await copyFile(join('examples/datasets/digits-parity', row.image_url), join(classes, row.label, `${i}.png`))
+    }
+    const gen = await runCli(['generate', 'finetune', '--asset', 'examples/assets/google-vit-base-patch16-224', '--train-data', classes, '--out', join(dir, 'gen')])
+    expect(gen.exitCode, gen.stderr).toBe(0)
+    const job = join(dir, 'gen', 'finetune-pipeline.yaml')
+    // the job's model is the registry's ViT-B: a local run needs --model
+    const noModel = await runCli(['finetune', '--job', job, '--out', join(dir, 'x')])
+    expect(noModel.exitCode).toBe(2)
+    expect(noModel.stderr).toContain('is not local')
+    const r = await runCli(['finetune', '-m', 'examples/models/vit-digits', '--job', job, '--out', join(dir, 'tuned'), '--max-steps', '3', '--batch-size', '4', '--json'], {timeout: 300_000})
+    expect(r.exitCode, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as Result & {hyperparameters: {augment: boolean; seed: number; batchSize: number}; validationData?: {rows: number}}
+    expect(result.steps.length).toBe(3)
+    expect(result.labels).toEqual(['even', 'odd'])
+    expect(result.hyperparameters.augment).toBe(true) // the job's apply_augmentations
+    expect(result.hyperparameters.seed).toBe(42) // the job's random_seed
+    expect(result.validationData?.rows).toBeGreaterThan(0) // the job's validation MLTable
+    expect(result.notes.some((n) => n.startsWith('mlflow_model azureml://'))).toBe(true)
+    expect(result.notes.some((n) => n.includes('apply_deepspeed'))).toBe(true)
+  }, 600_000)
 })

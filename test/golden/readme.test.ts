@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 
 import {ROOT, runCli} from '../helpers/cli.js'
 import {CHANGES} from './readme/changes.js'
-import {expected, loadRecorded} from './readme/compare.js'
+import {differences, expected, loadRecorded, sameText} from './readme/compare.js'
 import {EXAMPLES, NOT_RUN, runExamples, SERVE_EXAMPLE} from './readme/examples.js'
 
 /** `vitrine ...` lines of the README's indented code blocks, without comments and redirections. */
@@ -35,6 +35,22 @@ describe('README examples: outputs as recorded before the restructuring (issue 1
     const recorded = await loadRecorded()
     const now = await runExamples((args, options) => runCli(args, {...options, timeout: 300_000}), join(ROOT, 'examples'))
     expect(now.map((r) => r.id)).toEqual(recorded.examples.map((r) => r.id))
-    for (const [i, r] of now.entries()) expect(r, `example ${r.id}: vitrine ${r.args.join(' ')}`).toEqual(expected(r.id, recorded.examples[i]))
+    // First the list of what differs (every example, each field), then the first difference in full.
+    const differing = now.flatMap((r, i) => {
+      const want = expected(r.id, recorded.examples[i])
+      return differences(r, want.record, want.numbersWithin, want.ignore).map((field) => `${r.id}.${field}`)
+    })
+    expect(differing).toEqual([])
+  })
+})
+
+describe('golden comparison', () => {
+  it('numbers may differ only as much as an intended change allows; text never', () => {
+    expect(sameText('score 0.5000001', 'score 0.5000002')).toBe(false)
+    expect(sameText('score 0.5000001', 'score 0.5000002', 1e-5)).toBe(true)
+    expect(sameText('score 0.50', 'score 0.51', 1e-5)).toBe(false)
+    expect(sameText('label 7 0.5', 'label 1 0.5', 1e-5)).toBe(false)
+    expect(sameText('label 7 0.5', 'label: 7 0.5', 1e-5)).toBe(false)
+    expect(sameText('"bytes_out":218', '"bytes_out":219', 0, [/"bytes_out":\d+/g])).toBe(true)
   })
 })

@@ -8,7 +8,6 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {isVitrineError} from '../../src/core/errors.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
 import {packageModel} from '../../src/package/package.js'
 import {verifyPackage} from '../../src/package/verify.js'
@@ -16,6 +15,7 @@ import {runBatch} from '../../src/runner/run-batch.js'
 import {silentProgress} from '../../src/core/progress.js'
 import {loadModel} from '../../src/engine/classifier.js'
 import {tempDir} from '../helpers/tmp.js'
+import {userError} from './user-error.js'
 import {FIXTURES} from '../helpers/weight-writers.js'
 
 const TINY = join(FIXTURES, 'vit-tiny')
@@ -30,16 +30,6 @@ async function tinyFolder(): Promise<{root: string; model: string}> {
   return {root, model}
 }
 
-/** The rejection of `p`, which must be a user-facing error (never a crash, never a hang). */
-async function userError(p: Promise<unknown>): Promise<{message: string; exitCode: number}> {
-  try {
-    await p
-  } catch (error) {
-    if (!isVitrineError(error)) throw error
-    return {message: error.message, exitCode: error.exitCode}
-  }
-  throw new Error('expected a user error, got success')
-}
 
 describe('finding 1: a symlink exfiltrates files', () => {
   it('package refuses a preprocessor_config.json symlinked out of the model folder (a credentials file is never copied)', async () => {

@@ -1,7 +1,7 @@
-/** Starts the built `vitrine serve` on a free port and waits until it is ready. */
+/** Starts the built `vitrine serve` (end-to-end tier) on a free port and waits until it is ready. */
 import {type ResultPromise, execa} from 'execa'
 
-import {BIN} from '../helpers/cli.js'
+import {e2eBin} from '../helpers/e2e.js'
 
 export interface ServeProcess {
   child: ResultPromise<{reject: false; buffer: true}>
@@ -11,7 +11,7 @@ export interface ServeProcess {
 }
 
 export async function startServeProcess(args: string[], timeoutMs = 120_000): Promise<ServeProcess> {
-  const child = execa('node', [BIN, 'serve', '--port', '0', ...args], {reject: false, buffer: true, env: {NO_COLOR: '1'}})
+  const child = execa('node', [await e2eBin(), 'serve', '--port', '0', ...args], {reject: false, buffer: true, env: {NO_COLOR: '1'}})
   let out = ''
   let err = ''
   child.stdout.on('data', (c: Buffer) => (out += c.toString()))

@@ -98,6 +98,12 @@ export function layerNormWithStats(
   }
 }
 
+// The logistic sigmoid in the form that neither overflows for large |x| nor loses precision (multilabel heads: the
+// evaluation's probabilities and the BCE loss's gradient).
+export function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))
+}
+
 // out[M, N] = softmax over each row of inp[M, N] (max-subtracted, so large logits do not overflow)
 export function softmaxNaive(out: Float32Array, inp: Float32Array, M: number, N: number): void {
   for (let m = 0; m < M; m++) {

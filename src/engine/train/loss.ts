@@ -6,6 +6,7 @@
  * - multilabel: torch.nn.BCEWithLogitsLoss(), the mean over batch x classes.
  * `scale` multiplies the loss and its gradient: the Trainer divides each micro-batch's loss by the accumulation steps.
  */
+import {sigmoid} from '../kernels/reference.js'
 
 // dlogits[B, K] = d(scale * loss) / d logits; returns scale * mean cross-entropy of logits[B, K] against labels[B]
 export function crossEntropyForwardBackward(
@@ -50,7 +51,7 @@ export function bceForwardBackward(dlogits: Float32Array, logits: Float32Array, 
     const x = logits[i]
     const y = targets[i]
     total += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)))
-    const sig = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))
+    const sig = sigmoid(x)
     dlogits[i] = ((sig - y) * scale) / n
   }
   return (total * scale) / n

@@ -19,6 +19,7 @@ import {Worker} from 'node:worker_threads'
 
 import type {Backend, Epilogue, Linear} from '../backend.js'
 import {RELAXED_WASM_BASE64, SIMD_WASM_BASE64} from './generated/kernels-wasm.js'
+import {CONTROL_BLOCK} from './control-block.js'
 import {WORKER_SOURCE} from './worker-source.js'
 
 export type SimdVariant = 'relaxed' | 'simd'
@@ -126,14 +127,8 @@ function compileVariant(api: WasmApi, variant: SimdVariant): Promise<WasmModule>
   return p
 }
 
-// Control block (Int32Array over a SharedArrayBuffer): the worker source reads the same slots.
-const CTL_GEN = 0 // bumped for every job; workers wait on it
-const CTL_DONE = 1 // workers that finished the current job
-const CTL_FN = 2 // index into THREADED_KERNELS, -1 = exit
-const CTL_NARGS = 3
-const CTL_ERROR = 4 // 1 when a worker's share threw
-const CTL_ARGS_BYTE = 64 // Float64Array of arguments from here
-const MAX_ARGS = 16
+// The control block's slots (./control-block.ts); the workers get the same layout in their workerData.
+const {GEN: CTL_GEN, DONE: CTL_DONE, FN: CTL_FN, NARGS: CTL_NARGS, ERROR: CTL_ERROR, FN_EXIT, INT32_SLOTS, ARGS_BYTE: CTL_ARGS_BYTE, MAX_ARGS} = CONTROL_BLOCK
 
 /** Spins before sleeping on a futex: kernels follow each other closely, and a wake-up costs tens of microseconds. */
 const SPIN = 20000
@@ -150,12 +145,12 @@ class ThreadPool {
     private readonly exports: KernelExports,
     control: SharedArrayBuffer,
   ) {
-    this.ctl = new Int32Array(control, 0, 16)
+    this.ctl = new Int32Array(control, 0, INT32_SLOTS)
     this.args = new Float64Array(control, CTL_ARGS_BYTE, MAX_ARGS)
   }
 
   static async start(nth: number, module: WasmModule, memory: WasmMemory, exports: KernelExports): Promise<ThreadPool> {
-    const control = new SharedArrayBuffer(CTL_ARGS_BYTE + 8 * MAX_ARGS)
+    const control = new SharedArrayBuffer(CONTROL_BLOCK.BYTES)
     const pool = new ThreadPool(nth, exports, control)
     const ready: Array<Promise<void>> = []
     for (let tid = 1; tid < nth; tid++) {
@@ -163,7 +158,7 @@ class ThreadPool {
         eval: true,
         // The source is CommonJS: without this a parent started with --input-type=module would run it as ESM.
         execArgv: [],
-        workerData: {module, memory, control, tid, nth, names: THREADED_KERNELS, spin: SPIN},
+        workerData: {module, memory, control, layout: CONTROL_BLOCK, tid, nth, names: THREADED_KERNELS, spin: SPIN},
       })
       pool.workers.push(worker)
       ready.push(
@@ -229,7 +224,7 @@ class ThreadPool {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    Atomics.store(this.ctl, CTL_FN, -1)
+    Atomics.store(this.ctl, CTL_FN, FN_EXIT)
     Atomics.add(this.ctl, CTL_GEN, 1)
     Atomics.notify(this.ctl, CTL_GEN)
     await Promise.all(this.workers.map((w) => w.terminate()))

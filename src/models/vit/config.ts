@@ -1,4 +1,5 @@
-import {InvalidInputError} from '../../core/errors.js'
+import {InvalidInputError, previewValue} from '../../core/errors.js'
+import {GEOMETRY_LIMITS, type GeometryField, checkGeometry} from '../geometry-limits.js'
 import type {ModelConfig, ParseConfigOptions, ParsedConfig} from '../family.js'
 import {parseLabels} from '../labels.js'
 
@@ -86,16 +87,17 @@ export function parseVitConfig(json: unknown, file: string, options: ParseConfig
 
   const positiveInt = (field: keyof typeof VIT_CONFIG_DEFAULTS): number => {
     const v = cfg[field] ?? VIT_CONFIG_DEFAULTS[field]
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) bad(field, `must be a positive integer, got ${JSON.stringify(v)}`)
-    return v as number
+    if (!Number.isSafeInteger(v) || (v as number) <= 0) bad(field, `must be a positive integer, got ${previewValue(v)}`)
+    return field in GEOMETRY_LIMITS ? checkGeometry(field as GeometryField, v as number, file, file) : (v as number)
   }
   // image_size and patch_size are an int or [height, width] in transformers.
   const pair = (field: 'image_size' | 'patch_size'): [number, number] => {
     const v = cfg[field] ?? VIT_CONFIG_DEFAULTS[field]
     const ok = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) > 0
-    if (ok(v)) return [v as number, v as number]
-    if (Array.isArray(v) && v.length === 2 && v.every(ok)) return [v[0] as number, v[1] as number]
-    return bad(field, `must be a positive integer or [height, width], got ${JSON.stringify(v)}`)
+    const side = (x: number): number => (field === 'image_size' ? checkGeometry('image_size', x, file, file) : x)
+    if (ok(v)) return [side(v as number), side(v as number)]
+    if (Array.isArray(v) && v.length === 2 && v.every(ok)) return [side(v[0] as number), side(v[1] as number)]
+    return bad(field, `must be a positive integer or [height, width], got ${previewValue(v)}`)
   }
 
   const hiddenSize = positiveInt('hidden_size')
@@ -117,14 +119,14 @@ export function parseVitConfig(json: unknown, file: string, options: ParseConfig
     bad('hidden_act', `is ${JSON.stringify(act)}; vitrine implements only "gelu" (the exact erf form)`)
   }
   const eps = cfg.layer_norm_eps ?? VIT_CONFIG_DEFAULTS.layer_norm_eps
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) bad('layer_norm_eps', `must be a non-negative number, got ${JSON.stringify(eps)}`)
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) bad('layer_norm_eps', `must be a non-negative number, got ${previewValue(eps)}`)
   const qkvBias = cfg.qkv_bias ?? VIT_CONFIG_DEFAULTS.qkv_bias
   if (typeof qkvBias !== 'boolean') bad('qkv_bias', `must be true or false, got ${JSON.stringify(qkvBias)}`)
 
   const labels = parseLabels(cfg, bad, options.numLabelsFallback)
   const gridHeight = Math.floor(imageHeight / patchHeight)
   const gridWidth = Math.floor(imageWidth / patchWidth)
-  const numPatches = gridHeight * gridWidth
+  const numPatches = checkGeometry('num_patches', gridHeight * gridWidth, file, file)
   return {
     config: {
       hiddenSize,

@@ -9,6 +9,7 @@
  *   `.../out/kernel` [heads, head_dim, hidden], Dense kernels [in, out], `embedding/kernel` HWIO, `head/kernel` [hidden, classes].
  */
 import {InvalidInputError} from '../../core/errors.js'
+import {checkGeometry} from '../geometry-limits.js'
 import type {SourceTensor} from '../../weights/source.js'
 import type {SourceScheme, TensorRecipe} from '../family.js'
 import type {VitConfig} from './config.js'
@@ -256,6 +257,14 @@ export function deriveVitGeometry(scheme: SourceScheme, tensors: ReadonlyMap<str
     const m = p.layer.exec(name)
     if (m) layers = Math.max(layers, Number(m[1]) + 1)
   }
+  // Derived from names and shapes a hostile file chooses: bounded before any recipe or buffer is made from them.
+  const where = `${file} (geometry derived from the tensors)`
+  checkGeometry('num_hidden_layers', layers, where, file)
+  checkGeometry('hidden_size', hidden, where, file)
+  checkGeometry('intermediate_size', intermediate, where, file)
+  checkGeometry('num_channels', channels, where, file)
+  checkGeometry('num_labels', labels, where, file)
+  checkGeometry('num_patches', tokens - 1, where, file)
   let heads = numHeads
   if (scheme === 'jax') {
     const q = get('Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel', 3)

@@ -41,7 +41,7 @@ export interface ExampleRecord {
   exitCode: number
   stdout: string
   stderr: string
-  /** Files under build/ (and request.json, skus-eastus.json) after the example: path -> sha256 of the normalised bytes. */
+  /** Files under build/ (and skus-eastus.json) the example wrote or changed: path -> normalised text or sha256. */
   files: Record<string, string>
 }
 
@@ -109,13 +109,16 @@ export const EXAMPLES: Example[] = [
   ex('score-request', 'score -m examples/models/vit-digits --request request.json'),
   ex('batch', 'batch examples/images/digits --model examples/models/vit-digits --out build/digits.csv'),
   ex('evaluate', 'evaluate -m examples/models/vit-digits -d examples/datasets/digits-eval/annotations.jsonl --out build/eval'),
-  ex('evaluate-job', 'evaluate -m examples/models/vit-digits --job build/eval-job/evaluation-pipeline.yaml --out build/eval'),
+  ex('evaluate-job', 'evaluate -m examples/models/vit-digits --job build/eval-job/evaluation-pipeline.yaml --out build/eval --force'),
 ]
 
 /** README example lines that are not run, and why. */
 export const NOT_RUN: ReadonlyArray<readonly [readme: string, why: string]> = [
   ['convert ViT-B_16.npz --out vit-b16 --dtype float16', 'needs Google\'s 346 MB JAX checkpoint, which examples/ does not ship (convert from .npz is covered by test/weights on a fixture)'],
   ['convert vit_small.pth --from timm --num-heads 6 --labels labels.txt --out vit-s', 'needs a timm ViT-S checkpoint, which examples/ does not ship (timm conversion is covered by test/weights)'],
+  ['finetune -m examples/models/vit-digits --train-data examples/datasets/digits-parity/train.jsonl --out build/parity --optimizer sgd --learning-rate 0.05 --epochs 3 --no-augment', 'new with issue 14, after the recording: run (and its accuracy checked) by test/commands/finetune.test.ts'],
+  ['evaluate -m build/parity -d examples/datasets/digits-parity/test.jsonl', 'new with issue 14, after the recording: run by test/commands/finetune.test.ts on the fine-tuned model'],
+  ['finetune -m examples/models/vit-digits --job build/ft/finetune-pipeline.yaml --out build/parity-job --max-steps 3', 'new with issue 14, after the recording: the --job path is run by test/commands/finetune.test.ts'],
   ['serve --model examples/models/vit-digits', 'a server: run by the end-to-end golden test (test/e2e/readme-serve.test.ts) with the curl request below'],
 ]
 
@@ -156,7 +159,13 @@ async function listFiles(dir: string): Promise<string[]> {
   return out
 }
 
-/** What the examples wrote, each file hashed after the same normalisation as the text output (HTML reports carry timings). */
+/** Text files up to this size are recorded whole (so numbers can be compared); others by their hash. */
+const WHOLE_TEXT_BYTES = 256 * 1024
+
+/**
+ * The files under build/ (and skus-eastus.json): path -> the normalised text (HTML reports carry timings and paths),
+ * or `sha256:...` of a large or binary file.
+ */
 async function writtenFiles(work: string, urls: string[]): Promise<Record<string, string>> {
   const files = [...(await listFiles(join(work, 'build'))), join(work, 'skus-eastus.json')]
   const out: Record<string, string> = {}
@@ -170,8 +179,16 @@ async function writtenFiles(work: string, urls: string[]): Promise<Record<string
     const text = bytes.toString('utf8')
     const isText = !text.includes('\u0000') && Buffer.from(text, 'utf8').equals(bytes)
     const content = isText ? normalise(text, work, urls) : bytes
-    out[relative(work, f)] = createHash('sha256').update(content).digest('hex').slice(0, 16)
+    out[relative(work, f)] = isText && bytes.length <= WHOLE_TEXT_BYTES ? String(content) : `sha256:${createHash('sha256').update(content).digest('hex').slice(0, 16)}`
   }
+  return out
+}
+
+/** The entries of AFTER that are new or changed since BEFORE, and `(deleted)` for the ones gone. */
+function changedFiles(before: Record<string, string>, after: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(after)) if (before[k] !== v) out[k] = v
+  for (const k of Object.keys(before)) if (!(k in after)) out[k] = '(deleted)'
   return out
 }
 
@@ -189,6 +206,7 @@ export async function runExamples(run: Runner, examplesDir: string, only?: (e: E
     await cp(examplesDir, join(work, 'examples'), {recursive: true})
     await writeRequest(work)
     const records: ExampleRecord[] = []
+    let files: Record<string, string> = {}
     for (const e of EXAMPLES) {
       if (only && !only(e)) continue
       const env: Record<string, string> = {NO_COLOR: '1', ...noAzureEnv()}
@@ -206,14 +224,16 @@ export async function runExamples(run: Runner, examplesDir: string, only?: (e: E
       }
       const r = await run(e.args, {cwd: work, env})
       const urls = [arm.url, vmsizes.url]
+      const now = await writtenFiles(work, urls)
       records.push({
         id: e.id,
         args: e.args,
         exitCode: r.exitCode,
         stdout: normalise(r.stdout, work, urls),
         stderr: normalise(r.stderr, work, urls),
-        files: await writtenFiles(work, urls),
+        files: changedFiles(files, now),
       })
+      files = now
     }
     return records
   } finally {

@@ -13,7 +13,8 @@ import {execa} from 'execa'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {FakeArm} from '../azure/fake-arm.js'
-import {BIN, ROOT} from '../helpers/cli.js'
+import {ROOT} from '../helpers/cli.js'
+import {e2eBin} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIX = join(ROOT, 'test/azure/fixtures')
@@ -30,7 +31,7 @@ afterEach(async () => {
 })
 
 async function apply(args: string[], env: Record<string, string> = {}) {
-  const r = await execa('node', [BIN, 'apply', ...args, '--arm-endpoint', fake.url, '--workspace', 'vit-ws', '--registry', 'vitrine-test', '--poll-interval', '0.01'], {
+  const r = await execa('node', [await e2eBin(), 'apply', ...args, '--arm-endpoint', fake.url, '--workspace', 'vit-ws', '--registry', 'vitrine-test', '--poll-interval', '0.01'], {
     cwd: ROOT,
     reject: false,
     timeout: 60_000,

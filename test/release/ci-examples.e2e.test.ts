@@ -244,6 +244,8 @@ async function runGithubJob(jobId: string, event: 'pull_request' | 'push'): Prom
     ...expand(workflow.env),
     ...expand(job.env),
   }
+  // A fresh checkout, as each job gets on a new runner: nothing left from the previous job's build/.
+  await execa('git', ['clean', '-qfdx'], {cwd})
   await execa('git', ['checkout', '-q', event === 'push' ? 'main' : 'change'], {cwd})
   if (event === 'push') await execa('git', ['merge', '-q', '--ff-only', 'change'], {cwd})
   for (const step of job.steps) {
@@ -296,6 +298,7 @@ async function runAdoStage(stageName: string, reason: 'PullRequest' | 'Individua
   const env: Record<string, string> = {...machineEnv(), RUNNER_TEMP: temp}
   for (const [k, v] of Object.entries(variables)) env[k.toUpperCase().replace(/\./g, '_')] = String(v)
   const macro = (s: string) => s.replace(/\$\(([\w.]+)\)/g, (m, name: string) => (name in variables ? variables[name] : m))
+  await execa('git', ['clean', '-qfdx'], {cwd}) // a fresh checkout, as each run's agent job gets
   await execa('git', ['checkout', '-q', reason === 'PullRequest' ? 'change' : 'main'], {cwd})
   if (reason !== 'PullRequest') await execa('git', ['merge', '-q', '--ff-only', 'change'], {cwd})
   const summaries: string[] = []
@@ -450,9 +453,9 @@ describe('action.yml runs the CLI with its inputs and sets its outputs', () => {
   it('validate: SARIF written, its path in `sarif`, exit code 0; a broken asset fails the step with annotations, `sarif` still set', async () => {
     const ok = await runAction({command: 'validate', args: 'assets --changed-since origin/main', package: 'none'}, repo)
     expect(ok.status, ok.stdout).toBe(0)
-    expect(ok.outputs).toEqual({'exit-code': '0', sarif: 'vitrine.sarif'})
+    expect(ok.outputs).toEqual({'exit-code': '0', sarif: join(repo, 'vitrine.sarif')})
     expect((JSON.parse(await readFile(join(repo, 'vitrine.sarif'), 'utf8')) as {version: string}).version).toBe('2.1.0')
-    expect(ok.stdout).toContain('vitrine validate: 0 finding(s), SARIF in vitrine.sarif')
+    expect(ok.stdout).toContain(`vitrine validate: 0 finding(s), SARIF in ${join(repo, 'vitrine.sarif')}`)
 
     const spec = join(repo, 'assets/google-vit-base-patch16-224/spec.yaml')
     const good = await readFile(spec, 'utf8')
@@ -460,7 +463,7 @@ describe('action.yml runs the CLI with its inputs and sets its outputs', () => {
     try {
       const bad = await runAction({command: 'validate', args: "'assets'", package: 'none', 'sarif-file': 'out.sarif'}, repo)
       expect(bad.status).toBe(1)
-      expect(bad.outputs).toEqual({'exit-code': '1', sarif: 'out.sarif'})
+      expect(bad.outputs).toEqual({'exit-code': '1', sarif: join(repo, 'out.sarif')})
       expect(bad.stdout, bad.stdout).toMatch(/^::error file=.*spec\.yaml,line=\d+,col=\d+,title=vitrine [\w-]+::/m)
     } finally {
       await writeFile(spec, good)
