@@ -99,4 +99,13 @@ describe('finding 4: --allow-urls fetches internal addresses', () => {
     // And with --allow-private-urls the internal server is reachable (the flag does what it says).
     expect(Buffer.from(await fetchImageUrl(`http://localhost:${port}/secret`, 'f', {allowPrivate: true})).toString()).toBe('internal data')
   })
+
+  it('finding 7: a failing image URL\'s SAS sig= never appears in the error (serve\'s 400 body and log, score\'s stderr and --json carry this text)', async () => {
+    const url = `http://127.0.0.1:${port}/missing.png?sv=2022-11-02&se=2030-01-01&sp=r&sig=SuperSecretSignature%3D`
+    for (const allowPrivate of [false, true]) {
+      const m = await fetchError(fetchImageUrl(url, 'input_data[0]', {timeoutMs: 2000, allowPrivate}))
+      expect(m).toContain('sig=<redacted>')
+      expect(m).not.toContain('SuperSecretSignature')
+    }
+  })
 })
