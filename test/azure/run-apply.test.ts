@@ -201,16 +201,16 @@ describe('upload', () => {
       await writeFile(join(dir, name), Buffer.alloc(100, i))
       files.push({path: name, size: 100, sha256: ''})
     }
-    // Successful calls are held in flight for a second; the call for f01 fails at once (400: not retried).
-    fake.blobDelayMs = 1000
+    // Successful calls are held in flight for 4 s; the call for f01 fails at once (400: not retried).
+    fake.blobDelayMs = 4000
     fake.fail({method: 'PUT', path: /f01\.bin$/, status: 400, body: '<Error><Code>InvalidHeaderValue</Code><Message>bad</Message></Error>'})
     const started = Date.now()
     const err = await uploadFiles(`${fake.url}/blob/c1?sv=1&sig=FAKESASSIGNATURE`, dir, files, {concurrency: 4, progress: silentProgress}).catch((e: unknown) => e)
     expect((err as Error).message).toContain('InvalidHeaderValue')
     // It returned when the failure was known, not after the held calls finished.
-    expect(Date.now() - started).toBeLessThan(900)
+    expect(Date.now() - started).toBeLessThan(3500)
     // Only the 4 calls in flight when f01 failed were ever sent: none after (the aborted ones freed their slots).
-    await new Promise((r) => setTimeout(r, 1200))
+    await new Promise((r) => setTimeout(r, 4200))
     expect(fake.blobRequests().map((q) => q.path.split('/').pop()).sort()).toEqual(['f00.bin', 'f01.bin', 'f02.bin', 'f03.bin'])
   })
 })
