@@ -34,15 +34,15 @@ written. Without --out the YAML documents go to stdout, separated by ---.`
     'allow-sku-outside-list': Flags.boolean({description: 'Accept a --set instance_type outside the asset\'s allow list for the scenario (Azure refuses to deploy it)'}),
     multilabel: Flags.boolean({description: 'finetune/evaluation: multilabel classification (image-classification-multilabel)'}),
     compute: Flags.string({description: 'batch-endpoint/finetune/evaluation: the compute cluster to run on'}),
-    'train-data': Flags.string({description: 'finetune: a folder per class of images, written as JSONL + MLTable beside the YAML (needs --out)'}),
-    'test-data': Flags.string({description: 'evaluation: an MLTable folder, a JSONL file or an image folder'}),
-    'image-url-prefix': Flags.string({description: 'With --train-data: where the image tree was uploaded (azureml://datastores/<ds>/paths/<folder>/)'}),
+    'train-data': Flags.string({description: 'finetune: a JSONL (relative image paths), an MLTable folder or a folder per class, written with copies of its images as training/validation MLTable folders beside the YAML (needs --out)'}),
+    'test-data': Flags.string({description: 'evaluation: a JSONL (relative image paths), an MLTable folder or a folder per class, written with copies of its images as a data folder beside the YAML (needs --out)'}),
+    'image-url-prefix': Flags.string({description: 'With --train-data: where the images were uploaded (azureml://datastores/<ds>/paths/<folder>/); image_url is this plus the path inside the data, and no image is copied'}),
     'sku-catalog': Flags.string({description: 'A SKU catalog file (from `vitrine skus refresh`) instead of the bundled one'}),
   }
 
   async run(): Promise<GenerateResult> {
     const {args, flags} = await this.parse(Generate)
-    const {result, texts} = await generate({
+    const {result, texts, copies} = await generate({
       kind: args.kind,
       asset: flags.asset,
       registry: flags.registry,
@@ -57,7 +57,7 @@ written. Without --out the YAML documents go to stdout, separated by ---.`
       skuCatalog: flags['sku-catalog'],
     })
     if (flags.out !== undefined) {
-      await writeGenerated(result, texts, flags.out)
+      await writeGenerated(result, texts, flags.out, process.cwd(), copies)
     } else {
       for (const file of result.files) file.content = texts.get(file.path)
     }
@@ -72,7 +72,13 @@ written. Without --out the YAML documents go to stdout, separated by ---.`
       this.log(result.files.map((f) => f.content ?? '').join('---\n').replace(/\n$/, ''))
     } else {
       for (const note of notes) this.log(note)
-      for (const f of result.files) this.log(`${f.status.padEnd(9)} ${f.path}`)
+      // Images copied into the data folders are counted, not listed (a data set has hundreds).
+      const images = new Map<string, number>()
+      for (const f of result.files) {
+        if (f.kind === 'image') images.set(f.status, (images.get(f.status) ?? 0) + 1)
+        else this.log(`${f.status.padEnd(9)} ${f.path}`)
+      }
+      for (const [status, n] of images) this.log(`${status.padEnd(9)} ${n} image${n === 1 ? '' : 's'} copied into the data folder${n === 1 ? '' : 's'}`)
     }
     return result
   }

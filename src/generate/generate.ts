@@ -3,10 +3,11 @@
  * document against the bundled schemas, and only then writes (atomically) or hands back the text.
  */
 import {readFile, stat} from 'node:fs/promises'
-import {basename, join, resolve} from 'node:path'
+import {join, resolve} from 'node:path'
 
 import {writeFileAtomic} from '../core/atomic.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
+import {readUserFile} from '../core/user-file.js'
 import {readModelAssetFacts} from '../assets/asset.js'
 import type {ModelAssetFacts, Scenario} from '../assets/facts.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
@@ -21,7 +22,6 @@ import {
   type DocumentRole,
   type GenerateKind,
   type GeneratedYaml,
-  relativeFromBase,
 } from './context.js'
 import {generateDefaults} from './defaults.js'
 import {renderYaml} from './emit.js'
@@ -32,6 +32,7 @@ import {buildModel} from './model-version.js'
 import {buildOnlineEndpoint} from './online.js'
 import {applySetAssignment, parseSetAssignment, type SetAssignment} from './set-path.js'
 import {buildTrainingData} from './train-data.js'
+import {buildDataFolder, readPlacedRows, type DataFolder} from './data-folder.js'
 import {checkAzureMlYaml} from '../azureml/yaml-check.js'
 
 export {GENERATE_KINDS, type GenerateKind} from './context.js'
@@ -128,31 +129,15 @@ export function parseKind(kind: string): GenerateKind {
 
 const REGISTRY_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{1,32}$/
 
-/** Test data as the evaluation job will reference it, from a path the user gave. */
-async function testDataInput(path: string, baseDir: string, cwd: string): Promise<{input: DataInput; warning?: string}> {
-  const abs = resolve(cwd, path)
-  const st = await stat(abs).catch(() => undefined)
-  if (!st) throw new UsageError(`--test-data ${path}: no such file or directory`, {file: path})
-  const rel = relativeFromBase(baseDir, abs)
-  if (st.isFile()) {
-    if (basename(abs) === 'MLTable') return {input: {path: relativeFromBase(baseDir, resolve(abs, '..')), type: 'mltable'}}
-    if (!/\.jsonl$/i.test(abs)) throw new UsageError(`--test-data ${path}: expected an MLTable folder, a .jsonl file or an image folder`, {file: path})
-    return {input: {path: rel, type: 'uri_file'}}
-  }
-  const hasMltable = await stat(join(abs, 'MLTable')).then((s) => s.isFile(), () => false)
-  if (hasMltable) return {input: {path: rel, type: 'mltable'}}
-  return {
-    input: {path: rel, type: 'uri_folder'},
-    warning: `--test-data ${path}: an image folder (uri_folder): vitrine evaluate reads it as a folder per class, but Azure's evaluation component needs an MLTable`,
-  }
-}
-
 function issuesText(issues: Array<{line: number; column: number; message: string}>, file: string): string {
   return issues.map((i) => `${file}:${i.line}:${i.column}: ${i.message}`).join('\n')
 }
 
-/** Builds, edits and checks the documents of a kind; writes nothing. */
-export async function generate(options: GenerateOptions): Promise<{result: GenerateResult; texts: Map<string, string>}> {
+/**
+ * Builds, edits and checks the documents of a kind; writes nothing. `texts` holds each generated file's text,
+ * `copies` the source of each image a data folder carries (by its path under the output folder).
+ */
+export async function generate(options: GenerateOptions): Promise<{result: GenerateResult; texts: Map<string, string>; copies: Map<string, string>}> {
   const kind = parseKind(options.kind)
   const cwd = options.cwd ?? process.cwd()
   const registry = options.registry ?? 'azureml'
@@ -167,8 +152,8 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
   if (options.trainData !== undefined && options.out === undefined) {
     throw new UsageError('--train-data writes MLTable folders beside the YAML: give --out DIR')
   }
-  if (options.trainData !== undefined && options.multilabel) {
-    throw new UsageError('--train-data reads a folder per class, which cannot hold multilabel annotations; write the JSONL yourself for --multilabel')
+  if (options.testData !== undefined && options.out === undefined) {
+    throw new UsageError('--test-data writes a data folder (MLTable, JSONL and the images it names) beside the YAML: give --out DIR')
   }
 
   const facts: ModelAssetFacts = await readModelAssetFacts(resolve(cwd, options.asset))
@@ -202,15 +187,18 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
     throw new UsageError(`--set instance_type: KIND ${kind} has no instance type`)
   }
 
-  let testData: DataInput | undefined
+  const task = options.multilabel ? 'image-classification-multilabel' : 'image-classification'
+  // The evaluation component declares test_data as uri_folder: the folder of the MLTable, its JSONL and the images.
+  let testFolder: DataFolder | undefined
   if (options.testData !== undefined) {
-    const t = await testDataInput(options.testData, baseDir, cwd)
-    testData = t.input
-    if (t.warning) warnings.push(t.warning)
+    const placed = await readPlacedRows(resolve(cwd, options.testData), task, `--test-data ${options.testData}`)
+    warnings.push(...placed.warnings)
+    testFolder = buildDataFolder(placed.rows, 'data/test-data-folder', 'test_annotations.jsonl', Boolean(options.multilabel))
   }
+  const testData: DataInput | undefined = testFolder && {path: testFolder.path, type: 'uri_folder'}
   const training = options.trainData === undefined
     ? undefined
-    : buildTrainingData(resolve(cwd, options.trainData), baseDir, generateDefaults().mltable.validation_every, options.imageUrlPrefix)
+    : await buildTrainingData(resolve(cwd, options.trainData), generateDefaults().mltable.validation_every, task, options.imageUrlPrefix, options.trainData)
 
   const ctx: BuildContext = {
     kind,
@@ -252,7 +240,7 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
   // Every YAML is rendered, then the rendered text is checked: what is written is what was checked.
   const texts = new Map<string, string>()
   const files: GeneratedFileResult[] = []
-  const allYaml = [...built.documents, ...(training?.documents ?? [])]
+  const allYaml = [...built.documents, ...(training?.documents ?? []), ...(testFolder?.documents ?? [])]
   for (const doc of allYaml) {
     const text = renderYaml(doc.content)
     const problems = checkAzureMlYaml(text, doc.fileName).filter((d) => d.severity === 'error')
@@ -262,9 +250,14 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
     texts.set(doc.fileName, text)
     files.push({kind: doc.schema, role: doc.role, path: doc.fileName, schema: azureMlSchemaUrl(doc.schema as AzureMlSchemaName), checkedWith: `schemas/${azureMlSchemaFile(doc.schema)}`, status: 'printed'})
   }
-  for (const data of [...built.dataFiles, ...(training?.dataFiles ?? [])]) {
+  for (const data of [...built.dataFiles, ...(training?.dataFiles ?? []), ...(testFolder?.dataFiles ?? [])]) {
     texts.set(data.fileName, data.text)
     files.push({kind: 'jsonl', role: 'data', path: data.fileName, schema: null, checkedWith: null, status: 'printed'})
+  }
+  const copies = new Map<string, string>()
+  for (const copy of [...(training?.copies ?? []), ...(testFolder?.copies ?? [])]) {
+    copies.set(copy.fileName, copy.from)
+    files.push({kind: 'image', role: 'data', path: copy.fileName, schema: null, checkedWith: null, status: 'printed'})
   }
   if (training) {
     warnings.push(`--train-data: ${training.summary.classes} classes, ${training.summary.training} training and ${training.summary.validation} validation images`)
@@ -281,7 +274,7 @@ export async function generate(options: GenerateOptions): Promise<{result: Gener
     files,
     warnings,
   }
-  return {result, texts}
+  return {result, texts, copies}
 }
 
 /** A renamed endpoint carries its deployments along, unless they were given an endpoint of their own. */
@@ -293,22 +286,23 @@ function syncNames(docs: GeneratedYaml[], explicit: Set<string>): void {
 }
 
 /**
- * Writes the generated files under `out`, each atomically. Every file was checked before the first is written, so
- * a refused run writes nothing.
+ * Writes the generated files under `out`, each atomically, and copies the images of the data folders (`copies`).
+ * Every file was checked before the first is written, so a refused run writes nothing.
  */
-export async function writeGenerated(result: GenerateResult, texts: Map<string, string>, out: string, cwd = process.cwd()): Promise<void> {
+export async function writeGenerated(result: GenerateResult, texts: Map<string, string>, out: string, cwd = process.cwd(), copies = new Map<string, string>()): Promise<void> {
   const root = resolve(cwd, out)
   const existing = await stat(root).catch(() => undefined)
   if (existing && !existing.isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`, {file: out})
   for (const file of result.files) {
     const target = join(root, file.path)
-    const text = texts.get(file.path) ?? ''
-    const before = await readFile(target, 'utf8').catch(() => undefined)
-    if (before === text) {
+    const from = copies.get(file.path)
+    const content = from === undefined ? Buffer.from(texts.get(file.path) ?? '', 'utf8') : await readUserFile(from)
+    const before = await readFile(target).catch(() => undefined)
+    if (before?.equals(content)) {
       file.status = 'unchanged'
       continue
     }
-    await writeFileAtomic(target, text)
+    await writeFileAtomic(target, content)
     file.status = before === undefined ? 'created' : 'updated'
   }
   for (const file of result.files) file.path = join(out, file.path)

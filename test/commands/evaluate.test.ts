@@ -157,7 +157,8 @@ describe('vitrine evaluate', () => {
     const table = join(out, 'ft', 'data', 'validation-mltable-folder')
     const gen = await runCli(['generate', 'evaluation', '--asset', 'examples/assets/google-vit-base-patch16-224', '--test-data', table, '--out', join(out, 'job')])
     expect(gen.exitCode).toBe(0)
-    expect(await readFile(join(out, 'job', 'evaluation-pipeline.yaml'), 'utf8')).toMatch(/type: mltable/)
+    // The evaluation component declares test_data as uri_folder: the data folder holds the MLTable, its JSONL and the images.
+    expect(await readFile(join(out, 'job', 'evaluation-pipeline.yaml'), 'utf8')).toMatch(/path: .\/data\/test-data-folder\n\s+type: uri_folder/)
     const run = await runCli(['evaluate', '--job', join(out, 'job', 'evaluation-pipeline.yaml'), '-m', MODEL, '--out', join(out, 'eval'), '--json'], {timeout: 180_000})
     expect(run.exitCode).toBe(0)
     const result = JSON.parse(run.stdout) as Result & {data: {format: string}}
@@ -169,7 +170,8 @@ describe('vitrine evaluate', () => {
     const byImage = new Map(expected.predictions.map((p) => [p.image.replace(/^images\//, ''), p]))
     let correct = 0
     for (const row of rows) {
-      const key = /images\/(\d\/\d+\.png)$/.exec(row.image)?.[1] as string
+      // The data folder names each image by its path inside it (<label>/<name>), as copied from the class folders.
+      const key = /(?:^|\/)(\d\/\d+\.png)$/.exec(row.image)?.[1] as string
       const e = byImage.get(key)
       expect(e, row.image).toBeDefined()
       expect(row.prediction).toBe(e?.predicted)

@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 
 import {InvalidInputError, UsageError} from '../../src/core/errors.js'
-import {generate} from '../../src/generate/generate.js'
+import {generate, writeGenerated} from '../../src/generate/generate.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
@@ -77,22 +77,41 @@ describe('generate', () => {
     expect(text).toMatch(/#\s+learning_rate/)
   })
 
-  it('--test-data: an MLTable folder, a JSONL file or an image folder, relative to the YAML', async () => {
+  it('--test-data: a JSONL, an MLTable folder or a folder per class becomes a uri_folder beside the YAML holding every image its JSONL names', async () => {
     const work = await tempDir()
-    mkdirSync(join(work, 'data/mlt'), {recursive: true})
-    writeFileSync(join(work, 'data/mlt/MLTable'), 'paths:\n  - file: ./a.jsonl\n')
-    writeFileSync(join(work, 'data/test.jsonl'), '')
-    mkdirSync(join(work, 'data/images/a'), {recursive: true})
-    const input = async (p: string) => {
-      const r = await generate({kind: 'evaluation', asset: CURRENT, testData: p, out: 'eval', cwd: work})
-      return {input: parse(r.texts.get('evaluation-pipeline.yaml')!).jobs.pipeline_component_job.inputs.test_data, warnings: r.result.warnings}
+    for (const p of ['a/1.png', 'a/2.png', 'b/3.png']) {
+      mkdirSync(join(work, 'data/images', p, '..'), {recursive: true})
+      writeFileSync(join(work, 'data/images', p), p)
     }
-    expect((await input('data/mlt')).input).toEqual({path: '../data/mlt', type: 'mltable'})
-    expect((await input('data/test.jsonl')).input).toEqual({path: '../data/test.jsonl', type: 'uri_file'})
-    const folder = await input('data/images')
-    expect(folder.input).toEqual({path: '../data/images', type: 'uri_folder'})
-    expect(folder.warnings.join()).toMatch(/needs an MLTable/)
-    await expect(input('data/nothing')).rejects.toThrow(UsageError)
+    writeFileSync(join(work, 'data/test.jsonl'), ['a/1', 'a/2', 'b/3'].map((p) => JSON.stringify({image_url: `images/${p}.png`, label: p[0]})).join('\n') + '\n')
+    mkdirSync(join(work, 'data/mlt/pics'), {recursive: true})
+    writeFileSync(join(work, 'data/mlt/pics/x.png'), 'x')
+    writeFileSync(join(work, 'data/mlt/MLTable'), 'paths:\n  - file: ./a.jsonl\ntransformations:\n  - read_json_lines: {encoding: utf8}\n')
+    writeFileSync(join(work, 'data/mlt/a.jsonl'), '{"image_url": "pics/x.png", "label": "a"}\n')
+    const run = async (p: string) => {
+      const r = await generate({kind: 'evaluation', asset: CURRENT, testData: p, out: 'eval', cwd: work})
+      await writeGenerated(r.result, r.texts, 'eval', work, r.copies)
+      return parse(r.texts.get('evaluation-pipeline.yaml')!).jobs.pipeline_component_job.inputs.test_data
+    }
+    // The evaluation component declares test_data as uri_folder: the folder of the MLTable, its JSONL and the images.
+    const folder = join(work, 'eval/data/test-data-folder')
+    const named = () =>
+      readFileSync(join(folder, 'test_annotations.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as {image_url: string}).image_url)
+    expect(await run('data/test.jsonl')).toEqual({path: './data/test-data-folder', type: 'uri_folder'})
+    expect(named()).toEqual(['images/a/1.png', 'images/a/2.png', 'images/b/3.png'])
+    for (const image of named()) expect(readFileSync(join(folder, image), 'utf8')).toBe(image.replace('images/', ''))
+    expect(parse(readFileSync(join(folder, 'MLTable'), 'utf8')).paths).toEqual([{file: './test_annotations.jsonl'}])
+    expect(await run('data/images')).toEqual({path: './data/test-data-folder', type: 'uri_folder'})
+    expect(named()).toEqual(['a/1.png', 'a/2.png', 'b/3.png'])
+    for (const image of named()) expect(readFileSync(join(folder, image), 'utf8')).toBe(image)
+    expect(await run('data/mlt')).toEqual({path: './data/test-data-folder', type: 'uri_folder'})
+    expect(named()).toEqual(['pics/x.png'])
+    expect(readFileSync(join(folder, 'pics/x.png'), 'utf8')).toBe('x')
+    await expect(run('data/nothing')).rejects.toThrow(UsageError)
+    // A path that would leave the data's folder: an error naming the file and line.
+    writeFileSync(join(work, 'data/escape.jsonl'), '{"image_url": "images/a/1.png", "label": "a"}\n{"image_url": "../outside.png", "label": "a"}\n')
+    await expect(run('data/escape.jsonl')).rejects.toThrow(/escape\.jsonl:2: image_url \.\.\/outside\.png would leave the data's folder/)
+    await expect(generate({kind: 'evaluation', asset: CURRENT, testData: 'data/test.jsonl', cwd: work})).rejects.toThrow(/give --out/)
   })
 
   it('model: a local weights folder is referenced relative to where the YAML goes', async () => {
