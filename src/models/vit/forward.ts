@@ -4,6 +4,7 @@
  * LayerNorm, classifier on the CLS token. The arithmetic is the backend's; this file only orders it.
  */
 import type {Backend} from '../../engine/backend.js'
+import {patchify} from '../ops.js'
 import type {VitConfig} from './config.js'
 import type {VitLinears, VitParameters} from './parameters.js'
 import type {VitState} from './state.js'
@@ -13,22 +14,7 @@ import type {VitState} from './state.js'
 // patch are dropped, as the strided convolution drops them.
 export function im2col(patches: Float32Array, pixels: Float32Array, config: VitConfig, B: number): void {
   const {numChannels: ch, imageHeight: H, imageWidth: W, patchHeight: PH, patchWidth: PW, gridHeight: GH, gridWidth: GW} = config
-  const rowLen = ch * PH * PW
-  let o = 0
-  for (let b = 0; b < B; b++) {
-    for (let gy = 0; gy < GH; gy++) {
-      for (let gx = 0; gx < GW; gx++) {
-        for (let c = 0; c < ch; c++) {
-          for (let ky = 0; ky < PH; ky++) {
-            const src = ((b * ch + c) * H + gy * PH + ky) * W + gx * PW
-            patches.set(pixels.subarray(src, src + PW), o)
-            o += PW
-          }
-        }
-      }
-    }
-  }
-  if (o !== B * GH * GW * rowLen) throw new Error('internal: im2col wrote the wrong number of values')
+  patchify(patches, pixels, B, ch, H, W, PH, PW, GH, GW)
 }
 
 // x[B, T, C]: x[b, 0] = cls + pos[0]; x[b, 1 + p] = patchEmbeds[b, p] + pos[1 + p]
