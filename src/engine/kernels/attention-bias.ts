@@ -1,3 +1,5 @@
+import {softmaxTimesV} from './reference.js'
+
 /**
  * Attention with an additive bias, the naive reference (float64 accumulators) that the WebAssembly kernel
  * (assembly/attention-bias.ts) is tested against; the TypeScript backend runs it as is (attention is O(T^2 C) against
@@ -61,17 +63,7 @@ export function biasedAttentionNaive(
           scores[t2] = v
           if (v > max) max = v
         }
-        let sum = 0
-        for (let t2 = 0; t2 < T; t2++) {
-          scores[t2] = Math.exp(scores[t2] - max)
-          sum += scores[t2]
-        }
-        const o = (b * T + t) * C + h * hs
-        for (let i = 0; i < hs; i++) {
-          let acc = 0
-          for (let t2 = 0; t2 < T; t2++) acc += scores[t2] * qkv[(b * T + t2) * C3 + 2 * C + h * hs + i]
-          out[o + i] = acc / sum
-        }
+        softmaxTimesV(out, (b * T + t) * C + h * hs, scores, max, qkv, b * T * C3 + 2 * C + h * hs, C3, T, hs)
       }
     }
   }

@@ -116,6 +116,31 @@ export function softmaxNaive(out: Float32Array, inp: Float32Array, M: number, N:
   }
 }
 
+// One query's attention output from its raw scores[T] (max = their maximum): scores become exp(scores - max) in place,
+// then out[o + i] = sum over t2 of scores[t2] * qkv[v + t2 * stride + i], divided by the sum of the exps, for i < hs.
+export function softmaxTimesV(
+  out: Float32Array,
+  o: number,
+  scores: Float64Array,
+  max: number,
+  qkv: Float32Array,
+  v: number,
+  stride: number,
+  T: number,
+  hs: number,
+): void {
+  let sum = 0
+  for (let t2 = 0; t2 < T; t2++) {
+    scores[t2] = Math.exp(scores[t2] - max)
+    sum += scores[t2]
+  }
+  for (let i = 0; i < hs; i++) {
+    let acc = 0
+    for (let t2 = 0; t2 < T; t2++) acc += scores[t2] * qkv[v + t2 * stride + i]
+    out[o + i] = acc / sum
+  }
+}
+
 // out[B, T, C] = multi-head attention of qkv[B, T, 3C] (q | k | v, heads contiguous inside each), no mask.
 // Allocates one row of scores: this is the reference, not the fast path.
 export function attentionNaive(out: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void {
@@ -134,17 +159,7 @@ export function attentionNaive(out: Float32Array, qkv: Float32Array, B: number, 
           scores[t2] = dot * scale
           if (scores[t2] > max) max = scores[t2]
         }
-        let sum = 0
-        for (let t2 = 0; t2 < T; t2++) {
-          scores[t2] = Math.exp(scores[t2] - max)
-          sum += scores[t2]
-        }
-        const o = (b * T + t) * C + h * hs
-        for (let i = 0; i < hs; i++) {
-          let acc = 0
-          for (let t2 = 0; t2 < T; t2++) acc += scores[t2] * qkv[(b * T + t2) * 3 * C + 2 * C + h * hs + i]
-          out[o + i] = acc / sum
-        }
+        softmaxTimesV(out, (b * T + t) * C + h * hs, scores, max, qkv, b * T * 3 * C + 2 * C + h * hs, 3 * C, T, hs)
       }
     }
   }
