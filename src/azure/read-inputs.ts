@@ -1,3 +1,4 @@
+import {stat} from 'node:fs/promises'
 import {basename, dirname, extname, join, posix, resolve} from 'node:path'
 
 import {azureMlSchemaFileName, isAzureMlSchemaHost, schemaNameFromUrl, type AzureMlSchemaName} from '../azureml/schemas.js'
@@ -268,7 +269,9 @@ async function modelFromYaml(file: string, y: JsonObject, target: ApplyTarget): 
     throw new UsageError(`${file}: path '${path}' is local: apply uploads model files only to a registry (pass --registry)`, {file})
   }
   const root = resolve(dirname(file), path)
-  const files = await listModelFiles(root, file)
+  // A single file is uploaded as itself (the model's URI names the file), as the SDK does for a file path.
+  const st = await stat(root).catch(() => undefined)
+  const files = st?.isFile() ? [{path: '', size: st.size, sha256: ''}] : await listModelFiles(root, file)
   const modelSubdir = basename(root)
   return {
     ...t,
@@ -276,7 +279,7 @@ async function modelFromYaml(file: string, y: JsonObject, target: ApplyTarget): 
     file,
     body,
     notes,
-    upload: {root: dirname(root), files: files.map((f) => ({...f, path: posix.join(modelSubdir, f.path)})), modelSubdir, verified: false},
+    upload: {root: dirname(root), files: files.map((f) => ({...f, path: f.path === '' ? modelSubdir : posix.join(modelSubdir, f.path)})), modelSubdir, verified: false},
   }
 }
 

@@ -274,3 +274,24 @@ describe('Failed resources and registries elsewhere', () => {
     ).rejects.toThrow(/--registry-subscription '.*' disagrees with the registry ARM id/)
   })
 })
+
+describe('a model whose local path is a single file', () => {
+  it('is uploaded as that one file and the model version points at it', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'model.onnx'), Buffer.from([1, 2, 3, 4, 5]))
+    await writeFile(
+      join(dir, 'model.yaml'),
+      '$schema: https://azuremlschemas.azureedge.net/latest/model.schema.json\nname: vit-digits-onnx\nversion: "1"\ntype: custom_model\npath: ./model.onnx\n',
+    )
+    const target = {subscription: SUB, resourceGroup: 'rg', registry: 'reg', armEndpoint: fake.url}
+    const r = await runApply(request([join(dir, 'model.yaml')], {target}))
+    expect(r.error).toBeUndefined()
+    const blobs = fake.blobRequests()
+    expect(blobs.length).toBeGreaterThan(0)
+    const container = blobs[0].path.split('/')[2]
+    expect([...fake.blobs.keys()]).toEqual([`${container}/model.onnx`])
+    expect(fake.blobs.get(`${container}/model.onnx`)).toEqual(Buffer.from([1, 2, 3, 4, 5]))
+    const put = fake.writes().find((w) => w.method === 'PUT' && w.path.endsWith('/models/vit-digits-onnx/versions/1'))!
+    expect((put.json as {properties: {modelUri: string}}).properties.modelUri).toMatch(new RegExp(`/blob/${container}/model\\.onnx$`))
+  })
+})
