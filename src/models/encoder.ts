@@ -4,6 +4,7 @@
  * folded into the output linears at load; BEiT's relative position bias rides along as `relBias`) and in its head.
  */
 import type {Backend, Linear} from '../engine/backend.js'
+import {foldRowScale} from './tensor-plan.js'
 
 export interface EncoderLayerWeights {
   ln1Gamma: Float32Array // (C) LayerNorm before attention
@@ -16,6 +17,44 @@ export interface EncoderLayerWeights {
   fc2: Linear // (C, I)
   /** (NH, T, T) added to the attention scores (BEiT), or null. */
   relBias: Float32Array | null
+}
+
+/** One encoder layer's parameter views as a family's tensor table fills them (lambda1/2: layer scales, or null). */
+export interface EncoderLayerViews {
+  ln1Gamma: Float32Array
+  ln1Beta: Float32Array
+  qkvWeight: Float32Array
+  qkvBias: Float32Array | null
+  outWeight: Float32Array
+  outBias: Float32Array
+  ln2Gamma: Float32Array
+  ln2Beta: Float32Array
+  fc1Weight: Float32Array
+  fc1Bias: Float32Array
+  fc2Weight: Float32Array
+  fc2Bias: Float32Array
+  lambda1: Float32Array | null
+  lambda2: Float32Array | null
+}
+
+/**
+ * Prepares one layer for the forward pass: layer scales folded into the attention-output and fc2 linears (so the
+ * blocks run as plain pre-LN blocks), every linear handed to the backend. C hidden, I intermediate.
+ */
+export function prepareEncoderLayer(backend: Backend, r: EncoderLayerViews, relBias: Float32Array | null, C: number, I: number): EncoderLayerWeights {
+  if (r.lambda1) foldRowScale(r.outWeight, r.outBias, r.lambda1, C, C)
+  if (r.lambda2) foldRowScale(r.fc2Weight, r.fc2Bias, r.lambda2, C, I)
+  return {
+    ln1Gamma: r.ln1Gamma,
+    ln1Beta: r.ln1Beta,
+    qkv: backend.prepareLinear(r.qkvWeight, r.qkvBias, 3 * C, C),
+    attnOut: backend.prepareLinear(r.outWeight, r.outBias, C, C),
+    ln2Gamma: r.ln2Gamma,
+    ln2Beta: r.ln2Beta,
+    fc1: backend.prepareLinear(r.fc1Weight, r.fc1Bias, I, C),
+    fc2: backend.prepareLinear(r.fc2Weight, r.fc2Bias, C, I),
+    relBias,
+  }
 }
 
 /** The activations of the embeddings and the blocks, for `maxBatch` images of Np patches (T = Np + 1 tokens). */

@@ -5,8 +5,7 @@
  * bias its attention adds.
  */
 import type {Backend, Linear} from '../../engine/backend.js'
-import type {EncoderLayerWeights} from '../encoder.js'
-import {foldRowScale} from '../tensor-plan.js'
+import {type EncoderLayerWeights, prepareEncoderLayer} from '../encoder.js'
 import type {BeitConfig} from './config.js'
 import type {BeitParameters} from './tensors.js'
 
@@ -58,23 +57,11 @@ export function prepareBeitWeights(p: BeitParameters, config: BeitConfig, backen
   }
   const shared = sharedTable ? expand(sharedTable) : null
   const layers = raw.map((r): EncoderLayerWeights => {
-    if (r.lambda1) foldRowScale(r.outWeight, r.outBias, r.lambda1, C, C)
-    if (r.lambda2) foldRowScale(r.fc2Weight, r.fc2Bias, r.lambda2, C, I)
     // BeitSelfAttention adds its own table's bias, then the shared one: with both, their sum.
     let relBias = r.table ? expand(r.table) : null
     if (relBias && shared) for (let i = 0; i < relBias.length; i++) relBias[i] += shared[i]
     else if (shared) relBias = shared
-    return {
-      ln1Gamma: r.ln1Gamma,
-      ln1Beta: r.ln1Beta,
-      qkv: backend.prepareLinear(r.qkvWeight, r.qkvBias, 3 * C, C),
-      attnOut: backend.prepareLinear(r.outWeight, r.outBias, C, C),
-      ln2Gamma: r.ln2Gamma,
-      ln2Beta: r.ln2Beta,
-      fc1: backend.prepareLinear(r.fc1Weight, r.fc1Bias, I, C),
-      fc2: backend.prepareLinear(r.fc2Weight, r.fc2Bias, C, I),
-      relBias,
-    }
+    return prepareEncoderLayer(backend, r, relBias, C, I)
   })
   return {
     patchEmbed: backend.prepareLinear(patchWeight, patchBias, C, ch * PH * PW),

@@ -7,8 +7,7 @@
 import {InvalidInputError} from '../../core/errors.js'
 import type {Backend, Linear} from '../../engine/backend.js'
 import {bicubicResize} from '../ops.js'
-import type {EncoderLayerWeights} from '../encoder.js'
-import {foldRowScale} from '../tensor-plan.js'
+import {type EncoderLayerWeights, prepareEncoderLayer} from '../encoder.js'
 import type {Dinov2Config} from './config.js'
 import type {Dinov2Parameters} from './tensors.js'
 
@@ -83,21 +82,7 @@ export function prepareDinov2Weights(p: Dinov2Parameters, config: Dinov2Config, 
   const {gridHeight: GH, gridWidth: GW} = input
   const posEmbed = backend.alloc((1 + GH * GW) * C)
   interpolatePositions(posEmbed, trainedPos, N, C, GH, GW, interpolatesByScaleFactor(input.transformersVersion), file)
-  const layers = raw.map((r): EncoderLayerWeights => {
-    foldRowScale(r.outWeight, r.outBias, r.lambda1, C, C)
-    foldRowScale(r.fc2Weight, r.fc2Bias, r.lambda2, C, I)
-    return {
-      ln1Gamma: r.ln1Gamma,
-      ln1Beta: r.ln1Beta,
-      qkv: backend.prepareLinear(r.qkvWeight, r.qkvBias, 3 * C, C),
-      attnOut: backend.prepareLinear(r.outWeight, r.outBias, C, C),
-      ln2Gamma: r.ln2Gamma,
-      ln2Beta: r.ln2Beta,
-      fc1: backend.prepareLinear(r.fc1Weight, r.fc1Bias, I, C),
-      fc2: backend.prepareLinear(r.fc2Weight, r.fc2Bias, C, I),
-      relBias: null,
-    }
-  })
+  const layers = raw.map((r) => prepareEncoderLayer(backend, r, null, C, I))
   return {
     patchEmbed: backend.prepareLinear(patchWeight, patchBias, C, ch * PH * PW),
     clsToken,
