@@ -19,7 +19,7 @@ import {statOrUsage} from '../core/fs.js'
 import {MAX_JSON_FILE_BYTES, checkWithin, parseJsonText, readUserTextFile} from '../core/user-file.js'
 import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {parsePreprocessorConfig} from '../image/preprocessor.js'
-import type {FamilyModel, ModelConfig, ModelFamily} from '../models/family.js'
+import type {FamilyModel, ModelConfig, ModelFamily, ServingContext} from '../models/family.js'
 import {parseModelConfigText} from '../models/registry.js'
 import type {Backend} from './backend.js'
 import {softmaxNaive} from './kernels/reference.js'
@@ -61,7 +61,7 @@ export interface LoadedModel {
 }
 
 /** The files of one model, wherever the layout put them. */
-interface ModelFiles {
+export interface ModelFiles {
   dir: string
   config: string
   weights: string
@@ -161,6 +161,32 @@ export async function servingVersion(modelDir: string, configText: string): Prom
   }
 }
 
+/**
+ * How a model folder's model is served: the pixel_values size its image processor produces (which must be config.json's
+ * image size unless the family takes any size) and the transformers version that serves it.
+ */
+export async function servingContext(
+  files: ModelFiles,
+  configText: string,
+  family: ModelFamily,
+  config: ModelConfig,
+  preprocessor: PreprocessorConfig,
+): Promise<ServingContext & {transformersVersion: string | undefined}> {
+  const fixedSize = preprocessor.doResize || preprocessor.doCenterCrop
+  if (fixedSize && !family.anyInputSize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
+    throw new InvalidInputError(
+      `${files.preprocessor}: size is ${preprocessor.height}x${preprocessor.width} but ${files.config} has image_size ${config.imageHeight}x${config.imageWidth}; the position embeddings need images of that size`,
+      {file: files.preprocessor},
+    )
+  }
+  return {
+    inputHeight: fixedSize && family.anyInputSize ? preprocessor.height : config.imageHeight,
+    inputWidth: fixedSize && family.anyInputSize ? preprocessor.width : config.imageWidth,
+    transformersVersion: await servingVersion(files.dir, configText),
+    weightsFile: files.weights,
+  }
+}
+
 /** Loads a model folder (any of the three layouts) and prepares it for `forward`. */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const maxBatch = options.maxBatch ?? 1
@@ -170,22 +196,13 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const configText = await readText(files.config)
   const {family, config, labels} = parseModelConfigText(configText, files.config)
   const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
-  const fixedSize = preprocessor.doResize || preprocessor.doCenterCrop
-  if (fixedSize && !family.anyInputSize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
-    throw new InvalidInputError(
-      `${files.preprocessor}: size is ${preprocessor.height}x${preprocessor.width} but ${files.config} has image_size ${config.imageHeight}x${config.imageWidth}; the position embeddings need images of that size`,
-      {file: files.preprocessor},
-    )
-  }
-  const inputHeight = fixedSize && family.anyInputSize ? preprocessor.height : config.imageHeight
-  const inputWidth = fixedSize && family.anyInputSize ? preprocessor.width : config.imageWidth
-  const transformersVersion = await servingVersion(files.dir, configText)
+  const serving = await servingContext(files, configText, family, config, preprocessor)
+  const {inputHeight, inputWidth, transformersVersion} = serving
 
   const ownsBackend = options.backend === undefined
   // Imported on demand: a caller that brings its own backend never loads the WebAssembly module.
   const backend = options.backend ?? (await (await import('./wasm/index.js')).selectBackend())
   try {
-    const serving = {inputHeight, inputWidth, transformersVersion, weightsFile: files.weights}
     const model = await family.createModel(config, backend, maxBatch, (tensors) => readParameters(files.weights, tensors), serving)
     const {numChannels: ch, numLabels} = config
     const H = inputHeight

@@ -8,6 +8,7 @@ import {hfConfigOutput, hfTensorTable, refuseConfigFromTensors} from '../hf-fami
 import {BEIT_ARCHITECTURE, type BeitConfig, parseBeitConfig} from './config.js'
 import {beitForward, createBeitState} from './forward.js'
 import {beitNumLabelsOf, beitParameters, beitTensors, detectBeitScheme} from './tensors.js'
+import {createBeitTrainModel} from './train.js'
 import {prepareBeitWeights} from './weights.js'
 
 export const beitFamily = {
@@ -65,4 +66,5 @@ export const beitFamily = {
       forward: (pixels, batch) => beitForward(backend, config, weights, state, pixels, batch),
     }
   },
+  createTrainModel: (config, kernels, maxBatch) => createBeitTrainModel(config, kernels, maxBatch),
 } satisfies ModelFamily<BeitConfig>

@@ -8,6 +8,7 @@ import {hfConfigOutput, hfTensorTable, refuseConfigFromTensors} from '../hf-fami
 import {DINOV2_ARCHITECTURE, type Dinov2Config, parseDinov2Config} from './config.js'
 import {createDinov2State, dinov2Forward} from './forward.js'
 import {detectDinov2Scheme, dinov2NumLabelsOf, dinov2Parameters, dinov2Tensors} from './tensors.js'
+import {createDinov2TrainModel} from './train.js'
 import {prepareDinov2Weights} from './weights.js'
 
 export const dinov2Family = {
@@ -76,4 +77,5 @@ export const dinov2Family = {
       forward: (pixels, batch) => dinov2Forward(backend, config, geometry, weights, state, pixels, batch),
     }
   },
+  createTrainModel: createDinov2TrainModel,
 } satisfies ModelFamily<Dinov2Config>
