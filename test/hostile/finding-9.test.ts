@@ -10,6 +10,8 @@ import {describe, expect, it} from 'vitest'
 import {validatePaths} from '../../src/assets/validate.js'
 import {loadModel} from '../../src/engine/classifier.js'
 import {runScore} from '../../src/runner/run-score.js'
+import {isVitrineError} from '../../src/core/errors.js'
+import {parseNpyHeader} from '../../src/weights/npy.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
 import {FIXTURES} from '../helpers/weight-writers.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -118,6 +120,59 @@ describe('finding 9: NaN weights give "score": null with exit 0', () => {
       expect(e.exitCode).toBe(1)
       expect(e.message).toContain(join(model, 'model.safetensors'))
       expect(e.message).toMatch(/output is not a number/)
+    })
+  }
+})
+
+describe('finding 9: the .npy header is parsed with a regex (accepts what numpy refuses)', () => {
+  /** A .npy of `version` holding `header` (padded as numpy pads it) and no data. */
+  function npy(header: string, version: [number, number] = [1, 0]): Uint8Array {
+    const pre = version[0] === 1 ? 10 : 12
+    const padded = header + ' '.repeat((64 - ((pre + header.length + 1) % 64)) % 64) + '\n'
+    const out = Buffer.alloc(pre + Buffer.byteLength(padded, 'latin1'))
+    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, ...version]).copy(out)
+    if (version[0] === 1) out.writeUInt16LE(out.length - pre, 8)
+    else out.writeUInt32LE(out.length - pre, 8)
+    out.write(padded, pre, 'latin1')
+    return out
+  }
+  const parse = (bytes: Uint8Array) => parseNpyHeader(bytes, 'x.npy')
+
+  it('reads every header numpy writes (and Python 2 long integers, as numpy does)', () => {
+    expect(parse(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }"))).toMatchObject({dtype: 'F32', shape: [3, 4], fortranOrder: false, bigEndian: false})
+    expect(parse(npy("{'descr': '>f8', 'fortran_order': True, 'shape': (5,), }", [2, 0]))).toMatchObject({dtype: 'F64', shape: [5], fortranOrder: true, bigEndian: true})
+    expect(parse(npy("{'descr': '|u1', 'fortran_order': False, 'shape': (), }", [3, 0]))).toMatchObject({dtype: 'U8', shape: []})
+    expect(parse(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3L, 4L), }"))).toMatchObject({shape: [3, 4]})
+    // Literal forms ast.literal_eval reads: double quotes, a comment, line breaks, key order.
+    expect(parse(npy('{"shape": (2,\n 3), # rows, cols\n "fortran_order": False, "descr": "<i8"}'))).toMatchObject({dtype: 'I64', shape: [2, 3]})
+  })
+
+  const refused: Array<[string, Uint8Array, RegExp]> = [
+    ['an extra key', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }"), /keys must be exactly/],
+    ['a missing key', npy("{'descr': '<f4', 'shape': (2,), }"), /keys must be exactly/],
+    ['text after the dict', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk"), /after the value/],
+    ['a shape that is not a tuple', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2), }"), /shape is not a tuple/],
+    ['a shape given as a list', npy("{'descr': '<f4', 'fortran_order': False, 'shape': [2], }"), /shape is not a tuple/],
+    ['a negative dimension', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }"), /negative/],
+    ['fortran_order not a bool', npy("{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,), }"), /'Falsey' is not a literal/],
+    ['a key hidden in a string value', npy(`{'descr': "'shape': (9,)", 'fortran_order': False, 'shape': (2,), }`), /unknown \.npy dtype/],
+    ['a call', npy("{'descr': '<f4', 'fortran_order': bool(0), 'shape': (2,), }"), /'bool' is not a literal/],
+    ['an unclosed dict', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)"), /not closed/],
+    ['format version 1.1', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", [1, 1]), /version 1\.1/],
+    ['Python 2 suffixes in format 3.0', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3L,), }", [3, 0]), /not an array header/],
+    ['a header over 10,000 characters', npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }${' '.repeat(10_100)}`, [2, 0]), /longer than numpy reads/],
+  ]
+  for (const [what, bytes, message] of refused) {
+    it(`refuses ${what}, as numpy.lib.format does`, () => {
+      let error: unknown
+      try {
+        parse(bytes)
+      } catch (e) {
+        error = e
+      }
+      expect(isVitrineError(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/^x\.npy: /)
+      expect((error as Error).message).toMatch(message)
     })
   }
 })
