@@ -218,6 +218,15 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
           const chunk = model.forward(pixelValues.subarray(b0 * imageFloats, (b0 + n) * imageFloats), n)
           logits.set(chunk, b0 * numLabels)
         }
+        // NaN or Infinity weights (or a processor dividing by an image_std of 0) give logits no probability can come
+        // from: softmax would turn them into `"score": null`. The model is at fault, never the image: say so.
+        const bad = firstNonFinite(logits)
+        if (bad >= 0) {
+          throw new InvalidInputError(
+            `${files.weights}: the model's output is not a number (logit ${bad % numLabels} of image ${Math.floor(bad / numLabels)} is ${logits[bad]}); its weights hold NaN or Infinity, or overflow float32`,
+            {file: files.weights, hint: `check the weights (and image_mean/image_std in ${files.preprocessor})`},
+          )
+        }
         return logits
       },
       dispose() {
@@ -230,6 +239,12 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     if (ownsBackend) backend.dispose()
     throw error
   }
+}
+
+/** The index of the first NaN or infinite value of `xs`, or -1. */
+export function firstNonFinite(xs: Float32Array): number {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return i
+  return -1
 }
 
 /**
