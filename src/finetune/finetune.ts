@@ -14,7 +14,8 @@ import {type Progress, silentProgress} from '../core/progress.js'
 import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {seededRandom, shuffledIndices, truncatedNormal} from '../core/random.js'
 import {FAMILIES, parseModelConfigText} from '../models/registry.js'
-import {resolveModelFiles, servingContext} from '../engine/classifier.js'
+import {resolveModelFiles} from '../engine/classifier.js'
+import {servingInputSize, servingVersion} from '../models/model-folder.js'
 import {createTsTrainKernels, type TrainKernels} from '../engine/train/kernels.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from '../engine/train/loss.js'
 import type {OptimizerName} from '../engine/train/optim.js'
@@ -284,7 +285,11 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
     throw new InvalidInputError(`${files.config}: vitrine finetune does not train ${family.modelType} (${family.architectures.join(', ')}) yet; it trains ${trainable.join(', ')}`, {file: files.config})
   }
   const pre = parsePreprocessorConfig(await readJsonFile(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
-  const serving = await servingContext(files, configText, family, parsed.config, pre)
+  const serving = {
+    ...servingInputSize(family, parsed.config, pre, files),
+    transformersVersion: await servingVersion(files.dir, configText),
+    weightsFile: files.weights,
+  }
 
   // data and labels
   const readOpts = {task, inputColumn, labelColumn}

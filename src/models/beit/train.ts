@@ -10,7 +10,7 @@ import type {TrainKernels} from '../../engine/train/kernels.js'
 import type {TrainModel} from '../../engine/train/model.js'
 import type {BeitConfig} from './config.js'
 import {type BeitParameters, beitParameters} from './tensors.js'
-import {beitRelativeIndex} from './weights.js'
+import {beitRelativePositionIndex} from './weights.js'
 
 const MASK_TOKEN = 'beit.embeddings.mask_token'
 
@@ -37,7 +37,7 @@ export function scatterBiasGrad(dtable: Float32Array, dbias: Float32Array, index
 
 export function createBeitTrainModel(config: BeitConfig, kernels: TrainKernels, maxBatch: number): TrainModel {
   const {numHeads: NH, numTokens: T} = config
-  const index = beitRelativeIndex(config.gridHeight, config.gridWidth)
+  const index = beitRelativePositionIndex(config.gridHeight, config.gridWidth)
 
   const derived = (p: BeitParameters, g: BeitParameters, alloc: (n: number) => Float32Array): EncoderDerived => {
     const bias = (): DerivedTensor => ({value: alloc(NH * T * T), grad: alloc(NH * T * T)})

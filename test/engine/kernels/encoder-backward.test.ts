@@ -18,7 +18,7 @@ import {
 } from '../../../src/engine/kernels/backward.js'
 import {createTsTrainKernels} from '../../../src/engine/train/kernels.js'
 import {scatterBiasGrad} from '../../../src/models/beit/train.js'
-import {beitRelativeBias, beitRelativeIndex} from '../../../src/models/beit/weights.js'
+import {beitRelativeBias, beitRelativePositionIndex} from '../../../src/models/beit/weights.js'
 import {bicubicResize, bicubicResizeBackward, meanTokens} from '../../../src/models/ops.js'
 import {checkGradient, dot, randomArray} from './finite-diff.js'
 
@@ -134,7 +134,7 @@ describe('encoder backward kernels vs finite differences (odd shapes)', () => {
       return dot(bias, R)
     }
     const dtable = new Float32Array(table.length)
-    scatterBiasGrad(dtable, R, beitRelativeIndex(Wh, Ww), NH)
+    scatterBiasGrad(dtable, R, beitRelativePositionIndex(Wh, Ww), NH)
     checkGradient('dtable', table, dtable, L)
   })
 })
