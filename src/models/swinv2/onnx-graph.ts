@@ -22,30 +22,12 @@
 import type {OnnxGraph} from '../../onnx/graph.js'
 import {LIST_ONLY, namesByRole} from '../tensor-plan.js'
 import {type Swinv2Config, swinv2Geometry} from './config.js'
-import {windowSources} from './forward.js'
+import {mergeSources, windowSources} from './forward.js'
 import {swinv2Parameters} from './tensors.js'
 import {blockBiasCount, swinv2BlockBias} from './weights.js'
 
 /** nn.LayerNorm's default eps, which the embedding and patch-merging norms use (not config.layer_norm_eps). */
 const TORCH_LN_EPS = 1e-5
-
-/**
- * For each token of the merged ceil(H/2) x ceil(W/2) map, the H x W map positions of its four quarters, in
- * Swinv2PatchMerging's order x[2i, 2j], x[2i+1, 2j], x[2i, 2j+1], x[2i+1, 2j+1]; -1 past an odd edge.
- */
-function mergeIndex(H: number, W: number): Int32Array {
-  const H2 = Math.ceil(H / 2)
-  const W2 = Math.ceil(W / 2)
-  const out = new Int32Array(H2 * W2 * 4)
-  for (let i = 0; i < H2; i++) for (let j = 0; j < W2; j++) {
-    ;[[0, 0], [1, 0], [0, 1], [1, 1]].forEach(([dy, dx], q) => {
-      const y = 2 * i + dy
-      const x = 2 * j + dx
-      out[(i * W2 + j) * 4 + q] = y < H && x < W ? y * W + x : -1
-    })
-  }
-  return out
-}
 
 export function buildSwinv2OnnxGraph(g: OnnxGraph, c: Swinv2Config): void {
   const P = c.patchSize
@@ -127,7 +109,7 @@ export function buildSwinv2OnnxGraph(g: OnnxGraph, c: Swinv2Config): void {
     if (merge) {
       const prefix = `stage_${i}.merge`
       const N2 = Math.ceil(H / 2) * Math.ceil(W / 2)
-      const quarters = g.op('Reshape', [gatherTokens(x, mergeIndex(H, W), L, prefix), g.constI64(`shape_0_${N2}_${4 * C}`, [3], [0, N2, 4 * C])], `${prefix}/Reshape`)
+      const quarters = g.op('Reshape', [gatherTokens(x, mergeSources(H, W), L, prefix), g.constI64(`shape_0_${N2}_${4 * C}`, [3], [0, N2, 4 * C])], `${prefix}/Reshape`)
       const reduced = g.linear(quarters, {weight: name(merge.reduction)}, 4 * C, 2 * C)
       x = g.layerNorm(reduced, pair(merge.normGamma, merge.normBeta), 2 * C, TORCH_LN_EPS)
     }
