@@ -7,7 +7,7 @@
  * the mini-batch in flight; when every input has its row the file is renamed to OUT, so OUT only ever appears
  * complete. `resume` reads OUT.partial (or a finished OUT), drops a torn last line, and skips the ids already there.
  */
-import {mkdir, open, readFile, rename, stat, truncate} from 'node:fs/promises'
+import {mkdir, open, rename, stat, truncate} from 'node:fs/promises'
 import {dirname, extname, relative, sep} from 'node:path'
 
 import {InvalidInputError, UsageError, isVitrineError} from '../core/errors.js'
@@ -200,7 +200,8 @@ function formatRow(format: BatchOutputFormat, id: string, outcome: ScoreOutcome,
  * that does not match this run's columns is a usage error (the run would mix two layouts).
  */
 async function doneIds(file: string, format: BatchOutputFormat, topK: number): Promise<Set<string>> {
-  const text = await readFile(file, 'utf8')
+  // Read whole, so capped like the input: a --resume target of 600 MB (or a link to /dev/zero) is refused by its size.
+  const text = await readUserTextFile(file, {maxBytes: MAX_LIST_FILE_BYTES})
   const end = text.lastIndexOf('\n') + 1
   if (end < text.length) await truncate(file, Buffer.byteLength(text.slice(0, end)))
   const complete = text.slice(0, end)
