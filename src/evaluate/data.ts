@@ -13,6 +13,7 @@ import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 
 import {InvalidInputError, UsageError, describeFsError, isVitrineError} from '../core/errors.js'
+import {redactSecrets} from '../core/redact.js'
 import {MAX_JSON_FILE_BYTES, MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 
 export type EvalTask = 'image-classification' | 'image-classification-multilabel'
@@ -184,7 +185,8 @@ export async function readJsonl(file: string, name: string, options: ReadDataOpt
     }
     const path = localImagePath(image, base)
     if (typeof path !== 'string') {
-      bad.push({source, line, image, reason: path.reason})
+      // An image_url that is not local is often a blob URL with its SAS: shown (text, --json, report) without it.
+      bad.push({source, line, image: redactSecrets(image), reason: redactSecrets(path.reason)})
       continue
     }
     rows.push({source, line, image, path, labels})

@@ -12,6 +12,7 @@ import {dirname, extname, relative, sep} from 'node:path'
 
 import {InvalidInputError, UsageError, isVitrineError} from '../core/errors.js'
 import {checkOutputPath} from '../core/output.js'
+import {redactSecrets} from '../core/redact.js'
 import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
@@ -185,13 +186,13 @@ function csvHeader(topK: number): string {
 
 function formatRow(format: BatchOutputFormat, id: string, outcome: ScoreOutcome, topK: number): string {
   if (format === 'jsonl') {
-    return `${JSON.stringify(outcome.ok ? {id, predictions: outcome.predictions} : {id, error: outcome.error})}\n`
+    return `${JSON.stringify(outcome.ok ? {id, predictions: outcome.predictions} : {id, error: redactSecrets(outcome.error)})}\n`
   }
   const values = [id]
   const preds: Prediction[] = outcome.ok ? outcome.predictions : []
   for (let k = 0; k < topK; k++) values.push(preds[k]?.label ?? '', preds[k] === undefined ? '' : String(preds[k].score))
   // One line per row, whatever the message holds: a torn last line is then all a crash can leave.
-  values.push(outcome.ok ? '' : outcome.error.replace(/\s*\n\s*/g, ' '))
+  values.push(outcome.ok ? '' : redactSecrets(outcome.error).replace(/\s*\n\s*/g, ' '))
   return csvRow(values)
 }
 
@@ -291,7 +292,7 @@ export async function runBatch(options: BatchOptions, progress: Progress): Promi
         if (!outcome.ok) {
           failed++
           firstError ??= {id: chunk[i].id, error: outcome.error}
-          if (errors.length < 10) errors.push({id: chunk[i].id, error: outcome.error})
+          if (errors.length < 10) errors.push({id: redactSecrets(chunk[i].id), error: redactSecrets(outcome.error)})
           if (options.failFast) break
         }
       }
