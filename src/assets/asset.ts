@@ -6,6 +6,7 @@ import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import {InvalidInputError, UsageError} from '../core/errors.js'
+import {pathWithin} from '../core/user-file.js'
 import {SCENARIOS, type ModelAssetFacts, type ScenarioSkus} from './facts.js'
 import {isRecord, resolveSpec, type ResolvedSpec} from './resolve.js'
 import {loadYamlFile, type YamlFile} from './yaml-file.js'
@@ -30,11 +31,14 @@ export function assetRef(data: Record<string, unknown> | undefined, key: string)
 
 /**
  * Loads asset.yaml and the spec and extra_config it names. `display` is the folder as diagnostics should name it
- * (the path the user gave, joined), `dir` where it is on disk.
+ * (the path the user gave, joined), `dir` where it is on disk. A file named outside the folder (`spec:
+ * ../../elsewhere.yaml`, or a symlink leaving it) is not read at all: it is `skipped: 'outside'`, so neither
+ * `validate` nor `--fix` nor `generate` ever reads or rewrites a file beyond the asset (issue 13, finding 9).
  */
 export function loadAssetFiles(dir: string, display = dir, sizes?: ReadonlyMap<string, number>): AssetFiles {
-  const load = (rel: string) => {
-    const abs = join(dir, rel)
+  const load = (rel: string): YamlFile => {
+    const abs = pathWithin(dir, rel)
+    if (abs === undefined) return {file: join(display, rel), text: '', problems: [], skipped: 'outside'} as unknown as YamlFile
     return loadYamlFile(abs, join(display, rel), sizes?.get(abs))
   }
   const asset = load('asset.yaml')
@@ -57,6 +61,7 @@ export function loadAssetFiles(dir: string, display = dir, sizes?: ReadonlyMap<s
 function unreadable(yf: YamlFile | undefined, what: string, fallback: string): InvalidInputError {
   const file = yf?.file ?? fallback
   if (!yf || yf.skipped === 'missing') return new InvalidInputError(`${file}: ${what} not found`, {file})
+  if (yf.skipped === 'outside') return new InvalidInputError(`${file}: the ${what} is outside the asset folder; refusing to read it (an asset's files live in its folder)`, {file})
   if (yf.skipped === 'too-large') return new InvalidInputError(`${file}: larger than 1 MB, not a ${what}`, {file})
   const first = yf.problems.find((p) => p.severity === 'error')
   const detail = first ? ` (line ${first.line}, column ${first.column}: ${first.message})` : yf.data === undefined ? '' : ': not a YAML mapping'
@@ -92,7 +97,8 @@ export function factsFromFiles(files: AssetFiles, specResolved = resolveSpec(fil
   const config = files.configData
   const publish = config && isRecord(config.publish) ? config.publish : undefined
   const descRef = (publish && typeof publish.description === 'string' ? publish.description : undefined) ?? assetRef(a, 'description_file') ?? (existsSync(join(files.dir, 'description.md')) ? 'description.md' : undefined)
-  const description = (descRef ? readText(join(files.dir, descRef)) : undefined) ?? r.description
+  const descPath = descRef === undefined ? undefined : pathWithin(files.dir, descRef)
+  const description = (descPath ? readText(descPath) : undefined) ?? r.description
   const name = typeof a.name === 'string' && a.name !== '' ? a.name : (r.name?.value ?? '')
   const versionRaw = a.version ?? files.specData?.version
   const version = typeof versionRaw === 'string' || typeof versionRaw === 'number' ? String(versionRaw) : ''

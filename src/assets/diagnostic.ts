@@ -22,7 +22,7 @@ export const RULES = {
   'name-forbidden-word': "The asset name contains a reserved word (azure, azureml, aml, the asset type; microsoft for non-models); models starting 'Azure-' are exempt.",
   'name-mismatch': 'asset.yaml and spec.yaml state different names.',
   'version-mismatch': 'asset.yaml and spec.yaml state different versions.',
-  'missing-file': 'A file the asset refers to does not exist (spec, extra_config, description, release paths, local model path).',
+  'missing-file': 'A file the asset refers to does not exist, or is outside the asset folder (spec, extra_config, description, release paths, local model path).',
   'task-missing': 'The model states no task (system_metadata.tasks.inferenceTasks or tags.task).',
   'license-missing': 'The model states no license (system_metadata.license or tags.license).',
   'shared-compute': 'Shared compute capacity is not enabled (system_metadata.sharedComputeCapacityEnabled, or the SharedComputeCapacityEnabled tag and property).',

@@ -43,7 +43,7 @@ export interface YamlFile {
   /** yaml-syntax diagnostics (errors and warnings). */
   problems: FixableDiagnostic[]
   /** Why the file was not parsed at all, when it was not. */
-  skipped?: 'missing' | 'too-large' | 'unreadable'
+  skipped?: 'missing' | 'too-large' | 'unreadable' | 'outside'
   /** True when `data` came from the fast path and `doc` is built only on first use. */
   lazyDoc?: boolean
 }

@@ -8,7 +8,7 @@
  * - errors name the file, a byte offset or a size, and never quote the file's content (V8's own JSON.parse messages
  *   do: `Unexpected token 'r', "root:x:0:0"... is not valid JSON`), see parseJsonText.
  */
-import {constants} from 'node:fs'
+import {constants, realpathSync} from 'node:fs'
 import {type FileHandle, open, realpath} from 'node:fs/promises'
 import {isAbsolute, relative, resolve, sep} from 'node:path'
 
@@ -32,6 +32,29 @@ export interface UserFileOptions {
 export function isInside(path: string, dir: string): boolean {
   const rel = relative(dir, path)
   return rel === '' || (rel !== '..' && !rel.startsWith('..' + sep) && !isAbsolute(rel))
+}
+
+/**
+ * `rel` resolved against the folder `dir`, when it stays inside it both as written (no `../` out of it, not
+ * absolute) and through symlinks; undefined when it leaves. A missing file passes on its written path (reading it
+ * then reports it missing). Synchronous, for the YAML of asset folders, which is read synchronously.
+ */
+export function pathWithin(dir: string, rel: string): string | undefined {
+  const abs = resolve(dir, rel)
+  if (!isInside(abs, resolve(dir))) return undefined
+  let real: string
+  try {
+    real = realpathSync(abs)
+  } catch {
+    return abs
+  }
+  let root: string
+  try {
+    root = realpathSync(dir)
+  } catch {
+    root = resolve(dir)
+  }
+  return isInside(real, root) ? abs : undefined
 }
 
 async function realOrUndefined(path: string): Promise<string | undefined> {

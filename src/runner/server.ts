@@ -331,7 +331,14 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
     // Decoding runs outside the engine lock (bounded by the process's pixel budget); only the network is exclusive.
     const prepared = await scorer.prepare(inputs.map((i) => i!))
     if (timedOut()) return []
-    const outcomes = await exclusive(async () => (timedOut() ? [] : scorer.run(prepared, {topK})))
+    let outcomes
+    try {
+      outcomes = await exclusive(async () => (timedOut() ? [] : scorer.run(prepared, {topK})))
+    } catch (error) {
+      // The model itself failed (NaN weights): a 500 that says so, not "a bug in vitrine".
+      if (isVitrineError(error)) throw new HttpError(500, error.message, 'ModelError')
+      throw error
+    }
     if (timedOut()) return []
     const bad = outcomes.flatMap((o, i) => (o.ok ? [] : [`${images[i].field} (image ${i}): ${o.error.replace(`${images[i].field}: `, '')}`]))
     if (bad.length > 0) throw new HttpError(400, `cannot score ${bad.join('; ')}`, 'BadImage')

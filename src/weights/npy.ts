@@ -2,6 +2,7 @@ import type {FileHandle} from 'node:fs/promises'
 
 import {InvalidInputError} from '../core/errors.js'
 import {DTYPE_BYTES} from './dtype.js'
+import {PyDict, PyLiteralError, PyTuple, type PyValue, parsePythonLiteral} from './python-literal.js'
 import type {Checkpoint, SourceTensor} from './source.js'
 import {numel, permuteAxes} from './strided.js'
 import {ZipReader} from './zip.js'
@@ -44,23 +45,70 @@ export function npyHeaderSize(pre: Uint8Array, where: string): number {
   throw new InvalidInputError(`${where}: .npy format version ${major} is not supported`)
 }
 
+/** numpy.lib.format reads no header longer than this (its max_header_size), unless told the file is trusted. */
+export const NPY_MAX_HEADER_CHARS = 10_000
+
+/**
+ * The header dict of a .npy, read as numpy.lib.format's _read_array_header reads it: version 1.0, 2.0 or 3.0 only;
+ * at most NPY_MAX_HEADER_CHARS characters; the text (latin-1, or UTF-8 for 3.0) a Python literal (ast.literal_eval,
+ * here ./python-literal.ts; for 1.0 and 2.0, Python 2's `3L` integers are read as numpy reads them); a dict whose
+ * keys are exactly descr, fortran_order and shape; shape a tuple of non-negative integers, fortran_order a bool,
+ * descr a plain numeric dtype string. Everything numpy refuses is refused, naming the byte offset.
+ */
 export function parseNpyHeader(bytes: Uint8Array, where: string): NpyHeader {
   const size = npyHeaderSize(bytes, where)
   if (size > bytes.length) throw new InvalidInputError(`${where}: .npy header of ${size} bytes runs past the end (${bytes.length} bytes)`)
-  const text = new TextDecoder('latin1').decode(bytes.subarray(bytes[6] === 1 ? 10 : 12, size))
-  const descr = /['"]descr['"]\s*:\s*['"]([<>|=])([a-zA-Z]\d+)['"]/.exec(text)
-  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)
-  const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)
-  if (!descr || !fortran || !shapeM) throw new InvalidInputError(`${where}: .npy header at byte offset ${bytes[6] === 1 ? 10 : 12} is not a plain array header: ${text.trim().slice(0, 120)}`)
-  const dtype = NPY_KINDS[descr[2]]
-  if (!dtype) throw new InvalidInputError(`${where}: unknown .npy dtype '${descr[1]}${descr[2]}'`)
-  const dims = shapeM[1].split(',').map((s) => s.trim()).filter((s) => s.length)
-  if (!dims.every((d) => /^\d+L?$/.test(d))) throw new InvalidInputError(`${where}: .npy shape (${shapeM[1]}) is not a tuple of integers`)
+  const [major, minor] = [bytes[6], bytes[7]]
+  if (minor !== 0) throw new InvalidInputError(`${where}: .npy format version ${major}.${minor} is not one numpy reads (1.0, 2.0 or 3.0)`)
+  const start = major === 1 ? 10 : 12
+  let text: string
+  try {
+    text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', {fatal: true}).decode(bytes.subarray(start, size))
+  } catch {
+    throw new InvalidInputError(`${where}: .npy header at byte offset ${start} is not UTF-8 text (format 3.0)`)
+  }
+  if (text.length > NPY_MAX_HEADER_CHARS) {
+    throw new InvalidInputError(`${where}: .npy header of ${text.length} characters is longer than numpy reads (${NPY_MAX_HEADER_CHARS})`)
+  }
+  const bad = (what: string): never => {
+    throw new InvalidInputError(`${where}: .npy header at byte offset ${start} is not an array header numpy reads: ${what}`)
+  }
+  let d: PyValue
+  try {
+    d = parsePythonLiteral(text.replace(/^[ \t]+/, ''))
+  } catch (error) {
+    if (!(error instanceof PyLiteralError)) throw error
+    // numpy retries 1.0 and 2.0 headers with Python 2's long-integer suffix removed (its _filter_header).
+    const py2 = major < 3 ? text.replace(/^[ \t]+/, '').replaceAll(/(?<=[0-9])L(?![A-Za-z0-9_])/g, '') : undefined
+    try {
+      if (py2 === undefined) throw error
+      d = parsePythonLiteral(py2)
+    } catch {
+      return bad(`${error.message} (character ${error.offset})`)
+    }
+  }
+  if (!(d instanceof PyDict)) return bad('not a dict')
+  const keys = [...d.entries.keys()]
+  const expected = ['descr', 'fortran_order', 'shape']
+  if (keys.length !== 3 || !expected.every((k) => d.entries.has(k))) {
+    return bad(`its keys must be exactly ${expected.join(', ')}; it has ${keys.map((k) => String(k).slice(0, 40)).join(', ') || 'none'}`)
+  }
+  const descr = d.entries.get('descr')
+  const fortran = d.entries.get('fortran_order')
+  const shape = d.entries.get('shape')
+  if (!(shape instanceof PyTuple) || !shape.items.every((x) => typeof x === 'number' || typeof x === 'bigint')) return bad('shape is not a tuple of integers')
+  const dims = shape.items as Array<number | bigint>
+  if (!dims.every((x) => typeof x === 'number' && x >= 0)) return bad('shape holds a negative or huge dimension')
+  if (typeof fortran !== 'boolean') return bad('fortran_order is not True or False')
+  if (typeof descr !== 'string') return bad('descr is not a dtype string (structured arrays are not weights)')
+  const m = /^([<>|=]?)([a-zA-Z]\d+)$/.exec(descr)
+  const dtype = m ? NPY_KINDS[m[2]] : undefined
+  if (!m || !dtype) throw new InvalidInputError(`${where}: unknown .npy dtype '${descr.slice(0, 40)}'`)
   return {
     dtype,
-    shape: dims.map((d) => Number.parseInt(d, 10)),
-    fortranOrder: fortran[1] === 'True',
-    bigEndian: descr[1] === '>' && DTYPE_BYTES[dtype] > 1,
+    shape: dims as number[],
+    fortranOrder: fortran,
+    bigEndian: m[1] === '>' && DTYPE_BYTES[dtype] > 1,
     dataOffset: size,
   }
 }

@@ -5,6 +5,7 @@
 import {existsSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
+import {pathWithin} from '../../core/user-file.js'
 import {assetRef} from '../asset.js'
 import {walkFolders} from '../discover.js'
 import type {FixableDiagnostic} from '../diagnostic.js'
@@ -26,7 +27,8 @@ export function fileExistsIn(sizes: ReadonlyMap<string, number>): FileExists {
 export function checkAssetYamlFiles(r: Reporter, asset: YamlFile, a: Record<string, unknown>, dir: string, display: string, fileExists: FileExists): void {
   for (const key of ['spec', 'extra_config', 'description_file'] as const) {
     const ref = assetRef(a, key)
-    if (ref && !fileExists(dir, ref)) r.at(asset, [key], 'missing-file', `${key} names ${ref}, which does not exist in ${display}`)
+    if (ref && pathWithin(dir, ref) === undefined) r.at(asset, [key], 'missing-file', `${key} names ${ref}, which is outside the asset folder ${display}; not read (an asset's files must be in its folder)`)
+    else if (ref && !fileExists(dir, ref)) r.at(asset, [key], 'missing-file', `${key} names ${ref}, which does not exist in ${display}`)
   }
   if (Array.isArray(a.release_paths)) {
     a.release_paths.forEach((p, i) => {
