@@ -2,7 +2,7 @@
  * Hostile input, the smaller items of finding 9 (issue 13) that are not about opening files (those are in
  * files.test.ts): each crafted input is made here, small, in a temp folder.
  */
-import {copyFile, cp, mkdir, readFile, rename, symlink, writeFile} from 'node:fs/promises'
+import {copyFile, cp, mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
@@ -10,6 +10,8 @@ import {describe, expect, it} from 'vitest'
 import {validatePaths} from '../../src/assets/validate.js'
 import {loadModel} from '../../src/engine/classifier.js'
 import {runScore} from '../../src/runner/run-score.js'
+import {runBatch} from '../../src/runner/run-batch.js'
+import {silentProgress} from '../../src/core/progress.js'
 import {isVitrineError} from '../../src/core/errors.js'
 import {parseNpyHeader} from '../../src/weights/npy.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
@@ -175,4 +177,25 @@ describe('finding 9: the .npy header is parsed with a regex (accepts what numpy 
       expect((error as Error).message).toMatch(message)
     })
   }
+})
+
+describe('finding 9: a batch partial file torn inside a quoted multi-line field cannot be resumed', () => {
+  it('--resume cuts the torn row at the last complete CSV record (a quoted id holding a line break) and finishes the same output', async () => {
+    const root = await tempDir()
+    const image = (await readFile(join(FIXTURES, 'images', 'block.png'))).toString('base64')
+    const input = join(root, 'in.csv')
+    // Ids with line breaks are quoted in the output, so a row spans lines.
+    await writeFile(input, `id,image\n"first\nrow",${image}\n"second\nrow",${image}\nthird,${image}\n`)
+    const out = join(root, 'out.csv')
+    await runBatch({model: join(FIXTURES, 'vit-tiny'), input, out, backend: 'ts'}, silentProgress)
+    const whole = await readFile(out, 'utf8')
+    // Killed while writing the second row: inside its quoted id, just after the line break.
+    const tornAt = whole.indexOf('"second\n') + '"second\n'.length
+    expect(tornAt).toBeGreaterThan('"second\n'.length)
+    await writeFile(`${out}.partial`, whole.slice(0, tornAt))
+    await rm(out)
+    const resumed = await runBatch({model: join(FIXTURES, 'vit-tiny'), input, out, backend: 'ts', resume: true}, silentProgress)
+    expect(resumed.skipped).toBe(1)
+    expect(await readFile(out, 'utf8')).toBe(whole)
+  })
 })
