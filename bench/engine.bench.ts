@@ -1,12 +1,19 @@
 /**
- * `npm run bench -- engine`: vitrine's WebAssembly engine against onnxruntime-node on ViT-B/16 geometry with seeded
- * random weights (bench/lib/random-vit.ts), exported to ONNX by vitrine's own exporter (src/onnx/export.ts, what
- * `vitrine package --onnx` writes). Both run in this process, alternated after a warm-up; medians of >= 5 runs;
- * batch 1 and 8; 1 and 2 threads. Ratios are vitrine/ORT (below 1 = vitrine faster). Load time and peak RSS
- * scoring one image are measured in fresh child processes (the built dist/ when present), for both engines.
+ * `npm run bench -- engine`: vitrine's WebAssembly engine against its peers on vitrine's own ONNX export
+ * (src/onnx/export.ts, what `vitrine package --onnx` writes), with seeded random weights:
+ * - `families`: every family at the base geometry of its Azure ML catalog model (bench/lib/random-model.ts), one
+ *   image, 2 threads: vitrine, onnxruntime-web's WebAssembly backend (SIMD, 2 threads: the same class of engine) and
+ *   onnxruntime-node (native), alternated after a warm-up, medians of >= 5 runs; the target is vitrine <= 0.8x
+ *   onnxruntime-web's time. How many threads each engine kept busy is measured per thread (bench/lib/thread-cpu.ts).
+ * - `model`: ViT-B/16 against onnxruntime-node in detail: batch 1 and 8, 1 and 2 threads; load time and peak RSS
+ *   scoring one image in fresh child processes (the built dist/ when present), for both engines.
+ * - `kernels`: the four ViT-B/16 linears alone against onnxruntime-node's Gemm.
+ * Ratios are vitrine/peer (below 1 = vitrine faster).
  *
  * Environment: VITRINE_BENCH_RUNS (default 5), VITRINE_BENCH_THREADS (default "1,2"), VITRINE_BENCH_BATCHES
- * (default "1,8"), VITRINE_BENCH_PARTS (default "kernels,model": the single-linear comparison, the whole model). The random model is cached in bench/out/engine/ (git-ignored; about 700 MB with the ONNX copy).
+ * (default "1,8"), VITRINE_BENCH_PARTS (default "kernels,model,families"), VITRINE_BENCH_FAMILIES (default
+ * "vit,beit,swinv2,dinov2"). The random models and their ONNX exports are cached in bench/out/engine/ (git-ignored;
+ * 350-450 MB each, twice with the ONNX copy); an export is redone when its family's onnx-graph.ts is newer.
  */
 import {execFile} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -20,15 +27,18 @@ import {loadModel} from '../src/engine/classifier.js'
 import {exportOnnx} from '../src/onnx/export.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
 import {parseChildUsage, peakMemoryNodeArgs} from './lib/peak-memory.js'
-import {createOrtLinear, createOrtVit} from './lib/ort.js'
+import {type OrtModel, createOrtLinear, createOrtNodeModel, createOrtWebModel} from './lib/ort.js'
 import {seededRandom} from '../src/core/random.js'
-import {VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
+import {BASE_GEOMETRIES, type BaseGeometry, writeRandomModelFolder} from './lib/random-model.js'
+import {VIT_B16} from './lib/random-vit.js'
+import {ThreadCpuMeter} from './lib/thread-cpu.js'
 
 const run = promisify(execFile)
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const OUT = join(ROOT, 'bench/out/engine')
-const MODEL_DIR = join(OUT, 'vit-b16-random')
-const ONNX_FILE = join(OUT, 'vit-b16-random.onnx')
+const VIT_BASE = BASE_GEOMETRIES.find((g) => g.key === 'vit')!
+const MODEL_DIR = join(OUT, VIT_BASE.folder)
+const ONNX_FILE = join(OUT, `${VIT_BASE.folder}.onnx`)
 const CH = 3
 const H = VIT_B16.image
 const W = VIT_B16.image
@@ -52,22 +62,45 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return d
 }
 
-function randomPixels(batch: number, seed: number): Float32Array {
+function randomPixels(batch: number, seed: number, floatsPerImage = FLOATS_PER_IMAGE): Float32Array {
   const rnd = seededRandom(seed)
-  const px = new Float32Array(batch * FLOATS_PER_IMAGE)
+  const px = new Float32Array(batch * floatsPerImage)
   for (let i = 0; i < px.length; i++) px[i] = rnd() * 2 - 1
   return px
 }
 
-async function ensureModel(): Promise<{safetensorsMB: number; onnxMB: number}> {
+const mb = async (f: string) => round((await stat(f)).size / 1e6)
+
+/**
+ * The cached random model of a base geometry and its ONNX export; `onnx` is null with the reason when the family has
+ * no ONNX export (yet). The export is redone when the family's onnx-graph.ts changed since it was written.
+ */
+async function ensureBaseModel(g: BaseGeometry): Promise<{dir: string; onnx: string | null; noOnnx?: string; safetensorsMB: number; onnxMB?: number}> {
   await mkdir(OUT, {recursive: true})
-  if (!existsSync(join(MODEL_DIR, 'model.safetensors'))) {
-    await rm(MODEL_DIR, {recursive: true, force: true})
-    await writeRandomVitFolder(MODEL_DIR, VIT_B16, 1234)
+  const dir = join(OUT, g.folder)
+  const onnx = join(OUT, `${g.folder}.onnx`)
+  if (!existsSync(join(dir, 'model.safetensors'))) {
+    await rm(dir, {recursive: true, force: true})
+    await rm(onnx, {force: true})
+    await writeRandomModelFolder(dir, g.config, g.labels, 1234)
   }
-  if (!existsSync(ONNX_FILE)) await exportOnnx(MODEL_DIR, ONNX_FILE)
-  const mb = async (f: string) => round((await stat(f)).size / 1e6)
-  return {safetensorsMB: await mb(join(MODEL_DIR, 'model.safetensors')), onnxMB: await mb(ONNX_FILE)}
+  const graphSource = join(ROOT, 'src/models', g.key, 'onnx-graph.ts')
+  if (existsSync(onnx) && existsSync(graphSource) && (await stat(graphSource)).mtimeMs > (await stat(onnx)).mtimeMs) await rm(onnx)
+  const safetensorsMB = await mb(join(dir, 'model.safetensors'))
+  if (!existsSync(onnx)) {
+    try {
+      await exportOnnx(dir, onnx)
+    } catch (error) {
+      return {dir, onnx: null, noOnnx: (error as Error).message, safetensorsMB}
+    }
+  }
+  return {dir, onnx, safetensorsMB, onnxMB: await mb(onnx)}
+}
+
+async function ensureModel(): Promise<{safetensorsMB: number; onnxMB: number}> {
+  const m = await ensureBaseModel(VIT_BASE)
+  if (!m.onnx) throw new Error(`ViT ONNX export failed: ${m.noOnnx}`)
+  return {safetensorsMB: m.safetensorsMB, onnxMB: m.onnxMB!}
 }
 
 /** Code of a child process that loads one engine, scores one image and prints load and score time (its peak memory: bench/lib/peak-memory.ts). */
@@ -95,9 +128,9 @@ function childCode(engine: 'vitrine' | 'ort', threads: number): {args: string[];
     const t2 = performance.now()
     ${report}`
       : `
-    const {createOrtVit} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'bench/lib/ort.ts')).href)})
+    const {createOrtNodeModel} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'bench/lib/ort.ts')).href)})
     ${common}
-    const vit = await createOrtVit(${JSON.stringify(ONNX_FILE)}, ${threads})
+    const vit = await createOrtNodeModel(${JSON.stringify(ONNX_FILE)}, ${threads})
     const t1 = performance.now()
     await vit.run(px, 1, ${CH}, ${H}, ${W})
     const t2 = performance.now()
@@ -199,15 +232,104 @@ interface BatchResult {
   ortRunsMs: number[]
 }
 
+/** Threads of the per-family comparison (the target's setting: 2 threads for every engine). */
+const FAMILY_THREADS = 2
+/** vitrine's time over onnxruntime-web's that each family must stay at or below. */
+const FAMILY_TARGET = 0.8
+
+type Engine = 'vitrine' | 'ortWeb' | 'ortNode'
+
+/**
+ * One family at its base geometry, one image, FAMILY_THREADS threads: vitrine, onnxruntime-web and onnxruntime-node
+ * on the same pixels, the order rotated run by run (none always runs first, on a cooler or hotter machine).
+ */
+async function familyBench(g: BaseGeometry, runs: number): Promise<object> {
+  const loadBefore = loadavg().map((x) => round(x, 2))
+  const m = await ensureBaseModel(g)
+  const backend = await createWasmBackend({threads: FAMILY_THREADS})
+  const model = await loadModel(m.dir, {backend, maxBatch: 1})
+  const ch = model.config.numChannels
+  const H = model.inputHeight
+  const W = model.inputWidth
+  const peers: Partial<Record<Engine, OrtModel>> = {}
+  try {
+    if (m.onnx) {
+      peers.ortWeb = await createOrtWebModel(m.onnx, FAMILY_THREADS)
+      peers.ortNode = await createOrtNodeModel(m.onnx, FAMILY_THREADS)
+    }
+    const px = randomPixels(1, 43, ch * H * W)
+    const engines: Engine[] = ['vitrine', ...(Object.keys(peers) as Engine[])]
+    const runOnce = async (e: Engine): Promise<Float32Array> => (e === 'vitrine' ? model.forward(px, 1) : peers[e]!.run(px, 1, ch, H, W))
+    for (let w = 0; w < 2; w++) for (const e of engines) await runOnce(e)
+    const wall: Record<string, number[]> = {}
+    const cpu: Record<string, number[]> = {}
+    const meters: Record<string, ThreadCpuMeter> = {}
+    const logits: Record<string, Float32Array> = {}
+    for (const e of engines) {
+      wall[e] = []
+      cpu[e] = []
+      meters[e] = new ThreadCpuMeter()
+    }
+    for (let r = 0; r < runs; r++) {
+      const order = engines.map((_, i) => engines[(i + r) % engines.length])
+      for (const e of order) {
+        const c = process.cpuUsage()
+        meters[e].begin()
+        const s = performance.now()
+        logits[e] = (await runOnce(e)).slice()
+        wall[e].push(performance.now() - s)
+        meters[e].end()
+        const used = process.cpuUsage(c)
+        cpu[e].push((used.user + used.system) / 1000)
+      }
+    }
+    const per = Object.fromEntries(
+      engines.map((e) => [e, {ms: round(median(wall[e])), cpuMs: round(median(cpu[e])), ...meters[e].summary(), runsMs: wall[e].map((x) => round(x))}]),
+    )
+    const ratio = (peer: Engine) => (peers[peer] ? round(median(wall.vitrine) / median(wall[peer]), 3) : null)
+    const vsWeb = ratio('ortWeb')
+    const result = {
+      family: g.key,
+      geometry: `${g.model}, input ${ch}x${H}x${W}, ${g.labels} labels (seeded random weights)`,
+      threads: FAMILY_THREADS,
+      batch: 1,
+      safetensorsMB: m.safetensorsMB,
+      ...(m.onnx ? {onnxMB: m.onnxMB} : {onnx: `not measured against onnxruntime: ${m.noOnnx}`}),
+      machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))},
+      msPerImage: per,
+      ratioVsOrtWeb: vsWeb,
+      ratioVsOrtNode: ratio('ortNode'),
+      target: {value: vsWeb, target: FAMILY_TARGET, met: vsWeb === null ? null : vsWeb <= FAMILY_TARGET},
+      maxAbsDiffLogits: Object.fromEntries(Object.keys(peers).map((e) => [e, Number(maxAbsDiff(logits.vitrine, logits[e]).toExponential(2))])),
+    }
+    process.stderr.write(`engine: ${g.key}: vitrine ${per.vitrine.ms} ms` + (vsWeb === null ? ' (no ONNX export)\n' : `, onnxruntime-web ${per.ortWeb.ms} ms (${vsWeb}x), onnxruntime-node ${per.ortNode.ms} ms\n`))
+    return result
+  } finally {
+    model.dispose()
+    backend.dispose()
+    for (const p of Object.values(peers)) await p.release()
+  }
+}
+
 export default async function engineBench(): Promise<object> {
   const runs = Math.max(5, Number(process.env.VITRINE_BENCH_RUNS ?? 5))
   const threadCounts = envList('VITRINE_BENCH_THREADS', [1, 2])
   const batches = envList('VITRINE_BENCH_BATCHES', [1, 8])
-  const parts = (process.env.VITRINE_BENCH_PARTS ?? 'kernels,model').split(',')
+  const parts = (process.env.VITRINE_BENCH_PARTS ?? 'kernels,model,families').split(',')
+  const familyKeys = (process.env.VITRINE_BENCH_FAMILIES ?? BASE_GEOMETRIES.map((g) => g.key).join(',')).split(',')
   const loadBefore = loadavg().map((x) => round(x, 2))
+  const families: object[] = []
+  if (parts.includes('families')) {
+    for (const key of familyKeys) {
+      const g = BASE_GEOMETRIES.find((x) => x.key === key)
+      if (!g) throw new Error(`VITRINE_BENCH_FAMILIES: no family ${key} (${BASE_GEOMETRIES.map((x) => x.key).join(', ')})`)
+      families.push(await familyBench(g, runs))
+    }
+  }
+  const familyTargets = families.map((f) => ({family: (f as {family: string}).family, ...(f as {target: object}).target}))
   const kernels: object[] = []
   if (parts.includes('kernels')) for (const threads of threadCounts) kernels.push(await kernelBench(threads, runs))
-  if (!parts.includes('model')) return {machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))}, runs, kernels}
+  if (!parts.includes('model')) return {machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))}, runs, families, kernels, targets: {familiesVsOrtWeb: familyTargets}}
   const sizes = await ensureModel()
   const maxBatch = Math.max(...batches)
 
@@ -219,7 +341,7 @@ export default async function engineBench(): Promise<object> {
     const model = await loadModel(MODEL_DIR, {backend, maxBatch})
     const vitrineLoadMs = performance.now() - t0
     const t1 = performance.now()
-    const ortVit = await createOrtVit(ONNX_FILE, threads)
+    const ortVit = await createOrtNodeModel(ONNX_FILE, threads)
     const ortLoadMs = performance.now() - t1
     loads.push({threads, backend: backend.name, vitrineLoadMs: round(vitrineLoadMs), ortLoadMs: round(ortLoadMs)})
     try {
@@ -286,11 +408,13 @@ export default async function engineBench(): Promise<object> {
     model: {geometry: 'ViT-B/16 224 (seeded random weights)', ...sizes},
     machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))},
     runs,
+    families,
     kernels,
     results,
     loads,
     scoreOneImage,
     targets: {
+      familiesVsOrtWeb: familyTargets,
       batch1Threads2LatencyRatio: b1t2 ? {value: b1t2.ratio, target: 1.5, met: b1t2.ratio <= 1.5} : null,
       batch8ThroughputRatio: b8.map((r) => ({threads: r.threads, value: r.ratio, target: 1.5, met: r.ratio <= 1.5})),
       loadMs: {value: scoreOneImage.vitrine.loadMs, target: 1000, met: Number(scoreOneImage.vitrine.loadMs) <= 1000},

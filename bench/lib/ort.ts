@@ -1,16 +1,19 @@
 /**
- * onnxruntime-node, the peer the engine benchmark compares vitrine with: one CPU session of an ONNX ViT with input
- * `pixel_values` [batch, 3, H, W] and output `logits`, on a given number of intra-op threads.
+ * The peers the engine benchmark compares vitrine with, each running vitrine's own ONNX export (input `pixel_values`
+ * [batch, ch, H, W], output `logits`): onnxruntime-node (native, CPU execution provider) and onnxruntime-web's
+ * WebAssembly backend (SIMD, multi-threaded: the same class of engine as vitrine's), on a given number of threads.
  */
 import * as ort from 'onnxruntime-node'
+import * as ortWeb from 'onnxruntime-web'
 
-export interface OrtVit {
+export interface OrtModel {
   /** logits [batch, labels] for pixels [batch, ch, H, W]. */
   run(pixels: Float32Array, batch: number, ch: number, H: number, W: number): Promise<Float32Array>
   release(): Promise<void>
 }
 
-export async function createOrtVit(onnxFile: string, threads: number): Promise<OrtVit> {
+/** onnxruntime-node's CPU session on `threads` intra-op threads. */
+export async function createOrtNodeModel(onnxFile: string, threads: number): Promise<OrtModel> {
   const session = await ort.InferenceSession.create(onnxFile, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -23,6 +26,34 @@ export async function createOrtVit(onnxFile: string, threads: number): Promise<O
     async run(pixels, batch, ch, H, W) {
       const feeds = {[input]: new ort.Tensor('float32', pixels, [batch, ch, H, W])}
       const result = await session.run(feeds)
+      return result[output].data as Float32Array
+    },
+    release: () => session.release(),
+  }
+}
+
+let webThreads: number | undefined
+
+/**
+ * onnxruntime-web's WebAssembly backend (ort-wasm-simd-threaded: SIMD128 always, the only build 1.30 ships) on
+ * `threads` threads. In Node its threads are Emscripten pthreads on worker_threads (SharedArrayBuffer needs no
+ * cross-origin isolation there). The thread count is global and fixed when the first session initialises the
+ * WebAssembly module, so one process runs every onnxruntime-web session on the same count.
+ */
+export async function createOrtWebModel(onnxFile: string, threads: number): Promise<OrtModel> {
+  if (webThreads === undefined) {
+    webThreads = threads
+    ortWeb.env.wasm.numThreads = threads
+    ortWeb.env.wasm.simd = true
+  } else if (webThreads !== threads) {
+    throw new Error(`onnxruntime-web runs on ${webThreads} threads in this process: its thread count is fixed at its first session (${threads} asked)`)
+  }
+  const session = await ortWeb.InferenceSession.create(onnxFile, {executionProviders: ['wasm'], graphOptimizationLevel: 'all'})
+  const input = session.inputNames[0]
+  const output = session.outputNames[0]
+  return {
+    async run(pixels, batch, ch, H, W) {
+      const result = await session.run({[input]: new ortWeb.Tensor('float32', pixels, [batch, ch, H, W])})
       return result[output].data as Float32Array
     },
     release: () => session.release(),

@@ -20,6 +20,7 @@ import {MAX_JSON_FILE_BYTES, checkWithin, parseJsonText, readUserTextFile} from 
 import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {parsePreprocessorConfig} from '../image/preprocessor.js'
 import type {FamilyModel, ModelConfig, ModelFamily} from '../models/family.js'
+import {servingInputSize, servingVersion} from '../models/model-folder.js'
 import {parseModelConfigText} from '../models/registry.js'
 import type {Backend} from './backend.js'
 import {softmaxNaive} from './kernels/reference.js'
@@ -142,25 +143,6 @@ async function readJson(file: string): Promise<unknown> {
   return parseJsonText(await readText(file), file, {file})
 }
 
-/**
- * The transformers version that will serve the model, where a family's arithmetic depends on it (DINOv2's position
- * interpolation changed in 4.45): MLmodel's flavors.transformers.transformers_version when `modelDir` is an MLflow
- * folder's model/, else config.json's transformers_version, else undefined (the current code).
- */
-export async function servingVersion(modelDir: string, configText: string): Promise<string | undefined> {
-  const mlmodel = join(modelDir, '..', 'MLmodel')
-  if (await isFile(mlmodel)) {
-    const m = /^\s+transformers_version:\s*['"]?([0-9][\w.+-]*)/m.exec(await readText(mlmodel))
-    if (m) return m[1]
-  }
-  try {
-    const v = (JSON.parse(configText) as Record<string, unknown>).transformers_version
-    return typeof v === 'string' ? v : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /** Loads a model folder (any of the three layouts) and prepares it for `forward`. */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const maxBatch = options.maxBatch ?? 1
@@ -170,15 +152,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const configText = await readText(files.config)
   const {family, config, labels} = parseModelConfigText(configText, files.config)
   const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
-  const fixedSize = preprocessor.doResize || preprocessor.doCenterCrop
-  if (fixedSize && !family.anyInputSize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
-    throw new InvalidInputError(
-      `${files.preprocessor}: size is ${preprocessor.height}x${preprocessor.width} but ${files.config} has image_size ${config.imageHeight}x${config.imageWidth}; the position embeddings need images of that size`,
-      {file: files.preprocessor},
-    )
-  }
-  const inputHeight = fixedSize && family.anyInputSize ? preprocessor.height : config.imageHeight
-  const inputWidth = fixedSize && family.anyInputSize ? preprocessor.width : config.imageWidth
+  const {inputHeight, inputWidth} = servingInputSize(family, config, preprocessor, files)
   const transformersVersion = await servingVersion(files.dir, configText)
 
   const ownsBackend = options.backend === undefined

@@ -148,8 +148,11 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
    */
   readonly modelCard: {template: string; fields(config: C): Record<string, string | number>}
 
-  /** The ONNX graph of the model (input `pixel_values`, output `logits`); absent when export is not implemented. */
-  buildOnnxGraph?(g: OnnxGraph, config: C): void
+  /**
+   * The ONNX graph of the model (input `pixel_values` of the served size `serving.inputHeight` x `inputWidth`, output
+   * `logits`); absent when export is not implemented.
+   */
+  buildOnnxGraph?(g: OnnxGraph, config: C, serving: ServingContext): void
   /** The ONNX model's graph name. */
   readonly onnxModelName: string
 

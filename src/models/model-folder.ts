@@ -1,10 +1,14 @@
 /**
- * What package, verify and the ONNX export need of a Hugging Face model folder's config.json and weights: the
- * config read by its family's rules, and the weights' tensors compared with the family's tensor table.
+ * What package, verify, the ONNX export and the engine need of a Hugging Face model folder's config.json and weights:
+ * the config read by its family's rules, the weights' tensors compared with the family's tensor table, and how the
+ * model will be served (the input size its image processor gives, the transformers version that runs it).
  */
-import {dirname} from 'node:path'
+import {stat} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
+import {InvalidInputError} from '../core/errors.js'
 import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
+import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import type {ModelConfig, ModelFamily} from './family.js'
 import {type ModelOfConfig, parseModelConfigText} from './registry.js'
 
@@ -28,4 +32,44 @@ export function compareTensorShapes<C extends ModelConfig>(family: ModelFamily<C
   }
   for (const t of actual) if (!want.has(t.name)) problems.push(`tensor '${t.name}' is unexpected for this config`)
   return problems
+}
+
+/**
+ * The transformers version that will serve the model, where a family's arithmetic depends on it (DINOv2's position
+ * interpolation changed in 4.45): MLmodel's flavors.transformers.transformers_version when `modelDir` is an MLflow
+ * folder's model/, else config.json's transformers_version, else undefined (the current code).
+ */
+export async function servingVersion(modelDir: string, configText: string): Promise<string | undefined> {
+  const mlmodel = join(modelDir, '..', 'MLmodel')
+  if (await stat(mlmodel).then((s) => s.isFile(), () => false)) {
+    const m = /^\s+transformers_version:\s*['"]?([0-9][\w.+-]*)/m.exec(await readUserTextFile(mlmodel, {maxBytes: MAX_JSON_FILE_BYTES}))
+    if (m) return m[1]
+  }
+  try {
+    const v = (JSON.parse(configText) as Record<string, unknown>).transformers_version
+    return typeof v === 'string' ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The pixel_values size a model takes: the image processor's output for a family that takes any size (DINOv2
+ * resamples its position embeddings to it), else config.json's image size, which a resizing or cropping processor
+ * must then produce (`files` are named in that error).
+ */
+export function servingInputSize(
+  family: ModelFamily,
+  config: ModelConfig,
+  preprocessor: PreprocessorConfig,
+  files: {config: string; preprocessor: string},
+): {inputHeight: number; inputWidth: number} {
+  const fixedSize = preprocessor.doResize || preprocessor.doCenterCrop
+  if (fixedSize && !family.anyInputSize && (preprocessor.height !== config.imageHeight || preprocessor.width !== config.imageWidth)) {
+    throw new InvalidInputError(
+      `${files.preprocessor}: size is ${preprocessor.height}x${preprocessor.width} but ${files.config} has image_size ${config.imageHeight}x${config.imageWidth}; the position embeddings need images of that size`,
+      {file: files.preprocessor},
+    )
+  }
+  return fixedSize && family.anyInputSize ? {inputHeight: preprocessor.height, inputWidth: preprocessor.width} : {inputHeight: config.imageHeight, inputWidth: config.imageWidth}
 }

@@ -33,6 +33,16 @@ export class TensorPlan {
     return view
   }
 
+  /**
+   * The tensor read into `view` (the very object `want` returned): how code that works by role, such as a family's
+   * ONNX graph, names a tensor without spelling its name.
+   */
+  tensorOf(view: Float32Array): PlannedTensor {
+    const t = this.tensors.find((x) => x.view === view)
+    if (!t) throw new Error('internal: no tensor of the plan is read into this view')
+    return t
+  }
+
   /** Floats reserved. */
   get numParameters(): number {
     return this.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0)

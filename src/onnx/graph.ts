@@ -27,6 +27,12 @@ export interface WeightBias {
   bias: string
 }
 
+/** A linear layer's tensor names: [out, in] weight, and its bias unless the layer has none (BEiT's key). */
+export interface LinearNames {
+  weight: string
+  bias?: string
+}
+
 async function readTensorF32(src: WeightSource, name: string): Promise<Float32Array> {
   const t = src.byName.get(name)
   if (!t) throw new InvalidInputError(`${src.file}: tensor '${name}' is missing`, {file: src.file})
@@ -54,14 +60,17 @@ function transpose2d(w: Float32Array, rows: number, cols: number): Float32Array 
 }
 
 /** The node-name prefix of a layer: its weight's name without `.weight` (`vit.layernorm.weight` -> `vit.layernorm`). */
-function layerName(names: WeightBias): string {
-  return names.weight.replace(/\.weight$/, '')
+function layerName(weight: string): string {
+  return weight.replace(/\.weight$/, '')
 }
 
 /** Collects nodes and initializers with stable, readable names. */
 export class OnnxGraph {
   readonly nodes: OnnxNode[] = []
   readonly initializers: ProtoMessage[] = []
+  /** Initializer names already added, so that a constant or weight used twice is stored once. */
+  private readonly named = new Set<string>()
+  private readonly batchOf = new Map<string, string>()
 
   constructor(private readonly src: WeightSource, private readonly progress: Progress) {}
 
@@ -76,47 +85,145 @@ export class OnnxGraph {
     this.nodes.push({opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity`})
   }
 
-  constF32(name: string, dims: number[], values: number[]): string {
-    this.initializers.push(tensorProto(name, OnnxDataType.FLOAT, dims, f32Bytes(Float32Array.from(values))))
+  /** Adds an initializer unless one of that name exists (constants are shared by name, e.g. `sqrt2`). */
+  private initializer(name: string, make: () => ProtoMessage): string {
+    if (!this.named.has(name)) {
+      this.named.add(name)
+      this.initializers.push(make())
+    }
     return name
   }
 
-  constI64(name: string, dims: number[], values: number[]): string {
-    this.initializers.push(tensorProto(name, OnnxDataType.INT64, dims, int64Bytes(values)))
-    return name
+  constF32(name: string, dims: number[], values: ArrayLike<number>): string {
+    return this.initializer(name, () => tensorProto(name, OnnxDataType.FLOAT, dims, f32Bytes(Float32Array.from(values))))
   }
 
-  /** A checkpoint tensor as a float32 initializer, read (and optionally transposed) while the file is written. */
+  constI64(name: string, dims: number[], values: ArrayLike<number>): string {
+    return this.initializer(name, () => tensorProto(name, OnnxDataType.INT64, dims, int64Bytes(Array.from(values))))
+  }
+
+  /**
+   * A checkpoint tensor as a float32 initializer (named as in the checkpoint), read (and optionally transposed) while
+   * the file is written.
+   */
   weight(name: string, dims: number[], transposeFrom?: [number, number]): string {
+    return this.derived(name, dims, [name], ([w]) => (transposeFrom ? transpose2d(w, transposeFrom[0], transposeFrom[1]) : w))
+  }
+
+  /**
+   * A float32 initializer computed from checkpoint tensors while the file is written (e.g. a bias table that depends
+   * on the weights only, or position embeddings resampled to the exported image size): `compute` gets the tensors of
+   * `sources` in order and returns `dims`' elements.
+   */
+  derived(name: string, dims: number[], sources: string[], compute: (tensors: Float32Array[]) => Float32Array): string {
     const elements = dims.reduce((a, b) => a * b, 1)
     const src = this.src
     const progress = this.progress
     const lazy: LazyBytes = {
       length: elements * 4,
       async produce() {
-        const w = await readTensorF32(src, name)
-        progress.advance(1)
-        return f32Bytes(transposeFrom ? transpose2d(w, transposeFrom[0], transposeFrom[1]) : w)
+        const tensors: Float32Array[] = []
+        for (const s of sources) tensors.push(await readTensorF32(src, s))
+        const out = compute(tensors)
+        if (out.length !== elements) throw new Error(`internal: initializer ${name} has ${out.length} elements, expected ${elements}`)
+        progress.advance(sources.length)
+        return f32Bytes(out)
       },
     }
-    this.initializers.push(tensorProto(name, OnnxDataType.FLOAT, dims, lazy))
-    return name
+    return this.initializer(name, () => tensorProto(name, OnnxDataType.FLOAT, dims, lazy))
   }
 
-  /** out[N,T,outDim] = x[N,T,inDim] @ W^T + b, with W stored [outDim, inDim] in the checkpoint. */
-  linear(x: string, names: WeightBias, inDim: number, outDim: number, hasBias = true): string {
-    const prefix = layerName(names)
+  /** out[..., outDim] = x[..., inDim] @ W^T (+ b), with W stored [outDim, inDim] in the checkpoint. */
+  linear(x: string, names: LinearNames, inDim: number, outDim: number, hasBias = names.bias !== undefined): string {
+    const prefix = layerName(names.weight)
     const w = this.weight(names.weight, [inDim, outDim], [outDim, inDim])
     const y = this.op('MatMul', [x, w], `${prefix}/MatMul`)
-    if (!hasBias) return y
+    if (!hasBias || names.bias === undefined) return y
     return this.op('Add', [y, this.weight(names.bias, [outDim])], `${prefix}/Add`)
   }
 
   layerNorm(x: string, names: WeightBias, C: number, eps: number): string {
-    const prefix = layerName(names)
+    const prefix = layerName(names.weight)
     return this.op('LayerNormalization', [x, this.weight(names.weight, [C]), this.weight(names.bias, [C])], `${prefix}/LayerNormalization`, {
       axis: -1,
       epsilon: {float: eps},
     })
+  }
+
+  /** gelu(x) = 0.5 * x * (1 + erf(x / sqrt 2)), the exact GELU, in the pattern onnxruntime fuses into one Gelu kernel. */
+  gelu(x: string, prefix: string): string {
+    const erf = this.op('Erf', [this.op('Div', [x, this.constF32('sqrt2', [], [Math.SQRT2])], `${prefix}/Div`)], `${prefix}/Erf`)
+    const inner = this.op('Mul', [x, this.op('Add', [erf, this.constF32('one', [], [1])], `${prefix}/Add`)], `${prefix}/Mul`)
+    return this.op('Mul', [inner, this.constF32('half', [], [0.5])], `${prefix}/Mul_half`)
+  }
+
+  /** x * scale, per channel (a layer scale: `scale` is a [C] checkpoint tensor). */
+  scaled(x: string, scale: string, C: number): string {
+    return this.op('Mul', [x, this.weight(scale, [C])], `${layerName(scale)}/Mul`)
+  }
+
+  /** The batch size of `x` as a 1-element int64 tensor (for shapes built at run time). */
+  batchSize(x: string): string {
+    let n = this.batchOf.get(x)
+    if (!n) {
+      n = this.op('Shape', [x], `${x}/batch/Shape`, {start: 0, end: 1})
+      this.batchOf.set(x, n)
+    }
+    return n
+  }
+
+  /**
+   * A patch embedding: pixels[N, ch, H, W] -> Conv(stride = kernel = patch) -> tokens[N, GH*GW, C] (row-major over the
+   * grid). `pad` zero-pads the bottom and right of the image first (to whole patches, as SwinV2 does); without it a
+   * partial patch at the edge is dropped, as a stride-P Conv2d drops it.
+   */
+  patchEmbedding(pixels: string, names: WeightBias, C: number, ch: number, PH: number, PW: number, pad: [number, number] = [0, 0]): string {
+    const prefix = layerName(names.weight)
+    const attributes: OnnxNode['attributes'] = {kernel_shape: [PH, PW], strides: [PH, PW]}
+    if (pad[0] || pad[1]) attributes.pads = [0, 0, pad[0], pad[1]]
+    const conv = this.op('Conv', [pixels, this.weight(names.weight, [C, ch, PH, PW]), this.weight(names.bias, [C])], `${prefix}/Conv`, attributes)
+    const flat = this.op('Reshape', [conv, this.constI64(`shape_0_${C}_m1`, [3], [0, C, -1])], `${prefix}/Reshape`)
+    return this.op('Transpose', [flat], `${prefix}/Transpose`, {perm: [0, 2, 1]})
+  }
+
+  /** Concat(Expand(token[1, 1, C], [N, 1, C]), tokens[N, L, C]) -> [N, 1 + L, C]: a [CLS] token before the patches. */
+  prependToken(tokens: string, token: string, C: number): string {
+    const prefix = layerName(token)
+    const shape = this.op('Concat', [this.batchSize(tokens), this.constI64(`shape_1_${C}`, [2], [1, C])], `${prefix}/shape/Concat`, {axis: 0})
+    const expanded = this.op('Expand', [this.weight(token, [1, 1, C]), shape], `${prefix}/Expand`)
+    return this.op('Concat', [expanded, tokens], `${prefix}/Concat`, {axis: 1})
+  }
+
+  /** tokens[N, T, C] -> token t [N, C]. */
+  token(x: string, t: number, name: string): string {
+    return this.op('Gather', [x, this.constI64(`token_${t}`, [], [t])], `${name}/Gather`, {axis: 1})
+  }
+
+  /** tokens[N, T, C] -> the mean of tokens from..T-1 [N, C]. */
+  meanTokens(x: string, from: number, name: string): string {
+    const rest = from === 0 ? x : this.op('Slice', [x, this.constI64(`starts_${from}`, [1], [from]), this.constI64('ends_max', [1], [Number.MAX_SAFE_INTEGER]), this.constI64('axes_1', [1], [1])], `${name}/Slice`)
+    return this.op('ReduceMean', [rest], `${name}/ReduceMean`, {axes: [1], keepdims: 0})
+  }
+
+  /**
+   * Multi-head self-attention over x[N, T, C] (already normalised), without the output projection: per head
+   * softmax(q k^T * scale + bias) v, heads merged back to [N, T, C]. `bias` (optional) is added to the scores
+   * [N, NH, T, T] with broadcasting (BEiT's relative position bias [NH, T, T]).
+   */
+  selfAttention(x: string, q: LinearNames, k: LinearNames, v: LinearNames, C: number, NH: number, prefix: string, bias?: string): string {
+    const D = C / NH
+    const heads = (names: LinearNames, part: string, perm: number[]): string => {
+      const split = this.op('Reshape', [this.linear(x, names, C, C), this.constI64(`shape_0_0_${NH}_${D}`, [4], [0, 0, NH, D])], `${prefix}.${part}/Reshape`)
+      return this.op('Transpose', [split], `${prefix}.${part}/Transpose`, {perm})
+    }
+    const query = heads(q, 'query', [0, 2, 1, 3]) // [N,NH,T,D]
+    const key = heads(k, 'key', [0, 2, 3, 1]) // [N,NH,D,T]
+    const value = heads(v, 'value', [0, 2, 1, 3]) // [N,NH,T,D]
+    let scores = this.op('Mul', [this.op('MatMul', [query, key], `${prefix}/scores/MatMul`), this.constF32(`scale_1_sqrt_${D}`, [], [1 / Math.sqrt(D)])], `${prefix}/scores/Mul`)
+    if (bias) scores = this.op('Add', [scores, bias], `${prefix}/scores/Add`)
+    const probs = this.op('Softmax', [scores], `${prefix}/Softmax`, {axis: -1})
+    const ctx = this.op('MatMul', [probs, value], `${prefix}/context/MatMul`) // [N,NH,T,D]
+    const merged = this.op('Transpose', [ctx], `${prefix}/context/Transpose`, {perm: [0, 2, 1, 3]})
+    return this.op('Reshape', [merged, this.constI64(`shape_0_0_${C}`, [3], [0, 0, C])], `${prefix}/context/Reshape`)
   }
 }

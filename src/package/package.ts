@@ -185,7 +185,7 @@ export async function packageModel(src: string, outDir: string, options: Package
     const weights = hashed.get(LAYOUT.weights)
     if (!weights) throw new Error('package: convert reported no model.safetensors')
 
-    if (options.onnx) await exportOnnx(at(LAYOUT.modelDir), at(LAYOUT.onnx), progress)
+    const onnx = options.onnx ? await exportOnnx(at(LAYOUT.modelDir), at(LAYOUT.onnx), progress) : undefined
 
     // The transformers version the model is served with: config.json's when it names one (so the packaged model is
     // computed as its source folder is, e.g. DINOv2's position interpolation), else the catalog's default.
@@ -232,8 +232,8 @@ export async function packageModel(src: string, outDir: string, options: Package
       image_std: numberList(pre.image_std),
       label_0: jsonInner(labels[0]),
       label_1: jsonInner(labels[1] ?? labels[0]),
-      onnx_row: options.onnx
-        ? `\n|ONNX|\`model.onnx\`, opset ${ONNX_OPSET}: input \`pixel_values\` [batch, ${config.numChannels}, ${config.imageHeight}, ${config.imageWidth}] float32, output \`logits\` [batch, ${labels.length}]|`
+      onnx_row: onnx
+        ? `\n|ONNX|\`model.onnx\`, opset ${ONNX_OPSET}: input \`pixel_values\` [batch, ${onnx.inputShape.join(', ')}] float32, output \`logits\` [batch, ${labels.length}]|`
         : '',
     })
 

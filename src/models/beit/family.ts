@@ -7,6 +7,7 @@ import type {ModelFamily} from '../family.js'
 import {hfConfigOutput, hfTensorTable, refuseConfigFromTensors} from '../hf-family.js'
 import {BEIT_ARCHITECTURE, type BeitConfig, parseBeitConfig} from './config.js'
 import {beitForward, createBeitState} from './forward.js'
+import {buildBeitOnnxGraph} from './onnx-graph.js'
 import {beitNumLabelsOf, beitParameters, beitTensors, detectBeitScheme} from './tensors.js'
 import {prepareBeitWeights} from './weights.js'
 
@@ -51,6 +52,7 @@ export const beitFamily = {
       intermediate_size: c.intermediateSize,
     }),
   },
+  buildOnnxGraph: buildBeitOnnxGraph,
   onnxModelName: 'beit_image_classification',
 
   async createModel(config, backend, maxBatch, load, _serving) {

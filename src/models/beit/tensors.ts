@@ -26,14 +26,17 @@ export function beitParameters(config: BeitConfig, alloc: (n: number) => Float32
     const p = `beit.encoder.layer.${l}`
     const qkvWeight = alloc(3 * C * C)
     const qkvBias = alloc(3 * C) // the key's third stays zero: BEiT's key has no bias
-    plan.want(`${p}.attention.attention.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
-    plan.want(`${p}.attention.attention.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
-    plan.want(`${p}.attention.attention.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
-    plan.want(`${p}.attention.attention.query.bias`, [C], qkvBias.subarray(0, C))
-    plan.want(`${p}.attention.attention.value.bias`, [C], qkvBias.subarray(2 * C))
+    // The parts of the fused views, by role (the ONNX graph keeps them apart).
+    const queryWeight = plan.want(`${p}.attention.attention.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
+    const keyWeight = plan.want(`${p}.attention.attention.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
+    const valueWeight = plan.want(`${p}.attention.attention.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
+    const queryBias = plan.want(`${p}.attention.attention.query.bias`, [C], qkvBias.subarray(0, C))
+    const valueBias = plan.want(`${p}.attention.attention.value.bias`, [C], qkvBias.subarray(2 * C))
+    const qkvParts = {query: {weight: queryWeight, bias: queryBias}, key: {weight: keyWeight}, value: {weight: valueWeight, bias: valueBias}}
     return {
       qkvWeight,
       qkvBias,
+      qkvParts,
       table: config.relativeBias ? plan.want(`${p}.attention.attention.relative_position_bias.relative_position_bias_table`, [numRel, NH]) : null,
       ln1Gamma: plan.want(`${p}.layernorm_before.weight`, [C]),
       ln1Beta: plan.want(`${p}.layernorm_before.bias`, [C]),

@@ -23,26 +23,35 @@ export interface BeitWeights {
 }
 
 /**
- * BeitRelativePositionBias for a Wh x Ww grid: out[h, i, j] = table[index(i, j), h] where tokens are [CLS] then the
- * patches row-major; index of two patches = (dy + Wh - 1) * (2 Ww - 1) + (dx + Ww - 1) with dy = yi - yj; the last
- * three rows of the table are [CLS] -> patch, patch -> [CLS] and [CLS] -> [CLS].
+ * BeitRelativePositionBias's relative_position_index for a Wh x Ww grid: index[i * T + j] is the row of the table
+ * whose bias token i adds to its score of token j, tokens being [CLS] then the patches row-major; two patches give
+ * (dy + Wh - 1) * (2 Ww - 1) + (dx + Ww - 1) with dy = yi - yj; the last three rows of the table are [CLS] -> patch,
+ * patch -> [CLS] and [CLS] -> [CLS].
  */
-export function beitRelativeBias(out: Float32Array, table: Float32Array, NH: number, Wh: number, Ww: number): void {
-  const N = Wh * Ww
-  const T = N + 1
+export function beitRelativePositionIndex(Wh: number, Ww: number): Int32Array {
+  const T = Wh * Ww + 1
   const numRel = (2 * Wh - 1) * (2 * Ww - 1) + 3
-  const index = (i: number, j: number): number => {
-    if (i === 0 && j === 0) return numRel - 1
-    if (i === 0) return numRel - 3
-    if (j === 0) return numRel - 2
-    const yi = Math.floor((i - 1) / Ww), xi = (i - 1) % Ww
-    const yj = Math.floor((j - 1) / Ww), xj = (j - 1) % Ww
-    return (yi - yj + Wh - 1) * (2 * Ww - 1) + (xi - xj + Ww - 1)
-  }
+  const out = new Int32Array(T * T)
   for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) {
-    const r = index(i, j)
-    for (let h = 0; h < NH; h++) out[(h * T + i) * T + j] = table[r * NH + h]
+    let r: number
+    if (i === 0 && j === 0) r = numRel - 1
+    else if (i === 0) r = numRel - 3
+    else if (j === 0) r = numRel - 2
+    else {
+      const yi = Math.floor((i - 1) / Ww), xi = (i - 1) % Ww
+      const yj = Math.floor((j - 1) / Ww), xj = (j - 1) % Ww
+      r = (yi - yj + Wh - 1) * (2 * Ww - 1) + (xi - xj + Ww - 1)
+    }
+    out[i * T + j] = r
   }
+  return out
+}
+
+/** The [NH, T, T] bias a table [numRel, NH] gives on a Wh x Ww grid: out[h, i, j] = table[index(i, j), h]. */
+export function beitRelativeBias(out: Float32Array, table: Float32Array, NH: number, Wh: number, Ww: number): void {
+  const index = beitRelativePositionIndex(Wh, Ww)
+  const TT = index.length
+  for (let k = 0; k < TT; k++) for (let h = 0; h < NH; h++) out[h * TT + k] = table[index[k] * NH + h]
 }
 
 /** The weights the forward pass runs, from parameters whose views are filled: folded, expanded, linears prepared. */
