@@ -237,3 +237,4 @@ export function fmaPeak(iters: i32): f32 {
 }
 
 export {attentionBias, attentionBiasScratch} from './attention-bias'
+export {addInto, gatherRows, scatterAddRows} from './rows'
