@@ -5,6 +5,7 @@ import type {Progress} from '../src/core/progress.js'
 import {redactSecrets} from '../src/core/redact.js'
 import {silentProgress} from '../src/core/progress.js'
 import {TtyProgress} from './progress.js'
+import {printableLines} from '../src/core/printable.js'
 
 /** The one shape of a `--json` failure (schemas/error.schema.json): the exit code, the message, and what helps. */
 export interface JsonError {
@@ -39,7 +40,8 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
     if (isVitrineError(err)) {
-      const message = err.hint ? `${err.message}\nHint: ${err.hint}` : err.message
+      // The terminal gets the message with control characters shown as escapes; --json the true text.
+      const message = printableLines(err.hint ? `${err.message}\nHint: ${err.hint}` : err.message)
       const cliError = new Errors.CLIError(message, {exit: err.exitCode})
       const described: JsonError['error'] = {code: err.exitCode, message: err.message}
       if (err.hint) described.hint = err.hint
@@ -56,7 +58,7 @@ export abstract class BaseCommand extends Command {
     // Not a user error: a bug. Say so, keep the stack for the report (on stderr; --json gets the message only).
     // A bug's message may quote anything it met (a URL, an Azure answer): redacted like every user error's.
     const message = redactSecrets(`internal error (a bug in vitrine, please report it): ${err.message}`)
-    const bug = new Errors.CLIError(`${message}\n${redactSecrets(err.stack ?? '')}`, {exit: ExitCode.Bug})
+    const bug = new Errors.CLIError(printableLines(`${message}\n${redactSecrets(err.stack ?? '')}`), {exit: ExitCode.Bug})
     return this.fail(Object.assign(bug, {vitrine: {code: ExitCode.Bug, message}}))
   }
 
