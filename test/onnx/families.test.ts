@@ -4,6 +4,7 @@
  * logits and against vitrine's engine on the same pixels, within the issue's 1e-4; the batch dimension is dynamic
  * (1 image, the fixture's 2, and every readable fixture image in one batch).
  */
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import * as ort from 'onnxruntime-node'
@@ -12,7 +13,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {seededRandom} from '../../src/core/random.js'
 import {type LoadedModel, loadModel} from '../../src/engine/classifier.js'
 import {exportOnnx} from '../../src/onnx/export.js'
-import {FIXTURES, LOGITS_TOL, readExpected, readF32} from '../engine/fixtures.js'
+import {FIXTURES, type FixtureExpected, LOGITS_TOL, readExpected, readF32} from '../engine/fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {writeRandomModelFolder} from '../helpers/random-model.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -36,7 +37,7 @@ afterAll(async () => {
   for (const m of models) m.dispose()
 })
 
-describe.each(['beit-tiny'])('%s exported to ONNX (opset 17)', (name) => {
+describe.each(['beit-tiny', 'dinov2-tiny'])('%s exported to ONNX (opset 17)', (name) => {
   const dir = join(FIXTURES, name)
 
   it('runs in onnxruntime with the PyTorch and the engine logits within 1e-4, for 1, 2 and all the images at once', async () => {
@@ -106,5 +107,35 @@ describe('BEiT variants exported to ONNX', () => {
   ])('%s: the engine logits within 1e-4', async (label, variant) => {
     const dir = await writeRandomModelFolder(join(await tempDir(), 'beit'), {...base, ...variant}, 3)
     expect(await checkAgainstEngine(dir, `BEiT (${label})`)).toBeLessThan(LOGITS_TOL)
+  }, 60_000)
+})
+
+describe('DINOv2 exported to ONNX', () => {
+  const dir = join(FIXTURES, 'dinov2-tiny')
+
+  it('resamples the positions as the serving transformers version does: 4.44 gives expected.transformers-4.44.json', async () => {
+    const work = await tempDir()
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.transformers-4.44.json'), 'utf8')) as FixtureExpected
+    const inputs = readF32(join(dir, expected.inputs.file))
+    const B = expected.inputs.shape[0]
+    const logitsOf = async (file: string, transformersVersion?: string): Promise<Float32Array> => {
+      const {inputShape} = await exportOnnx(dir, join(work, file), undefined, {transformersVersion})
+      const session = await ort.InferenceSession.create(join(work, file))
+      sessions.push(session)
+      return runOnnx(session, inputs, B, inputShape)
+    }
+    const old = await logitsOf('444.onnx', '4.44.2')
+    const d = check(old, expected.inputs.logits.flat(), 'dinov2-tiny ONNX (transformers 4.44.2) vs PyTorch 4.44')
+    console.log(`dinov2-tiny ONNX for transformers 4.44.2: max abs logit diff ${d.toExponential(2)} vs PyTorch 4.44`)
+    // the other interpolation is measurably different: the version is not ignored
+    const current = await logitsOf('current.onnx')
+    expect(Math.max(...expected.inputs.logits.flat().map((v, i) => Math.abs(v - current[i])))).toBeGreaterThan(1e-3)
+  }, 60_000)
+
+  it('at the config geometry (processor crop = image_size) takes the checkpoint positions unchanged: the engine logits within 1e-4', async () => {
+    const config = {model_type: 'dinov2', hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, mlp_ratio: 2, image_size: 28, patch_size: 7, num_labels: 4, qkv_bias: false}
+    const preprocessor = {image_processor_type: 'BitImageProcessor', do_resize: true, size: {shortest_edge: 32}, do_center_crop: true, crop_size: {height: 28, width: 28}, resample: 3, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5]}
+    const folder = await writeRandomModelFolder(join(await tempDir(), 'dinov2'), config, 5, preprocessor)
+    expect(await checkAgainstEngine(folder, 'DINOv2 (config geometry, no qkv bias)')).toBeLessThan(LOGITS_TOL)
   }, 60_000)
 })

@@ -7,6 +7,7 @@ import type {ModelFamily} from '../family.js'
 import {hfConfigOutput, hfTensorTable, refuseConfigFromTensors} from '../hf-family.js'
 import {DINOV2_ARCHITECTURE, type Dinov2Config, parseDinov2Config} from './config.js'
 import {createDinov2State, dinov2Forward} from './forward.js'
+import {buildDinov2OnnxGraph} from './onnx-graph.js'
 import {detectDinov2Scheme, dinov2NumLabelsOf, dinov2Parameters, dinov2Tensors} from './tensors.js'
 import {prepareDinov2Weights} from './weights.js'
 
@@ -53,6 +54,7 @@ export const dinov2Family = {
       intermediate_size: c.intermediateSize,
     }),
   },
+  buildOnnxGraph: buildDinov2OnnxGraph,
   onnxModelName: 'dinov2_image_classification',
 
   async createModel(config, backend, maxBatch, load, servingContext) {

@@ -24,13 +24,15 @@ export function dinov2Parameters(config: Dinov2Config, alloc: (n: number) => Flo
     const p = `dinov2.encoder.layer.${l}`
     const qkvWeight = alloc(3 * C * C)
     const qkvBias = config.qkvBias ? alloc(3 * C) : null
-    ;['query', 'key', 'value'].forEach((part, i) => {
-      plan.want(`${p}.attention.attention.${part}.weight`, [C, C], qkvWeight.subarray(i * C * C, (i + 1) * C * C))
-      if (qkvBias) plan.want(`${p}.attention.attention.${part}.bias`, [C], qkvBias.subarray(i * C, (i + 1) * C))
-    })
+    // The parts of the fused views, by role (the ONNX graph keeps them apart).
+    const [query, key, value] = ['query', 'key', 'value'].map((part, i) => ({
+      weight: plan.want(`${p}.attention.attention.${part}.weight`, [C, C], qkvWeight.subarray(i * C * C, (i + 1) * C * C)),
+      bias: qkvBias ? plan.want(`${p}.attention.attention.${part}.bias`, [C], qkvBias.subarray(i * C, (i + 1) * C)) : undefined,
+    }))
     return {
       qkvWeight,
       qkvBias,
+      qkvParts: {query, key, value},
       ln1Gamma: plan.want(`${p}.norm1.weight`, [C]),
       ln1Beta: plan.want(`${p}.norm1.bias`, [C]),
       outWeight: plan.want(`${p}.attention.output.dense.weight`, [C, C]),
