@@ -6,7 +6,7 @@
  */
 import type {Backend, Epilogue, Linear} from './backend.js'
 import {biasedAttentionNaive, biasedAttentionScratch} from './kernels/attention-bias.js'
-import {geluScalar, layerNormNaive} from './kernels/reference.js'
+import {addIntoNaive, gatherRowsNaive, geluScalar, layerNormNaive, scatterAddRowsNaive} from './kernels/reference.js'
 
 /** A linear layer as the TS kernels use it: the caller's arrays, kept by reference (no copy, no packing). */
 class TsLinear implements Linear {
@@ -212,6 +212,11 @@ export function createTsBackend(): Backend {
       if (biased.scores.length < T || biased.qn.length < T * (C / NH)) biased = biasedAttentionScratch(T, C / NH)
       biasedAttentionNaive(out, qkv, bias, nBias, scale, headScale, biased, B, T, C, NH)
     },
+    allocIndex: (n) => new Int32Array(n),
+    // Memory-bound row moves: the naive loops are the kernels here too.
+    gatherRows: gatherRowsNaive,
+    scatterAddRows: scatterAddRowsNaive,
+    addInto: addIntoNaive,
     dispose() {
       scores = new Float64Array(0)
       acc = new Float64Array(0)

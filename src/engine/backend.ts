@@ -70,6 +70,21 @@ export interface Backend {
     NH: number,
   ): void
 
+  /** A zeroed Int32Array of `n` entries in memory this backend's kernels can read (row index tables). */
+  allocIndex(n: number): Int32Array
+
+  /**
+   * Row gather: out[r, :] = inp[rows[r], :] for r < R (C floats a row), zeros where rows[r] < 0 (SwinV2's window
+   * partition of a padded, shifted map, patch merging's 2x2 gather). rows [R]; out [R, C]; inp must not overlap out.
+   */
+  gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void
+
+  /** Row scatter-add, the gather's reverse: out[rows[r], :] += inp[r, :] for r < R where rows[r] >= 0 (distinct). */
+  scatterAddRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void
+
+  /** out[n] += inp[n] (a residual add that no linear's epilogue carries). */
+  addInto(out: Float32Array, inp: Float32Array, n: number): void
+
   /** Releases worker threads and memory. */
   dispose(): void
 }

@@ -39,11 +39,6 @@ export function patchify(
   }
 }
 
-// x[n] += y[n]
-export function addInto(x: Float32Array, y: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) x[i] += y[i]
-}
-
 // out[b, :] = mean over tokens t in [from, T) of x[b, t, :], summed in float64
 export function meanTokens(out: Float32Array, x: Float32Array, B: number, T: number, from: number, C: number, outStride = C): void {
   const acc = new Float64Array(C)

@@ -11,7 +11,7 @@ import type {Backend} from '../../src/engine/backend.js'
 import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {createWasmBackend} from '../../src/engine/wasm/index.js'
 import {parseSwinv2Config, swinv2Geometry} from '../../src/models/swinv2/config.js'
-import {createSwinv2State, gatherMerge, swinv2Forward, windowSources} from '../../src/models/swinv2/forward.js'
+import {createSwinv2State, mergeSources, swinv2Forward, windowSources} from '../../src/models/swinv2/forward.js'
 import {swinv2Parameters} from '../../src/models/swinv2/tensors.js'
 import {prepareSwinv2Weights, shiftedWindowMask} from '../../src/models/swinv2/weights.js'
 import {checkTensor} from '../helpers/check-tensor.js'
@@ -49,12 +49,10 @@ describe('shiftedWindowMask', () => {
   })
 })
 
-describe('gatherMerge', () => {
-  it('concatenates x[2i,2j], x[2i+1,2j], x[2i,2j+1], x[2i+1,2j+1], zero past an odd edge', () => {
-    const x = Float32Array.from({length: 9}, (_, i) => i + 1) // 3x3, C = 1
-    const out = new Float32Array(4 * 4)
-    gatherMerge(out, x, 1, 3, 3, 1)
-    expect([...out]).toEqual([1, 4, 2, 5, 3, 6, 0, 0, 7, 0, 8, 0, 9, 0, 0, 0])
+describe('mergeSources', () => {
+  it('takes x[2i,2j], x[2i+1,2j], x[2i,2j+1], x[2i+1,2j+1], none (-1) past an odd edge', () => {
+    // a 3x3 map, positions row-major 0..8
+    expect([...mergeSources(3, 3)]).toEqual([0, 3, 1, 4, 2, 5, -1, -1, 6, -1, 7, -1, 8, -1, -1, -1])
   })
 })
 

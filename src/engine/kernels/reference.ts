@@ -59,6 +59,27 @@ export function addNaive(out: Float32Array, a: Float32Array, b: Float32Array, n:
   for (let i = 0; i < n; i++) out[i] = a[i] + b[i]
 }
 
+// x[n] += y[n]
+export function addIntoNaive(x: Float32Array, y: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) x[i] += y[i]
+}
+
+// out[r, :] = inp[rows[r], :] for r < R (C floats a row), zeros where rows[r] < 0
+export function gatherRowsNaive(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
+  for (let r = 0; r < R; r++) {
+    const s = rows[r]
+    for (let c = 0; c < C; c++) out[r * C + c] = s < 0 ? 0 : inp[s * C + c]
+  }
+}
+
+// out[rows[r], :] += inp[r, :] for r < R where rows[r] >= 0
+export function scatterAddRowsNaive(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
+  for (let r = 0; r < R; r++) {
+    const s = rows[r]
+    if (s >= 0) for (let c = 0; c < C; c++) out[s * C + c] += inp[r * C + c]
+  }
+}
+
 // out[M, C] = layernorm(inp[M, C]) * gamma[C] + beta[C]
 export function layerNormNaive(
   out: Float32Array,

@@ -63,6 +63,9 @@ export const THREADED_KERNELS = [
   'gelu',
   'softmax',
   'attentionBias',
+  'gatherRows',
+  'scatterAddRows',
+  'addInto',
   // training (./train.ts)
   'layerNormStats',
   'attentionKeep',
@@ -283,7 +286,7 @@ class Arena {
     return new Float32Array(this.memory.buffer, ptr, n)
   }
 
-  owns(a: Float32Array): boolean {
+  owns(a: ArrayBufferView): boolean {
     return this.buffers.has(a.buffer)
   }
 
@@ -350,6 +353,14 @@ class Staging {
     const ptr = initial ? this.input(a, n) : this.take(n)
     this.copyBack.push({from: ptr, to: a.subarray(0, n)})
     return ptr
+  }
+
+  /** The byte offset of an index table for a kernel: a view into the memory as is, anything else staged. */
+  index(rows: Int32Array, n: number): number {
+    if (rows.length < n) throw new RangeError(`wasm backend: index table of ${rows.length} entries where ${n} are needed`)
+    if (this.arena.owns(rows)) return rows.byteOffset
+    // a Float32Array over the same bytes: a copy between arrays of one type copies the bytes as they are
+    return this.input(new Float32Array(rows.buffer, rows.byteOffset, n), n)
   }
 
   /** Copies staged outputs back and frees the staging space for the next call. */
@@ -558,6 +569,37 @@ export class WasmBackend implements Backend {
     const args = [s.output(out, M * N), s.input(inp, M * N), M, N]
     try {
       this.pool.run('softmax', args)
+    } finally {
+      s.finish()
+    }
+  }
+
+  allocIndex(n: number): Int32Array {
+    return new Int32Array(this.arena.memory.buffer, this.arena.allocBytes(n * 4), n)
+  }
+
+  gatherRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
+    const s = this.staging
+    try {
+      this.pool.run('gatherRows', [s.output(out, R * C), s.input(inp, inp.length), s.index(rows, R), R, C])
+    } finally {
+      s.finish()
+    }
+  }
+
+  scatterAddRows(out: Float32Array, inp: Float32Array, rows: Int32Array, R: number, C: number): void {
+    const s = this.staging
+    try {
+      this.pool.run('scatterAddRows', [s.output(out, out.length, true), s.input(inp, R * C), s.index(rows, R), R, C])
+    } finally {
+      s.finish()
+    }
+  }
+
+  addInto(out: Float32Array, inp: Float32Array, n: number): void {
+    const s = this.staging
+    try {
+      this.pool.run('addInto', [s.output(out, n, true), s.input(inp, n), n])
     } finally {
       s.finish()
     }

@@ -6,7 +6,7 @@
  * between stages; the final LayerNorm, the average over tokens and the classifier.
  */
 import type {Backend} from '../../engine/backend.js'
-import {addInto, meanTokens, patchify} from '../ops.js'
+import {meanTokens, patchify} from '../ops.js'
 import type {Swinv2BlockGeometry, Swinv2Config, Swinv2StageGeometry} from './config.js'
 import type {Swinv2Weights} from './weights.js'
 
@@ -25,6 +25,22 @@ export interface Swinv2State {
   mlpNorm: Float32Array // (B*N, C)
   pooled: Float32Array // (B, C_last)
   logits: Float32Array // (B, numLabels)
+  /** Per window geometry (windowKey): the map row of each window token of maxBatch images, -1 for padding. */
+  windowRows: Map<string, Int32Array>
+  /** Per stage but the last: the map row of each quarter of each merged token of maxBatch images, -1 past an odd edge. */
+  mergeRows: Int32Array[]
+}
+
+/** The index tables' key of a block's window geometry (blocks of a stage share it two by two). */
+function windowKey(g: Swinv2BlockGeometry): string {
+  return `${g.windowSize} ${g.shift} ${g.height} ${g.width}`
+}
+
+/** `src` (rows of one image's map, -1 for none) for B images of N map rows each, in the backend's memory. */
+function batchRows(backend: Backend, src: Int32Array, B: number, N: number): Int32Array {
+  const rows = backend.allocIndex(B * src.length)
+  for (let b = 0; b < B; b++) for (let k = 0; k < src.length; k++) rows[b * src.length + k] = src[k] < 0 ? -1 : b * N + src[k]
+  return rows
 }
 
 export function createSwinv2State(config: Swinv2Config, stages: Swinv2StageGeometry[], backend: Backend, maxBatch: number): Swinv2State {
@@ -46,7 +62,14 @@ export function createSwinv2State(config: Swinv2Config, stages: Swinv2StageGeome
     }
   }
   const CL = stages[stages.length - 1].dim
+  const windowRows = new Map<string, Int32Array>()
+  for (const st of stages) {
+    for (const g of st.blocks) if (!windowRows.has(windowKey(g))) windowRows.set(windowKey(g), batchRows(backend, windowSources(g), B, st.height * st.width))
+  }
+  const mergeRows = stages.slice(0, -1).map((st) => batchRows(backend, mergeSources(st.height, st.width), B, st.height * st.width))
   return {
+    windowRows,
+    mergeRows,
     maxBatch,
     patches: backend.alloc(B * s0.height * s0.width * config.numChannels * P * P),
     x: backend.alloc(B * tokens),
@@ -84,63 +107,26 @@ export function windowSources(g: Swinv2BlockGeometry): Int32Array {
   return src
 }
 
-// windows[b*nW*T + k, :] = x[b, src[k], :] (zero for padding)
-function gatherWindows(windows: Float32Array, x: Float32Array, src: Int32Array, B: number, N: number, C: number): void {
-  const K = src.length
-  for (let b = 0; b < B; b++) {
-    for (let k = 0; k < K; k++) {
-      const o = (b * K + k) * C
-      const p = src[k]
-      if (p < 0) windows.fill(0, o, o + C)
-      else windows.set(x.subarray((b * N + p) * C, (b * N + p + 1) * C), o)
-    }
-  }
-}
-
-// x[b, src[k], :] += y[b*nW*T + k, :] (padding dropped)
-function scatterAddWindows(x: Float32Array, y: Float32Array, src: Int32Array, B: number, N: number, C: number): void {
-  const K = src.length
-  for (let b = 0; b < B; b++) {
-    for (let k = 0; k < K; k++) {
-      const p = src[k]
-      if (p < 0) continue
-      const o = (b * K + k) * C
-      const d = (b * N + p) * C
-      for (let c = 0; c < C; c++) x[d + c] += y[o + c]
-    }
-  }
-}
-
-// merged[b, (i, j), :] = concat(x[2i, 2j], x[2i+1, 2j], x[2i, 2j+1], x[2i+1, 2j+1]) over an H x W map zero-padded to even
-export function gatherMerge(merged: Float32Array, x: Float32Array, B: number, H: number, W: number, C: number): void {
+/**
+ * For each quarter of each token of the merged (ceil(H/2) x ceil(W/2)) map, the H x W map position it takes, or -1
+ * past an odd edge (zero padding): quarters in the order x[2i, 2j], x[2i+1, 2j], x[2i, 2j+1], x[2i+1, 2j+1], as
+ * Swinv2PatchMerging concatenates them.
+ */
+export function mergeSources(H: number, W: number): Int32Array {
   const H2 = Math.ceil(H / 2)
   const W2 = Math.ceil(W / 2)
   const parts: Array<[number, number]> = [[0, 0], [1, 0], [0, 1], [1, 1]]
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < H2; i++) {
-      for (let j = 0; j < W2; j++) {
-        const o = ((b * H2 + i) * W2 + j) * 4 * C
-        parts.forEach(([dy, dx], q) => {
-          const y = 2 * i + dy
-          const xx = 2 * j + dx
-          const d = o + q * C
-          if (y < H && xx < W) merged.set(x.subarray(((b * H + y) * W + xx) * C, ((b * H + y) * W + xx + 1) * C), d)
-          else merged.fill(0, d, d + C)
-        })
-      }
+  const src = new Int32Array(H2 * W2 * 4)
+  for (let i = 0; i < H2; i++) {
+    for (let j = 0; j < W2; j++) {
+      parts.forEach(([dy, dx], q) => {
+        const y = 2 * i + dy
+        const x = 2 * j + dx
+        src[(i * W2 + j) * 4 + q] = y < H && x < W ? y * W + x : -1
+      })
     }
   }
-}
-
-/** Window-source tables per block, built once per geometry (they depend only on it). */
-const sourcesCache = new WeakMap<Swinv2BlockGeometry, Int32Array>()
-function sourcesOf(g: Swinv2BlockGeometry): Int32Array {
-  let s = sourcesCache.get(g)
-  if (!s) {
-    s = windowSources(g)
-    sourcesCache.set(g, s)
-  }
-  return s
+  return src
 }
 
 /** nn.LayerNorm's default eps, which the embedding and patch-merging norms use (not config.layer_norm_eps). */
@@ -166,31 +152,32 @@ export function swinv2Forward(
   backend.linear(s.mlpOut, s.patches, weights.patchEmbed, B * N, 'none')
   backend.layerNorm(s.x, s.mlpOut, weights.embedNormGamma, weights.embedNormBeta, B * N, first.dim, TORCH_LN_EPS)
 
-  for (const stage of weights.stages) {
+  for (const [si, stage] of weights.stages.entries()) {
     const {dim: C, heads: NH, height: H, width: W} = stage.geometry
     N = H * W
     for (const block of stage.blocks) {
       const g = block.geometry
-      const src = sourcesOf(g)
+      const windowRows = s.windowRows.get(windowKey(g))
+      if (!windowRows) throw new Error(`internal: the state has no window table for ${windowKey(g)}`)
       const T = g.windowSize * g.windowSize
       const BW = B * g.numWindows
       const rows = BW * T
       // x = x + layernorm_before(attention(windows of x))
-      gatherWindows(s.windows, s.x, src, B, N, C)
+      backend.gatherRows(s.windows, s.x, windowRows, rows, C)
       backend.linear(s.qkv, s.windows, block.qkv, rows, 'none')
       backend.biasedAttention(s.attn, s.qkv, block.bias, block.nBias, 1, block.headScale, BW, T, C, NH)
       backend.linear(s.proj, s.attn, block.attnOut, rows, 'none')
       backend.layerNorm(s.projNorm, s.proj, block.lnBeforeGamma, block.lnBeforeBeta, rows, C, eps)
-      scatterAddWindows(s.x, s.projNorm, src, B, N, C)
+      backend.scatterAddRows(s.x, s.projNorm, windowRows, rows, C)
       // x = x + layernorm_after(mlp(x))
       backend.linear(s.mlp, s.x, block.fc1, B * N, 'gelu')
       backend.linear(s.mlpOut, s.mlp, block.fc2, B * N, 'none')
       backend.layerNorm(s.mlpNorm, s.mlpOut, block.lnAfterGamma, block.lnAfterBeta, B * N, C, eps)
-      addInto(s.x, s.mlpNorm, B * N * C)
+      backend.addInto(s.x, s.mlpNorm, B * N * C)
     }
     if (stage.merge) {
-      gatherMerge(s.merged, s.x, B, H, W, C)
       const N2 = Math.ceil(H / 2) * Math.ceil(W / 2)
+      backend.gatherRows(s.merged, s.x, s.mergeRows[si], B * N2 * 4, C)
       backend.linear(s.mlpOut, s.merged, stage.merge.reduction, B * N2, 'none')
       backend.layerNorm(s.x, s.mlpOut, stage.merge.normGamma, stage.merge.normBeta, B * N2, 2 * C, TORCH_LN_EPS)
     }

@@ -198,6 +198,21 @@ describe.each(variants.flatMap((variant) => [1, 2].map((threads) => ({variant, t
     backend.softmax(out, x, M, N)
     expectClose(out, expected, 1e-6, 'softmax')
   })
+
+  it('softmax flushes probabilities that would be subnormal to zero (masked rows stay fast) and keeps the rest', () => {
+    // a row as SwinV2's shifted-window mask makes it: entries 200 below the others, exp(-200) far under 1.2e-38
+    const N = 37
+    const x = Float32Array.from({length: 3 * N}, (_, i) => (i % 3 === 0 ? -200 : (i % 5) * 0.25) + (i >= 2 * N ? -80 : 0))
+    x[2 * N + 1] = 0 // a third row whose spread crosses e^-87 gradually: -80.x vs 0
+    const out = new Float32Array(3 * N)
+    backend.softmax(out, x, 3, N)
+    const expected = new Float32Array(3 * N)
+    softmaxNaive(expected, x, 3, N)
+    expectClose(out, expected, 1e-6, 'softmax')
+    const subnormal = Array.from(out).filter((v) => v !== 0 && Math.abs(v) < 1.1754943508222875e-38)
+    expect(subnormal, 'subnormal probabilities').toEqual([])
+    for (let i = 0; i < N; i++) if (i % 3 === 0) expect(out[i]).toBe(0)
+  })
 })
 
 describe('wasm backend options', () => {
