@@ -16,7 +16,7 @@ import {fileURLToPath} from 'node:url'
 import {seededRandom} from '../src/core/random.js'
 import {loadModel} from '../src/engine/classifier.js'
 import {type TrainHyper, decayRanges, loadTrainParams, optimizerStep, trainMicroBatch} from '../src/engine/train/trainer.js'
-import {createVitTrainModel} from '../src/engine/train/vit-train.js'
+import {createVitTrainModel} from '../src/models/vit/train.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
 import {createWasmTrainKernels} from '../src/engine/wasm/train.js'
 import {parseVitConfig} from '../src/models/vit/config.js'
@@ -105,7 +105,6 @@ export default async function bench(): Promise<unknown> {
   }
   infer.dispose()
   backend.dispose()
-  const totalFloats = 4 * model.layout.total + Object.values(model.acts).reduce((a: number, v) => a + (v instanceof Float32Array ? v.length : 0), 0)
   kernels.dispose()
 
   const inf = medianTiming(inference)
@@ -127,6 +126,6 @@ export default async function bench(): Promise<unknown> {
     peakRssTrainStateMB: trainRssMB,
     peakRssMB: vmHwmMB(),
     // params, gradients and AdamW's two moments, plus the activations kept for the backward pass
-    trainStateMB: Math.round((4 * totalFloats) / 1e6),
+    trainStateMB: Math.round((4 * (4 * model.layout.total + model.activationFloats)) / 1e6),
   }
 }

@@ -13,9 +13,13 @@ export interface PlannedTensor {
   decay: boolean
 }
 
-/** A bias, or a LayerNorm's weight (layernorm*, norm, norm1, norm2, ... in Hugging Face names): no weight decay. */
+/**
+ * No weight decay, as the Trainer's get_decay_parameter_names decides it: a name that contains "bias" anywhere (a bias,
+ * and also BEiT's relative_position_bias_table), or a LayerNorm's weight (layernorm*, norm, norm1, norm2, ... in
+ * Hugging Face names).
+ */
 function exemptFromDecay(name: string): boolean {
-  return name.endsWith('.bias') || /(^|\.)(layernorm\w*|norm\d*)\.weight$/.test(name)
+  return name.includes('bias') || /(^|\.)(layernorm\w*|norm\d*)\.weight$/.test(name)
 }
 
 /** An allocator that allocates nothing: views are empty, for listing the tensors only. */

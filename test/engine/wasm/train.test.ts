@@ -9,6 +9,7 @@ import {seededRandom} from '../../../src/core/random.js'
 import {createTsTrainKernels, type TrainKernels} from '../../../src/engine/train/kernels.js'
 import {type SimdVariant, wasmVariantSupported} from '../../../src/engine/wasm/index.js'
 import {createWasmTrainKernels, selectTrainKernels} from '../../../src/engine/wasm/train.js'
+import {checkGradient, dot} from '../kernels/finite-diff.js'
 
 const variants: SimdVariant[] = (['simd', 'relaxed'] as const).filter((v) => wasmVariantSupported(v))
 
@@ -162,28 +163,6 @@ describe.each(variants.flatMap((variant) => [1, 2].map((threads) => ({variant, t
     for (const key of tsKeys) expect(typeof (w as unknown as Record<string, unknown>)[key], key).toBe('function')
   })
 })
-
-/** Central finite differences of L = sum(out * R) with respect to every element of x, against `analytic`. */
-function checkGradient(label: string, x: Float32Array, analytic: Float32Array, loss: () => number): void {
-  const h = 1e-2
-  for (let i = 0; i < x.length; i++) {
-    const keep = x[i]
-    x[i] = keep + h
-    const up = loss()
-    x[i] = keep - h
-    const down = loss()
-    x[i] = keep
-    const numeric = (up - down) / (2 * h)
-    const err = Math.abs(numeric - analytic[i]) / (1 + Math.abs(numeric))
-    if (!(err <= 2e-3)) throw new Error(`${label}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`)
-  }
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i]
-  return s
-}
 
 describe('wasm backward kernels vs finite differences of the wasm forward (odd shapes, 2 threads)', () => {
   let w: TrainKernels
