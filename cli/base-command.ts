@@ -4,6 +4,7 @@ import {COMMON_EXIT_CODES, ExitCode, type ExitCodeName, isVitrineError} from '..
 import type {Progress} from '../src/core/progress.js'
 import {silentProgress} from '../src/core/progress.js'
 import {TtyProgress} from './progress.js'
+import {printableLines} from '../src/core/printable.js'
 
 /** The one shape of a `--json` failure (schemas/error.schema.json): the exit code, the message, and what helps. */
 export interface JsonError {
@@ -38,7 +39,8 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
     if (isVitrineError(err)) {
-      const message = err.hint ? `${err.message}\nHint: ${err.hint}` : err.message
+      // The terminal gets the message with control characters shown as escapes; --json the true text.
+      const message = printableLines(err.hint ? `${err.message}\nHint: ${err.hint}` : err.message)
       const cliError = new Errors.CLIError(message, {exit: err.exitCode})
       const described: JsonError['error'] = {code: err.exitCode, message: err.message}
       if (err.hint) described.hint = err.hint
@@ -54,7 +56,7 @@ export abstract class BaseCommand extends Command {
     if (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif) return this.fail(err as Errors.CLIError)
     // Not a user error: a bug. Say so, keep the stack for the report (on stderr; --json gets the message only).
     const bug = new Errors.CLIError(
-      `internal error (a bug in vitrine, please report it): ${err.message}\n${err.stack ?? ''}`,
+      printableLines(`internal error (a bug in vitrine, please report it): ${err.message}\n${err.stack ?? ''}`),
       {exit: ExitCode.Bug},
     )
     return this.fail(Object.assign(bug, {vitrine: {code: ExitCode.Bug, message: `internal error (a bug in vitrine, please report it): ${err.message}`}}))

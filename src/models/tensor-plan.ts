@@ -54,6 +54,23 @@ export class TensorPlan {
 }
 
 /**
+ * Tensor names by role, for a family's ONNX graph: the tensor read into a view, a layer's weight and bias, and a
+ * linear's parts (its bias absent when the layer has none).
+ */
+export function namesByRole(plan: TensorPlan): {
+  name(view: Float32Array): string
+  pair(weight: Float32Array, bias: Float32Array): {weight: string; bias: string}
+  linear(parts: {weight: Float32Array; bias?: Float32Array}): {weight: string; bias?: string}
+} {
+  const name = (view: Float32Array): string => plan.tensorOf(view).name
+  return {
+    name,
+    pair: (weight, bias) => ({weight: name(weight), bias: name(bias)}),
+    linear: (parts) => ({weight: name(parts.weight), bias: parts.bias && name(parts.bias)}),
+  }
+}
+
+/**
  * Folds a layer scale into the linear before it: lambda * (W x + b) = (lambda W) x + lambda b, row n of W [N, K] and
  * b [N] times lambda[n] (done once at load; the product differs from PyTorch's order by float32 rounding only).
  */

@@ -5,7 +5,7 @@
  *
  * Durability: rows go to OUT.partial, appended and fsync'd one mini-batch at a time, so a killed run loses at most
  * the mini-batch in flight; when every input has its row the file is renamed to OUT, so OUT only ever appears
- * complete. `resume` reads OUT.partial (or a finished OUT), drops a torn last line, and skips the ids already there.
+ * complete. `resume` reads OUT.partial (or a finished OUT), drops a torn last row (a CSV scan: a quoted field may hold line breaks), and skips the ids already there.
  */
 import {mkdir, open, readFile, rename, stat, truncate} from 'node:fs/promises'
 import {dirname, extname, relative, sep} from 'node:path'
@@ -16,7 +16,7 @@ import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
 import type {Progress} from '../core/progress.js'
-import {csvRow, parseCsv} from './csv.js'
+import {completeRecordsLength, csvRow, parseCsv} from './csv.js'
 import {listImageFolder} from './inputs.js'
 import {decodeBase64} from './request.js'
 import {DEFAULT_TOP_K, type Prediction, type ScoreInput, type ScoreOutcome, Scorer, type ScorerOptions} from './scorer.js'
@@ -196,12 +196,13 @@ function formatRow(format: BatchOutputFormat, id: string, outcome: ScoreOutcome,
 }
 
 /**
- * The ids already written to a partial (or finished) output, after cutting a torn last line off the file. A header
+ * The ids already written to a partial (or finished) output, after cutting a torn last row off the file. A header
  * that does not match this run's columns is a usage error (the run would mix two layouts).
  */
 async function doneIds(file: string, format: BatchOutputFormat, topK: number): Promise<Set<string>> {
   const text = await readFile(file, 'utf8')
-  const end = text.lastIndexOf('\n') + 1
+  // A torn last row: JSON Lines rows hold no raw line break; a CSV row's quoted id or label may, so CSV is scanned.
+  const end = format === 'jsonl' ? text.lastIndexOf('\n') + 1 : completeRecordsLength(text)
   if (end < text.length) await truncate(file, Buffer.byteLength(text.slice(0, end)))
   const complete = text.slice(0, end)
   const ids = new Set<string>()
