@@ -55,7 +55,11 @@ describe('training step vs PyTorch (TypeScript kernels)', () => {
         const want = final.get(e.name)
         expect(want, e.name).toBeDefined()
         checkTensor(model.params.subarray(e.offset, e.offset + e.size), want as Float32Array, e.name, WEIGHT_TOL)
+        // a tensor the forward never reads (DINOv2's mask token) has no gradient in PyTorch: AdamW leaves it exactly
+        // as loaded, weight decay included
+        if (!e.trained) expect(model.params.subarray(e.offset, e.offset + e.size), e.name).toEqual(want)
       }
+      if (fixture === 'dinov2-tiny') expect(model.layout.entries.filter((e) => !e.trained).map((e) => e.name)).toEqual(['dinov2.embeddings.mask_token'])
     })
   }
 })
