@@ -9,8 +9,7 @@
  * A family may reserve floats no tensor fills (BEiT's key, which has no bias, is a zero third of the fused qkv bias):
  * they are no parameter, stay zero and are left out of the optimizer and the gradient norm.
  */
-import type {ParameterTensor} from '../../models/family.js'
-import {flatAllocator} from '../../models/vit/parameters.js'
+import {flatAllocator, type PlannedTensor} from '../../models/tensor-plan.js'
 
 export interface ParamEntry {
   /** Hugging Face name, as in model.safetensors. */
@@ -40,7 +39,7 @@ export interface FlatRange {
 }
 
 /** A family's parameter function: lays its tensors out with `alloc`; returns them and its named views. */
-export type LayParameters<V> = (alloc: (n: number) => Float32Array) => {tensors: readonly ParameterTensor[]; views: V}
+export type LayParameters<V> = (alloc: (n: number) => Float32Array) => {tensors: readonly PlannedTensor[]; views: V}
 
 export interface FlatParameters<V> {
   layout: ParamLayout

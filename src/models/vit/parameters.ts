@@ -128,17 +128,3 @@ export function prepareVitLinears(p: VitParameters, config: VitConfig, backend: 
     classifier: backend.prepareLinear(p.classifierWeight, p.classifierBias, numLabels, C),
   }
 }
-
-/**
- * An allocator handing out consecutive views of `buf`: parameters, gradients and optimizer moments laid out in flat
- * buffers of one layout. Under it `allocVitParameters` lists its tensors in memory order.
- */
-export function flatAllocator(buf: Float32Array): (n: number) => Float32Array {
-  let offset = 0
-  return (n) => {
-    if (offset + n > buf.length) throw new RangeError(`internal: parameter buffer holds ${buf.length} floats, more are needed`)
-    const view = buf.subarray(offset, offset + n)
-    offset += n
-    return view
-  }
-}

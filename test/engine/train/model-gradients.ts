@@ -40,7 +40,7 @@ const HYPER: TrainHyper = {
 
 /**
  * Fills the parameters with seeded values in +-scale, runs one micro-batch of B random images and checks every trained
- * parameter's gradient (float32 forward, h = 1e-2: worst error relative to 1 + |numeric| <= 2e-3), and that none of
+ * parameter's gradient (on kernels other than the TypeScript ones, a spread sample of each tensor's) (float32 forward, h = 1e-2: worst error relative to 1 + |numeric| <= 2e-3), and that none of
  * them is zero throughout (a gradient never written would pass a loose check on small values). Untrained tensors must
  * keep a zero gradient.
  */
@@ -63,9 +63,13 @@ export function checkModelGradients(model: TrainModel, B: number, seed: number, 
   let worst = 0
   for (const e of model.layout.entries) {
     let sum = 0
+    // The TypeScript kernels: every element. Others (each WebAssembly kernel call crosses to the worker threads, which
+    // on these tiny shapes costs far more than the arithmetic): about 8 elements spread over each tensor, its last one
+    // included; the fixtures' training runs check those kernels' whole models against PyTorch besides.
+    const stride = model.kernels.name === 'ts' ? 1 : Math.max(1, Math.ceil(e.size / 8))
     for (let i = e.offset; i < e.offset + e.size; i++) {
       sum += Math.abs(analytic[i])
-      if (!e.trained) continue
+      if (!e.trained || ((i - e.offset) % stride !== 0 && i !== e.offset + e.size - 1)) continue
       const keep = model.params[i]
       model.params[i] = keep + h
       const up = loss()
