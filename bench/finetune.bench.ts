@@ -16,7 +16,7 @@ import {createTsBackend} from '../src/engine/backend-ts.js'
 import {loadModel} from '../src/engine/classifier.js'
 import {createTsTrainKernels} from '../src/engine/train/kernels.js'
 import {type TrainHyper, decayRanges, loadTrainParams, optimizerStep, trainMicroBatch} from '../src/engine/train/trainer.js'
-import {createVitTrainModel} from '../src/engine/train/vit-train.js'
+import {createVitTrainModel} from '../src/models/vit/train.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
 import {parseVitConfig} from '../src/models/vit/config.js'
 import {VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
@@ -95,6 +95,6 @@ export default async function bench(): Promise<unknown> {
     trainStepTsOverInferenceWasmWall: round(step.wallS / inferWasm.wallS),
     peakRssMB: vmHwmMB(),
     // params, gradients and AdamW's two moments, plus the activations kept for the backward pass
-    trainStateMB: Math.round((4 * (4 * model.layout.total + Object.values(model.acts).reduce((a: number, v) => a + (v instanceof Float32Array ? v.length : 0), 0))) / 1e6),
+    trainStateMB: Math.round((4 * (4 * model.layout.total + model.activationFloats)) / 1e6),
   }
 }

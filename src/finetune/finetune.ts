@@ -13,14 +13,15 @@ import {InvalidInputError, UsageError, describeFsError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {seededRandom, shuffledIndices, truncatedNormal} from '../core/random.js'
-import {parseVitConfig} from '../models/vit/config.js'
+import {FAMILIES, parseModelConfigText} from '../models/registry.js'
 import {resolveModelFiles} from '../engine/classifier.js'
+import {servingInputSize, servingVersion} from '../models/model-folder.js'
 import {createTsTrainKernels, type TrainKernels} from '../engine/train/kernels.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from '../engine/train/loss.js'
 import type {OptimizerName} from '../engine/train/optim.js'
 import {SCHEDULES, type ScheduleName} from '../engine/train/schedule.js'
 import {decayRanges, loadTrainParams, optimizerStep, type TrainHyper, trainMicroBatch} from '../engine/train/trainer.js'
-import {createVitTrainModel, type VitTrainModel, vitTrainForward} from '../engine/train/vit-train.js'
+import type {TrainModel} from '../engine/train/model.js'
 import {type BadRow, type EvalTask, readEvalData} from '../evaluate/data.js'
 import {parsePreprocessorConfig} from '../image/index.js'
 import {packageModel} from '../package/package.js'
@@ -274,9 +275,21 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
 
   // the model's files
   const files = await resolveModelFiles(modelDir)
-  const configJson = (await readJsonFile(files.config)) as Record<string, unknown>
-  const parsed = parseVitConfig(configJson, files.config)
-  const pre = parsePreprocessorConfig(await readJsonFile(files.preprocessor), files.preprocessor)
+  const configText = await readUserTextFile(files.config, {maxBytes: MAX_JSON_FILE_BYTES})
+  const parsed = parseModelConfigText(configText, files.config)
+  const configJson = JSON.parse(configText) as Record<string, unknown>
+  const {family} = parsed
+  const createTrainModel = family.createTrainModel
+  if (!createTrainModel) {
+    const trainable = FAMILIES.filter((f) => f.createTrainModel).map((f) => `${f.modelType} (${f.architectures.join(', ')})`)
+    throw new InvalidInputError(`${files.config}: vitrine finetune does not train ${family.modelType} (${family.architectures.join(', ')}) yet; it trains ${trainable.join(', ')}`, {file: files.config})
+  }
+  const pre = parsePreprocessorConfig(await readJsonFile(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
+  const serving = {
+    ...servingInputSize(family, parsed.config, pre, files),
+    transformersVersion: await servingVersion(files.dir, configText),
+    weightsFile: files.weights,
+  }
 
   // data and labels
   const readOpts = {task, inputColumn, labelColumn}
@@ -312,7 +325,7 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
   // the model: a training state for the batch, the weights, a new head when the labels changed
   const config = {...parsed.config, numLabels: labels.length}
   const kernels = options.kernels ?? createTsTrainKernels()
-  const model = createVitTrainModel(config, kernels, hyper.batchSize)
+  const model = createTrainModel(config, kernels, hyper.batchSize, serving)
   const fingerprint = JSON.stringify({model: files.weights, train: train.path, validation: validation?.path, task, labels, newHead, hyper, N, totalSteps})
   const state: CheckpointState = {fingerprint, stepsDone: 0, steps: [], metrics: [], total: model.layout.total}
   try {
@@ -322,8 +335,10 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
       await loadTrainParams(model, files.weights, newHead ? new Set(['classifier.weight', 'classifier.bias']) : new Set())
       if (newHead) {
         const std = typeof configJson.initializer_range === 'number' ? configJson.initializer_range : 0.02
-        truncatedNormal(model.p.classifierWeight, std, -2, 2, seededRandom(mixSeed(hyper.seed, 0x6865)))
-        model.p.classifierBias.fill(0)
+        // trunc_normal_(std) as ViT and DINOv2 initialise a Linear (bounds -2, 2 absolute), or normal_(std) as BEiT does
+        const bound = model.headInit === 'normal' ? Infinity : 2
+        truncatedNormal(model.classifier.weight, std, -bound, bound, seededRandom(mixSeed(hyper.seed, 0x6865)))
+        model.classifier.bias.fill(0)
       }
     }
     const resumedAtStep = options.resume ? state.stepsDone : undefined
@@ -340,7 +355,7 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
     }
     const ranges = decayRanges(model)
     const K = labels.length
-    const imageFloats = config.numChannels * config.imageHeight * config.imageWidth
+    const imageFloats = model.numChannels * model.inputHeight * model.inputWidth
     const pixels = model.kernels.alloc(hyper.batchSize * imageFloats)
     const targets = new Float32Array(hyper.batchSize * K)
     const ids: number[] = []
@@ -444,9 +459,9 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
 }
 
 /** Mean loss (with the training loss's smoothing, as the Trainer's evaluation computes it) and accuracy. */
-function evaluateValidation(model: VitTrainModel, examples: TrainExample[], h: TrainHyper, pixels: Float32Array, imageFloats: number): {validation_loss: number; validation_accuracy: number} {
-  const K = model.config.numLabels
-  const maxB = model.acts.maxBatch
+function evaluateValidation(model: TrainModel, examples: TrainExample[], h: TrainHyper, pixels: Float32Array, imageFloats: number): {validation_loss: number; validation_accuracy: number} {
+  const K = model.numLabels
+  const maxB = model.maxBatch
   const scratch = new Float32Array(maxB * K)
   const targets = new Float32Array(maxB * K)
   let lossSum = 0
@@ -461,7 +476,7 @@ function evaluateValidation(model: VitTrainModel, examples: TrainExample[], h: T
       if (h.task === 'image-classification') ids.push(ex.targets[0])
       else for (const t of ex.targets) targets[b * K + t] = 1
     }
-    const logits = vitTrainForward(model, pixels, B)
+    const logits = model.forward(pixels, B)
     if (h.task === 'image-classification') {
       lossSum += crossEntropyForwardBackward(scratch, logits, ids, h.labelSmoothing, 1, B, K) * B
       for (let b = 0; b < B; b++) {
@@ -491,7 +506,7 @@ interface OutputInfo {
 }
 
 /** pytorch_model_folder/ (Hugging Face) and mlflow_model_folder/ (as `vitrine package` lays it out) under `dir`. */
-async function writeOutputs(dir: string, model: VitTrainModel, info: OutputInfo, progress: Progress): Promise<void> {
+async function writeOutputs(dir: string, model: TrainModel, info: OutputInfo, progress: Progress): Promise<void> {
   const hf = join(dir, 'pytorch_model_folder')
   await mkdir(hf, {recursive: true})
   const config: Record<string, unknown> = {
@@ -515,7 +530,7 @@ async function writeOutputs(dir: string, model: VitTrainModel, info: OutputInfo,
 }
 
 /** The parameters as model.safetensors: Hugging Face names, F32, sorted by name (as `vitrine convert` writes). */
-function safetensorsOf(model: VitTrainModel): Uint8Array {
+function safetensorsOf(model: TrainModel): Uint8Array {
   const entries = [...model.layout.entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const {head} = serializeSafetensorsHeader(
     entries.map((e) => ({name: e.name, dtype: 'F32', shape: e.shape})),
@@ -532,7 +547,7 @@ function safetensorsOf(model: VitTrainModel): Uint8Array {
   return body
 }
 
-async function writeCheckpoint(dir: string, model: VitTrainModel, state: CheckpointState): Promise<void> {
+async function writeCheckpoint(dir: string, model: TrainModel, state: CheckpointState): Promise<void> {
   await mkdir(dir, {recursive: true})
   const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
   await writeFile(join(dir, 'params.f32'), bytes(model.params))
@@ -541,7 +556,7 @@ async function writeCheckpoint(dir: string, model: VitTrainModel, state: Checkpo
   await writeFile(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`)
 }
 
-async function readCheckpoint(dir: string, model: VitTrainModel, state: CheckpointState): Promise<void> {
+async function readCheckpoint(dir: string, model: TrainModel, state: CheckpointState): Promise<void> {
   const saved = (await readJsonFile(join(dir, 'state.json'))) as CheckpointState
   if (saved.fingerprint !== state.fingerprint || saved.total !== model.layout.total) {
     throw new UsageError(`--resume: ${dir} was written by a run with other model, data or hyperparameters; run with the same flags as the interrupted run (or without --resume and with --force to start over)`)

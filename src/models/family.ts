@@ -9,9 +9,12 @@
  * - its tensor table (`tensorTable`): every Hugging Face tensor with its shape, and for each source format the
  *   family reads (Hugging Face, timm, JAX, ...) the source tensor it is made from and the layout transform;
  * - its image processor's defaults (`preprocessorDefaults`), written when a source has no preprocessor_config.json;
- * - its parameter views and forward pass for the engine (`createModel`), allocated through the backend.
+ * - its parameter views and forward pass for the engine (`createModel`), allocated through the backend;
+ * - its training model (`createTrainModel`), when `vitrine finetune` trains it.
  */
 import type {Backend} from '../engine/backend.js'
+import type {TrainKernels} from '../engine/train/kernels.js'
+import type {TrainModel} from '../engine/train/model.js'
 import type {ProcessorKind} from '../image/preprocessor-config.js'
 import type {OnnxGraph} from '../onnx/graph.js'
 import type {SourceTensor} from '../weights/source.js'
@@ -161,6 +164,13 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
    * every tensor of the table and the view it lands in), then the forward pass with its run state.
    */
   createModel(config: C, backend: Backend, maxBatch: number, load: (tensors: ParameterTensor[]) => Promise<void>, serving?: ServingContext): Promise<FamilyModel>
+
+  /**
+   * The training model (src/engine/train/): parameters, gradients, AdamW moments and activations for `maxBatch`
+   * images of the serving context's input size, all zero (the caller loads the weights). Absent: the family does not
+   * train yet, and `vitrine finetune` says so.
+   */
+  createTrainModel?(config: C, kernels: TrainKernels, maxBatch: number, serving: ServingContext): TrainModel
 
   /**
    * True when the model takes images of another size than config.json's image_size (DINOv2 resamples its position

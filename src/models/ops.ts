@@ -1,6 +1,7 @@
 /**
  * Data-movement steps the model families share, as plain loops over Float32Array views (any backend's memory): patch
- * extraction, residual adds, token means, and PyTorch's bicubic resampling of a position grid. They are O(tokens x
+ * extraction, residual adds, token means, and PyTorch's bicubic resampling of a position grid (and its adjoint, for
+ * training). They are O(tokens x
  * channels), against the linears' O(tokens x channels^2), so they stay in TypeScript on every backend.
  */
 
@@ -90,6 +91,24 @@ export function bicubicResize(out: Float32Array, inp: Float32Array, C: number, I
           acc += ty[oy].w[j] * row
         }
         out[(oy * OW + ox) * C + c] = acc
+      }
+    }
+  }
+}
+
+// dinp[IH, IW, C] += the gradient of bicubicResize (its adjoint: each output's gradient spread back over its 16 taps,
+// with the same weights) from dout[OH, OW, C]; the training of resampled position embeddings (DINOv2)
+export function bicubicResizeBackward(dinp: Float32Array, dout: Float32Array, C: number, IH: number, IW: number, OH: number, OW: number, ratioH: number, ratioW: number): void {
+  const ty = cubicTaps(IH, OH, ratioH)
+  const tx = cubicTaps(IW, OW, ratioW)
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      for (let c = 0; c < C; c++) {
+        const d = dout[(oy * OW + ox) * C + c]
+        for (let j = 0; j < 4; j++) {
+          const dy = ty[oy].w[j] * d
+          for (let i = 0; i < 4; i++) dinp[(ty[oy].idx[j] * IW + tx[ox].idx[i]) * C + c] += tx[ox].w[i] * dy
+        }
       }
     }
   }

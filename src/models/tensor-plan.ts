@@ -13,9 +13,13 @@ export interface PlannedTensor {
   decay: boolean
 }
 
-/** A bias, or a LayerNorm's weight (layernorm*, norm, norm1, norm2, ... in Hugging Face names): no weight decay. */
+/**
+ * No weight decay, as the Trainer's get_decay_parameter_names decides it: a name that contains "bias" anywhere (a bias,
+ * and also BEiT's relative_position_bias_table), or a LayerNorm's weight (layernorm*, norm, norm1, norm2, ... in
+ * Hugging Face names).
+ */
 function exemptFromDecay(name: string): boolean {
-  return name.endsWith('.bias') || /(^|\.)(layernorm\w*|norm\d*)\.weight$/.test(name)
+  return name.includes('bias') || /(^|\.)(layernorm\w*|norm\d*)\.weight$/.test(name)
 }
 
 /** An allocator that allocates nothing: views are empty, for listing the tensors only. */
@@ -46,6 +50,23 @@ export class TensorPlan {
   /** Floats reserved. */
   get numParameters(): number {
     return this.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0)
+  }
+}
+
+/**
+ * Tensor names by role, for a family's ONNX graph: the tensor read into a view, a layer's weight and bias, and a
+ * linear's parts (its bias absent when the layer has none).
+ */
+export function namesByRole(plan: TensorPlan): {
+  name(view: Float32Array): string
+  pair(weight: Float32Array, bias: Float32Array): {weight: string; bias: string}
+  linear(parts: {weight: Float32Array; bias?: Float32Array}): {weight: string; bias?: string}
+} {
+  const name = (view: Float32Array): string => plan.tensorOf(view).name
+  return {
+    name,
+    pair: (weight, bias) => ({weight: name(weight), bias: name(bias)}),
+    linear: (parts) => ({weight: name(parts.weight), bias: parts.bias && name(parts.bias)}),
   }
 }
 

@@ -12,6 +12,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 import {seededRandom} from '../../src/core/random.js'
 import {type LoadedModel, loadModel} from '../../src/engine/classifier.js'
+import {parseSwinv2Config, swinv2Geometry} from '../../src/models/swinv2/config.js'
 import {exportOnnx} from '../../src/onnx/export.js'
 import {FIXTURES, type FixtureExpected, LOGITS_TOL, readExpected, readF32} from '../engine/fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
@@ -37,7 +38,7 @@ afterAll(async () => {
   for (const m of models) m.dispose()
 })
 
-describe.each(['beit-tiny', 'dinov2-tiny'])('%s exported to ONNX (opset 17)', (name) => {
+describe.each(['beit-tiny', 'swinv2-tiny', 'dinov2-tiny'])('%s exported to ONNX (opset 17)', (name) => {
   const dir = join(FIXTURES, name)
 
   it('runs in onnxruntime with the PyTorch and the engine logits within 1e-4, for 1, 2 and all the images at once', async () => {
@@ -137,5 +138,22 @@ describe('DINOv2 exported to ONNX', () => {
     const preprocessor = {image_processor_type: 'BitImageProcessor', do_resize: true, size: {shortest_edge: 32}, do_center_crop: true, crop_size: {height: 28, width: 28}, resample: 3, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5]}
     const folder = await writeRandomModelFolder(join(await tempDir(), 'dinov2'), config, 5, preprocessor)
     expect(await checkAgainstEngine(folder, 'DINOv2 (config geometry, no qkv bias)')).toBeLessThan(LOGITS_TOL)
+  }, 60_000)
+})
+
+describe('SwinV2 exported to ONNX where padding and shifted windows matter', () => {
+  it.each([
+    // 38 / 4 -> a 10x10 map (the image padded to whole patches), padded to 12x12 windows of 4 and shifted by 2 in the
+    // same block; 5x5 and 3x3 after the (odd) patch mergings; the last stage's window shrinks to its 2x2 resolution
+    ['image 38, window 4, depths [2, 2, 2]', {image_size: 38, patch_size: 4, embed_dim: 16, depths: [2, 2, 2], num_heads: [2, 2, 4], window_size: 4, pretrained_window_sizes: [0, 3, 0]}],
+    // a non-square image: 11x15 map padded to 12x15 windows of 3, shifted by 1; no qkv bias
+    ['image 44x60, window 3, no qkv bias', {image_size: [44, 60], patch_size: 4, embed_dim: 12, depths: [2, 2], num_heads: [3, 3], window_size: 3, qkv_bias: false}],
+  ])('%s: the engine logits within 1e-4', async (label, geometry) => {
+    const config = {model_type: 'swinv2', num_labels: 5, ...geometry}
+    const {config: parsed} = parseSwinv2Config(config, 'config.json')
+    const blocks = swinv2Geometry(parsed, parsed.imageHeight, parsed.imageWidth).flatMap((s) => s.blocks)
+    expect(blocks.some((b) => b.shift > 0 && (b.padHeight > b.height || b.padWidth > b.width))).toBe(true)
+    const dir = await writeRandomModelFolder(join(await tempDir(), 'swinv2'), config, 7)
+    expect(await checkAgainstEngine(dir, `SwinV2 (${label})`)).toBeLessThan(LOGITS_TOL)
   }, 60_000)
 })

@@ -1,7 +1,8 @@
 /**
  * Training kernels in plain TypeScript: the forward kernels that keep what the backward pass needs (LayerNorm's mean
  * and reciprocal standard deviation, attention's probabilities, the MLP's pre-GELU values) and the backward of every
- * operation of the ViT forward, in llm.c's form: output first, shapes last, a shape comment each, float64 accumulators,
+ * operation of the ViT-style encoders' forward (ViT; BEiT's biased attention and layer scale; DINOv2's layer scale and mean
+ * of patch tokens), in llm.c's form: output first, shapes last, a shape comment each, float64 accumulators,
  * no allocation. Backward kernels ACCUMULATE (+=) into every gradient they write, as llm.c's do: a parameter used
  * twice (a residual branch, a micro-batch of an accumulated step) sums its contributions; callers zero what must
  * start at zero.
@@ -137,6 +138,12 @@ export function layerNormBackward(
 // out[B, T, C] = multi-head attention of qkv[B, T, 3C] (q | k | v per token, heads contiguous in each), no mask;
 // att[B, NH, T, T] = the softmax probabilities, kept for the backward pass
 export function attentionForward(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void {
+  biasedAttentionForward(out, att, qkv, null, B, T, C, NH)
+}
+
+// As attentionForward, with bias[NH, T, T] (or null) added to every batch item's scaled scores before the softmax
+// (BEiT's relative position bias: softmax(q k^T / sqrt(hs) + bias) v)
+export function biasedAttentionForward(out: Float32Array, att: Float32Array, qkv: Float32Array, bias: Float32Array | null, B: number, T: number, C: number, NH: number): void {
   const hs = C / NH
   const C3 = 3 * C
   const scale = 1 / Math.sqrt(hs)
@@ -145,12 +152,13 @@ export function attentionForward(out: Float32Array, att: Float32Array, qkv: Floa
       for (let t = 0; t < T; t++) {
         const q = (b * T + t) * C3 + h * hs
         const row = ((b * NH + h) * T + t) * T
+        const biasRow = (h * T + t) * T
         let max = -Infinity
         for (let t2 = 0; t2 < T; t2++) {
           const k = (b * T + t2) * C3 + C + h * hs
           let dot = 0
           for (let i = 0; i < hs; i++) dot += qkv[q + i] * qkv[k + i]
-          const s = dot * scale
+          const s = bias ? dot * scale + bias[biasRow + t2] : dot * scale
           att[row + t2] = s
           if (s > max) max = s
         }
@@ -181,6 +189,22 @@ export function attentionBackward(
   C: number,
   NH: number,
 ): void {
+  biasedAttentionBackward(dqkv, null, dscores, dout, qkv, att, B, T, C, NH)
+}
+
+// As attentionBackward, and dbias[NH, T, T] += d / d bias (the scores' gradient summed over the batch), unless null
+export function biasedAttentionBackward(
+  dqkv: Float32Array,
+  dbias: Float32Array | null,
+  dscores: Float64Array,
+  dout: Float32Array,
+  qkv: Float32Array,
+  att: Float32Array,
+  B: number,
+  T: number,
+  C: number,
+  NH: number,
+): void {
   const hs = C / NH
   const C3 = 3 * C
   const scale = 1 / Math.sqrt(hs)
@@ -202,10 +226,13 @@ export function attentionBackward(
           dscores[t2] = dp
           pdp += p * dp
         }
-        // softmax backward: ds = p * (dp - sum p dp), then through the scaled dot products
+        // softmax backward: ds = p * (dp - sum p dp) (the bias's gradient), then through the scaled dot products
         const q = (b * T + t) * C3 + h * hs
+        const biasRow = (h * T + t) * T
         for (let t2 = 0; t2 < T; t2++) {
-          const ds = att[row + t2] * (dscores[t2] - pdp) * scale
+          const dsBias = att[row + t2] * (dscores[t2] - pdp)
+          if (dbias) dbias[biasRow + t2] += dsBias
+          const ds = dsBias * scale
           const k = (b * T + t2) * C3 + C + h * hs
           for (let i = 0; i < hs; i++) {
             dqkv[q + i] += ds * qkv[k + i]
@@ -213,6 +240,39 @@ export function attentionBackward(
           }
         }
       }
+    }
+  }
+}
+
+// out[M, C] = residual[M, C] + lambda[C] * inp[M, C]   (a layer scale on a residual branch; out may be residual)
+export function layerScaleForward(out: Float32Array, residual: Float32Array, inp: Float32Array, lambda: Float32Array, M: number, C: number): void {
+  for (let m = 0; m < M; m++) {
+    const o = m * C
+    for (let c = 0; c < C; c++) out[o + c] = residual[o + c] + lambda[c] * inp[o + c]
+  }
+}
+
+// dinp[M, C] += dout * lambda; dlambda[C] += sum over M of dout * inp   (the residual's gradient is dout itself)
+export function layerScaleBackward(dinp: Float32Array, dlambda: Float32Array, dout: Float32Array, inp: Float32Array, lambda: Float32Array, M: number, C: number): void {
+  for (let c = 0; c < C; c++) {
+    let s = 0
+    for (let m = 0; m < M; m++) {
+      const i = m * C + c
+      dinp[i] += dout[i] * lambda[c]
+      s += dout[i] * inp[i]
+    }
+    dlambda[c] += s
+  }
+}
+
+// dx[B, T, C] += the gradient of meanTokens (out[b, :] = mean over tokens [from, T) of x[b, t, :]) from dout[B, C] read
+// with row stride `doutStride` (the head of [CLS] | mean is 2C wide)
+export function meanTokensBackward(dx: Float32Array, dout: Float32Array, B: number, T: number, from: number, C: number, doutStride = C): void {
+  const inv = 1 / (T - from)
+  for (let b = 0; b < B; b++) {
+    for (let t = from; t < T; t++) {
+      const row = (b * T + t) * C
+      for (let c = 0; c < C; c++) dx[row + c] += dout[b * doutStride + c] * inv
     }
   }
 }

@@ -8,10 +8,14 @@ import {linearForward} from '../backend-ts.js'
 import {
   attentionBackward,
   attentionForward,
+  biasedAttentionBackward,
+  biasedAttentionForward,
   geluBackward,
   geluForward,
   layerNormBackward,
   layerNormForward,
+  layerScaleBackward,
+  layerScaleForward,
 } from '../kernels/backward.js'
 
 export interface TrainKernels {
@@ -29,6 +33,14 @@ export interface TrainKernels {
   layerNormBackward(dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array, inp: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, M: number, C: number): void
   attention(out: Float32Array, att: Float32Array, qkv: Float32Array, B: number, T: number, C: number, NH: number): void
   attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, B: number, T: number, C: number, NH: number): void
+  /** attention with bias[NH, T, T] added to the scaled scores of every batch item (BEiT's relative position bias). */
+  biasedAttention(out: Float32Array, att: Float32Array, qkv: Float32Array, bias: Float32Array, B: number, T: number, C: number, NH: number): void
+  /** dqkv += d attention / d qkv; dbias[NH, T, T] += the scores' gradient summed over the batch. */
+  biasedAttentionBackward(dqkv: Float32Array, dbias: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, B: number, T: number, C: number, NH: number): void
+  /** out[M, C] = residual + lambda[C] * inp (layer scale on a residual branch; out may be residual). */
+  layerScale(out: Float32Array, residual: Float32Array, inp: Float32Array, lambda: Float32Array, M: number, C: number): void
+  /** dinp += dout * lambda; dlambda[C] += column sums of dout * inp. */
+  layerScaleBackward(dinp: Float32Array, dlambda: Float32Array, dout: Float32Array, inp: Float32Array, lambda: Float32Array, M: number, C: number): void
   dispose(): void
 }
 
@@ -101,6 +113,13 @@ export function createTsTrainKernels(): TrainKernels {
       if (dscores.length < T) dscores = new Float64Array(T)
       attentionBackward(dqkv, dscores, dout, qkv, att, B, T, C, NH)
     },
+    biasedAttention: biasedAttentionForward,
+    biasedAttentionBackward(dqkv, dbias, dout, qkv, att, B, T, C, NH) {
+      if (dscores.length < T) dscores = new Float64Array(T)
+      biasedAttentionBackward(dqkv, dbias, dscores, dout, qkv, att, B, T, C, NH)
+    },
+    layerScale: layerScaleForward,
+    layerScaleBackward,
     dispose() {
       dscores = new Float64Array(0)
       acc = new Float64Array(0)

@@ -8,8 +8,9 @@ import type {ParameterTensor} from '../../models/family.js'
 import {readParameters} from '../read-parameters.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from './loss.js'
 import {ADAMW_DEFAULTS, adamwUpdate, clipGrads, type DecayRange, gradNorm, type OptimizerName, sgdUpdate} from './optim.js'
+import type {TrainModel} from './model.js'
+import {trainedRanges, untrainedRanges} from './params.js'
 import {learningRate, type ScheduleOptions} from './schedule.js'
-import {type VitTrainModel, vitBackward, vitTrainForward} from './vit-train.js'
 
 export type TrainTask = 'image-classification' | 'image-classification-multilabel'
 
@@ -29,28 +30,22 @@ export interface TrainHyper {
  * Forward and backward of one micro-batch: pixels[B, ch, H, W] and its targets (class ids [B], or 0/1 [B, numLabels]
  * for multilabel). Adds the gradients of loss / gradientAccumulation to `model.grads`; returns that scaled loss.
  */
-export function trainMicroBatch(model: VitTrainModel, pixels: Float32Array, B: number, targets: ArrayLike<number>, hyper: TrainHyper): number {
-  const logits = vitTrainForward(model, pixels, B)
-  const K = model.config.numLabels
+export function trainMicroBatch(model: TrainModel, pixels: Float32Array, B: number, targets: ArrayLike<number>, hyper: TrainHyper): number {
+  const logits = model.forward(pixels, B)
+  const K = model.numLabels
   const scale = 1 / hyper.gradientAccumulation
-  const dLogits = model.acts.dLogits
+  const dLogits = model.dLogits
   const loss =
     hyper.task === 'image-classification'
       ? crossEntropyForwardBackward(dLogits, logits, targets, hyper.labelSmoothing, scale, B, K)
       : bceForwardBackward(dLogits, logits, targets, scale, B, K)
-  vitBackward(model, B)
+  model.backward(B)
   return loss
 }
 
-/** The parameter ranges and whether each decays, from the layout (adjacent ranges alike are merged). */
-export function decayRanges(model: VitTrainModel): DecayRange[] {
-  const ranges: DecayRange[] = []
-  for (const e of model.layout.entries) {
-    const last = ranges.at(-1)
-    if (last && last.decay === e.decay && last.offset + last.size === e.offset) last.size += e.size
-    else ranges.push({offset: e.offset, size: e.size, decay: e.decay})
-  }
-  return ranges
+/** The trained parameters' ranges and whether each decays, from the layout (adjacent ranges alike are merged). */
+export function decayRanges(model: TrainModel): DecayRange[] {
+  return trainedRanges(model.layout)
 }
 
 export interface StepResult {
@@ -63,8 +58,10 @@ export interface StepResult {
 /**
  * The optimizer step after `stepsDone` earlier steps: clip, update at lr x schedule(stepsDone), zero the gradients.
  */
-export function optimizerStep(model: VitTrainModel, hyper: TrainHyper, ranges: readonly DecayRange[], stepsDone: number): StepResult {
+export function optimizerStep(model: TrainModel, hyper: TrainHyper, ranges: readonly DecayRange[], stepsDone: number): StepResult {
   const n = model.layout.total
+  // floats that are no trained parameter (a tensor the forward never reads, a reserved zero) have no gradient
+  for (const r of untrainedRanges(model.layout)) model.grads.fill(0, r.offset, r.offset + r.size)
   const norm = gradNorm(model.grads, n)
   if (hyper.maxGradNorm > 0) clipGrads(model.grads, norm, hyper.maxGradNorm, n)
   const lr = learningRate(hyper.schedule, stepsDone, hyper.learningRate)
@@ -81,7 +78,7 @@ export function optimizerStep(model: VitTrainModel, hyper: TrainHyper, ranges: r
  * Fills the parameters from a model.safetensors with Hugging Face names. `skip` names tensors not to read (a new
  * classifier head, initialised by the caller). Errors name the file and tensor, as loading for inference does.
  */
-export async function loadTrainParams(model: VitTrainModel, file: string, skip: ReadonlySet<string> = new Set()): Promise<void> {
+export async function loadTrainParams(model: TrainModel, file: string, skip: ReadonlySet<string> = new Set()): Promise<void> {
   const wanted: ParameterTensor[] = model.layout.entries
     .filter((e) => !skip.has(e.name))
     .map((e) => ({name: e.name, shape: e.shape, view: model.params.subarray(e.offset, e.offset + e.size), decay: e.decay}))

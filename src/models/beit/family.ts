@@ -9,6 +9,7 @@ import {BEIT_ARCHITECTURE, type BeitConfig, parseBeitConfig} from './config.js'
 import {beitForward, createBeitState} from './forward.js'
 import {buildBeitOnnxGraph} from './onnx-graph.js'
 import {beitNumLabelsOf, beitParameters, beitTensors, detectBeitScheme} from './tensors.js'
+import {createBeitTrainModel} from './train.js'
 import {prepareBeitWeights} from './weights.js'
 
 export const beitFamily = {
@@ -67,4 +68,5 @@ export const beitFamily = {
       forward: (pixels, batch) => beitForward(backend, config, weights, state, pixels, batch),
     }
   },
+  createTrainModel: (config, kernels, maxBatch) => createBeitTrainModel(config, kernels, maxBatch),
 } satisfies ModelFamily<BeitConfig>

@@ -10,8 +10,8 @@
  *   mean pooling: LayerNorm(pooler)(mean of the patch tokens); else LayerNorm(beit.layernorm)([CLS])
  *   -> classifier -> logits[N,labels]
  */
-import type {LinearNames, OnnxGraph} from '../../onnx/graph.js'
-import {LIST_ONLY} from '../tensor-plan.js'
+import type {OnnxGraph} from '../../onnx/graph.js'
+import {LIST_ONLY, namesByRole} from '../tensor-plan.js'
 import type {BeitConfig} from './config.js'
 import {beitParameters} from './tensors.js'
 import {beitRelativePositionIndex} from './weights.js'
@@ -19,9 +19,7 @@ import {beitRelativePositionIndex} from './weights.js'
 export function buildBeitOnnxGraph(g: OnnxGraph, c: BeitConfig): void {
   const {hiddenSize: C, intermediateSize: I, numHeads: NH, numTokens: T, layerNormEps: eps} = c
   const p = beitParameters(c, LIST_ONLY)
-  const name = (view: Float32Array): string => p.plan.tensorOf(view).name
-  const pair = (weight: Float32Array, bias: Float32Array): {weight: string; bias: string} => ({weight: name(weight), bias: name(bias)})
-  const linear = (parts: {weight: Float32Array; bias?: Float32Array}): LinearNames => ({weight: name(parts.weight), bias: parts.bias && name(parts.bias)})
+  const {name, pair, linear} = namesByRole(p.plan)
 
   const patches = g.patchEmbedding('pixel_values', pair(p.patchWeight, p.patchBias), C, c.numChannels, c.patchHeight, c.patchWidth)
   let x = g.prependToken(patches, name(p.clsToken), C)

@@ -9,6 +9,7 @@ import {DINOV2_ARCHITECTURE, type Dinov2Config, parseDinov2Config} from './confi
 import {createDinov2State, dinov2Forward} from './forward.js'
 import {buildDinov2OnnxGraph} from './onnx-graph.js'
 import {detectDinov2Scheme, dinov2NumLabelsOf, dinov2Parameters, dinov2Tensors} from './tensors.js'
+import {createDinov2TrainModel} from './train.js'
 import {prepareDinov2Weights} from './weights.js'
 
 export const dinov2Family = {
@@ -78,4 +79,5 @@ export const dinov2Family = {
       forward: (pixels, batch) => dinov2Forward(backend, config, geometry, weights, state, pixels, batch),
     }
   },
+  createTrainModel: createDinov2TrainModel,
 } satisfies ModelFamily<Dinov2Config>

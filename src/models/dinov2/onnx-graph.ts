@@ -14,7 +14,7 @@
  */
 import type {OnnxGraph} from '../../onnx/graph.js'
 import type {ServingContext} from '../family.js'
-import {LIST_ONLY} from '../tensor-plan.js'
+import {LIST_ONLY, namesByRole} from '../tensor-plan.js'
 import type {Dinov2Config} from './config.js'
 import {dinov2Parameters} from './tensors.js'
 import {interpolatePositions, interpolatesByScaleFactor} from './weights.js'
@@ -22,9 +22,7 @@ import {interpolatePositions, interpolatesByScaleFactor} from './weights.js'
 export function buildDinov2OnnxGraph(g: OnnxGraph, c: Dinov2Config, serving: ServingContext): void {
   const {hiddenSize: C, intermediateSize: I, numHeads: NH, layerNormEps: eps} = c
   const p = dinov2Parameters(c, LIST_ONLY)
-  const name = (view: Float32Array): string => p.plan.tensorOf(view).name
-  const pair = (weight: Float32Array, bias: Float32Array): {weight: string; bias: string} => ({weight: name(weight), bias: name(bias)})
-  const linear = (parts: {weight: Float32Array; bias?: Float32Array}): {weight: string; bias?: string} => ({weight: name(parts.weight), bias: parts.bias && name(parts.bias)})
+  const {name, pair, linear} = namesByRole(p.plan)
 
   const GH = Math.floor(serving.inputHeight / c.patchHeight)
   const GW = Math.floor(serving.inputWidth / c.patchWidth)

@@ -50,25 +50,36 @@ export function interpolatesByScaleFactor(version: string | undefined): boolean 
  *   float32(1 / scale) — not the same coordinates (what the catalog's DINOv2, packaged with 4.44.2, runs).
  */
 export function interpolatePositions(out: Float32Array, pos: Float32Array, N: number, C: number, GH: number, GW: number, byScaleFactor: boolean, file: string): void {
-  if (GH * GW === N && GH === GW) {
+  const r = positionResampling(N, GH, GW, byScaleFactor, file)
+  if (!r) {
     out.set(pos.subarray(0, (N + 1) * C))
     return
   }
+  out.set(pos.subarray(0, C))
+  bicubicResize(out.subarray(C), pos.subarray(C, (N + 1) * C), C, r.S, r.S, GH, GW, r.ratioH, r.ratioW)
+}
+
+/** How interpolatePositions maps the S x S trained grid (N = S^2) onto GH x GW: null when it copies it unchanged. */
+export interface PositionResampling {
+  S: number
+  ratioH: number
+  ratioW: number
+}
+
+/** The resampling of interpolatePositions (see there); errors name `file`. */
+export function positionResampling(N: number, GH: number, GW: number, byScaleFactor: boolean, file: string): PositionResampling | null {
+  if (GH * GW === N && GH === GW) return null
   const S = Math.floor(Math.sqrt(N))
   if (S * S !== N) throw new InvalidInputError(`${file}: position_embeddings hold ${N} patch positions, not a square grid: cannot interpolate them to ${GH}x${GW}`, {file})
-  out.set(pos.subarray(0, C))
-  const grid = pos.subarray(C, (N + 1) * C)
-  const patchOut = out.subarray(C)
   if (byScaleFactor) {
     const sh = (GH + 0.1) / Math.sqrt(N)
     const sw = (GW + 0.1) / Math.sqrt(N)
     if (Math.floor(S * sh) !== GH || Math.floor(S * sw) !== GW) {
       throw new InvalidInputError(`${file}: transformers <= 4.44 cannot interpolate the ${S}x${S} position grid to ${GH}x${GW} ("Width or height does not match")`, {file})
     }
-    bicubicResize(patchOut, grid, C, S, S, GH, GW, Math.fround(1 / sh), Math.fround(1 / sw))
-  } else {
-    bicubicResize(patchOut, grid, C, S, S, GH, GW, Math.fround(S / GH), Math.fround(S / GW))
+    return {S, ratioH: Math.fround(1 / sh), ratioW: Math.fround(1 / sw)}
   }
+  return {S, ratioH: Math.fround(S / GH), ratioW: Math.fround(S / GW)}
 }
 
 /**

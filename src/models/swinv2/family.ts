@@ -6,6 +6,7 @@ import type {ModelFamily} from '../family.js'
 import {hfConfigOutput, hfTensorTable, refuseConfigFromTensors} from '../hf-family.js'
 import {SWINV2_ARCHITECTURE, type Swinv2Config, parseSwinv2Config, swinv2Geometry} from './config.js'
 import {createSwinv2State, swinv2Forward} from './forward.js'
+import {buildSwinv2OnnxGraph} from './onnx-graph.js'
 import {detectSwinv2Scheme, swinv2NumLabelsOf, swinv2Parameters, swinv2Tensors} from './tensors.js'
 import {prepareSwinv2Weights} from './weights.js'
 
@@ -46,6 +47,7 @@ export const swinv2Family = {
       window_size: c.windowSize,
     }),
   },
+  buildOnnxGraph: buildSwinv2OnnxGraph,
   onnxModelName: 'swinv2_image_classification',
 
   async createModel(config, backend, maxBatch, load, _serving) {

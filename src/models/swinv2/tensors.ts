@@ -27,17 +27,18 @@ export function swinv2Parameters(config: Swinv2Config, stages: Swinv2StageGeomet
       const p = `swinv2.encoder.layers.${i}.blocks.${j}`
       const qkvWeight = alloc(3 * C * C)
       const qkvBias = config.qkvBias ? alloc(3 * C) : null
-      plan.want(`${p}.attention.self.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
-      plan.want(`${p}.attention.self.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
-      plan.want(`${p}.attention.self.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
-      if (qkvBias) {
-        plan.want(`${p}.attention.self.query.bias`, [C], qkvBias.subarray(0, C))
-        plan.want(`${p}.attention.self.value.bias`, [C], qkvBias.subarray(2 * C))
-      }
+      // The parts of the fused views, by role (the ONNX graph keeps them apart); the key has no bias.
+      const queryWeight = plan.want(`${p}.attention.self.query.weight`, [C, C], qkvWeight.subarray(0, C * C))
+      const keyWeight = plan.want(`${p}.attention.self.key.weight`, [C, C], qkvWeight.subarray(C * C, 2 * C * C))
+      const valueWeight = plan.want(`${p}.attention.self.value.weight`, [C, C], qkvWeight.subarray(2 * C * C))
+      const queryBias = qkvBias ? plan.want(`${p}.attention.self.query.bias`, [C], qkvBias.subarray(0, C)) : undefined
+      const valueBias = qkvBias ? plan.want(`${p}.attention.self.value.bias`, [C], qkvBias.subarray(2 * C)) : undefined
+      const qkvParts = {query: {weight: queryWeight, bias: queryBias}, key: {weight: keyWeight}, value: {weight: valueWeight, bias: valueBias}}
       return {
         geometry,
         qkvWeight,
         qkvBias,
+        qkvParts,
         logitScale: plan.want(`${p}.attention.self.logit_scale`, [NH, 1, 1]),
         cpbW0: plan.want(`${p}.attention.self.continuous_position_bias_mlp.0.weight`, [512, 2]),
         cpbB0: plan.want(`${p}.attention.self.continuous_position_bias_mlp.0.bias`, [512]),

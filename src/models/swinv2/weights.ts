@@ -108,6 +108,29 @@ export function shiftedWindowMask(Hp: number, Wp: number, ws: number, shift: num
   return mask
 }
 
+/** How many [NH, T, T] biases a block's attention adds: one per window on a shifted block (the mask differs), else one. */
+export function blockBiasCount(g: Swinv2BlockGeometry): number {
+  return g.shift > 0 ? g.numWindows : 1
+}
+
+/**
+ * out[blockBiasCount(g), NH, T, T]: what a block's attention adds to its scores — the continuous position bias (its
+ * MLP w0, b0, w2 over the window's relative coordinates), plus on a shifted block the window mask of each window,
+ * added twice as transformers adds it. It depends on the weights and the geometry only.
+ */
+export function swinv2BlockBias(out: Float32Array, w0: Float32Array, b0: Float32Array, w2: Float32Array, NH: number, g: Swinv2BlockGeometry, pretrainedWs: number): void {
+  const T = g.windowSize * g.windowSize
+  continuousPositionBias(out.subarray(0, NH * T * T), w0, b0, w2, NH, g.windowSize, pretrainedWs)
+  if (g.shift === 0) return
+  const mask = shiftedWindowMask(g.padHeight, g.padWidth, g.windowSize, g.shift)
+  for (let w = blockBiasCount(g) - 1; w >= 0; w--) {
+    for (let h = 0; h < NH; h++) {
+      const dst = (w * NH + h) * T * T
+      for (let k = 0; k < T * T; k++) out[dst + k] = f32(f32(out[h * T * T + k] + mask[w * T * T + k]) + mask[w * T * T + k])
+    }
+  }
+}
+
 /** The weights the forward pass runs, from parameters whose views are filled: biases built, linears prepared. */
 export function prepareSwinv2Weights(p: Swinv2Parameters, config: Swinv2Config, backend: Backend): Swinv2Weights {
   const P = config.patchSize
@@ -124,18 +147,9 @@ export function prepareSwinv2Weights(p: Swinv2Parameters, config: Swinv2Config, 
       const NH = stage.heads
       const g = r.geometry
       const T = g.windowSize * g.windowSize
-      const nBias = g.shift > 0 ? g.numWindows : 1
+      const nBias = blockBiasCount(g)
       const bias = backend.alloc(nBias * NH * T * T)
-      continuousPositionBias(bias.subarray(0, NH * T * T), r.cpbW0, r.cpbB0, r.cpbW2, NH, g.windowSize, config.pretrainedWindowSizes[i])
-      if (g.shift > 0) {
-        const mask = shiftedWindowMask(g.padHeight, g.padWidth, g.windowSize, g.shift)
-        for (let w = nBias - 1; w >= 0; w--) {
-          for (let h = 0; h < NH; h++) {
-            const dst = (w * NH + h) * T * T
-            for (let k = 0; k < T * T; k++) bias[dst + k] = f32(f32(bias[h * T * T + k] + mask[w * T * T + k]) + mask[w * T * T + k])
-          }
-        }
-      }
+      swinv2BlockBias(bias, r.cpbW0, r.cpbB0, r.cpbW2, NH, g, config.pretrainedWindowSizes[i])
       const headScale = backend.alloc(NH)
       for (let h = 0; h < NH; h++) headScale[h] = f32(Math.exp(Math.min(r.logitScale[h], maxLogit)))
       return {

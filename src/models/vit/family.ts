@@ -11,6 +11,7 @@ import {buildVitOnnxGraph} from './onnx-graph.js'
 import {type VitLinears, type VitParameters, allocVitParameters, prepareVitLinears} from './parameters.js'
 import {vitPreprocessorDefaults} from './preprocessor.js'
 import {createVitState} from './state.js'
+import {createVitTrainModel} from './train.js'
 import {deriveVitGeometry, detectVitScheme, vitNumLabelsOf, vitTensorTable} from './tensors.js'
 
 /** A loaded ViT: the family-neutral model plus its named views, for code that works on the ViT itself. */
@@ -99,4 +100,5 @@ export const vitFamily = {
       forward: (pixels, batch) => vitForward(backend, config, params, linears, state, pixels, batch),
     }
   },
+  createTrainModel: (config, kernels, maxBatch) => createVitTrainModel(config, kernels, maxBatch),
 } satisfies ModelFamily<VitConfig>
