@@ -1,6 +1,7 @@
 import {formatChange} from '../src/azure/diff.js'
 import type {ApplyResult} from '../src/azure/run-apply.js'
 import {KIND_LABEL, type PlannedResource} from '../src/azure/types.js'
+import {printable} from '../src/core/printable.js'
 
 const MARK: Record<PlannedResource['action'], string> = {
   create: '+ create   ',
@@ -14,12 +15,12 @@ const MARK: Record<PlannedResource['action'], string> = {
 export function renderPlan(resources: PlannedResource[]): string {
   const lines: string[] = []
   const kindWidth = Math.max(0, ...resources.map((r) => KIND_LABEL[r.kind].length))
-  const nameWidth = Math.max(0, ...resources.map((r) => r.name.length))
+  const nameWidth = Math.max(0, ...resources.map((r) => printable(r.name).length))
   for (const r of resources) {
-    lines.push(`  ${MARK[r.action]}  ${KIND_LABEL[r.kind].padEnd(kindWidth)}  ${r.name.padEnd(nameWidth)}  (${r.file})`)
-    for (const c of r.changes) lines.push(`        ${formatChange(c)}`)
-    if (r.reason) lines.push(`        ${r.action === 'refused' ? 'refused: ' : ''}${r.reason}`)
-    for (const n of r.notes) lines.push(`        note: ${n}`)
+    lines.push(`  ${MARK[r.action]}  ${KIND_LABEL[r.kind].padEnd(kindWidth)}  ${printable(r.name).padEnd(nameWidth)}  (${printable(r.file)})`)
+    for (const c of r.changes) lines.push(`        ${printable(formatChange(c))}`)
+    if (r.reason) lines.push(`        ${r.action === 'refused' ? 'refused: ' : ''}${printable(r.reason)}`)
+    for (const n of r.notes) lines.push(`        note: ${printable(n)}`)
   }
   return lines.join('\n')
 }
@@ -55,15 +56,15 @@ export function renderOutcome(result: ApplyResult): string {
           : 'Still running in Azure (use --wait to follow):',
     )
     for (const r of running) {
-      lines.push(`  ${KIND_LABEL[r.kind]} ${r.name}: ${r.status ?? 'Running'}${r.operation ? `  (operation ${r.operation})` : ''}`)
+      lines.push(`  ${KIND_LABEL[r.kind]} ${printable(r.name)}: ${printable(r.status ?? 'Running')}${r.operation ? `  (operation ${printable(r.operation)})` : ''}`)
     }
   }
   return lines.join('\n')
 }
 
-/** Markdown: a table cell (pipes escaped, line breaks kept as <br>). */
+/** Markdown: a table cell (pipes escaped, line breaks kept as <br>, other control characters shown as escapes). */
 function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>')
+  return printable(text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>'))
 }
 
 /** Markdown: inline code that survives backticks inside (a longer fence), for use inside a table cell too. */

@@ -6,6 +6,7 @@ import {Flags} from '@oclif/core'
 import type {BatchResult} from '../src/runner/run-batch.js'
 import type {ScoreResponse} from '../src/runner/request.js'
 import {BACKEND_CHOICES, DEFAULT_TOP_K} from '../src/runner/scorer.js'
+import {printable} from '../src/core/printable.js'
 
 /** The flags every runner command takes: the model and how to run it. */
 export const runnerFlags = {
@@ -25,10 +26,10 @@ export function scoreBar(score: number, width = 20): string {
 
 /** One block per image: its name, then its top-k labels with scores and bars. */
 export function renderScoreTable(ids: readonly string[], response: ScoreResponse): string {
-  const labelWidth = Math.max(5, ...response.flat().map((p) => p.label.length))
+  const labelWidth = Math.max(5, ...response.flat().map((p) => printable(p.label).length))
   const blocks = response.map((predictions, i) => {
-    const rows = predictions.map((p) => `  ${p.label.padEnd(labelWidth)}  ${p.score.toFixed(4)}  ${scoreBar(p.score)}`)
-    return [ids[i], ...rows].join('\n')
+    const rows = predictions.map((p) => `  ${printable(p.label).padEnd(labelWidth)}  ${p.score.toFixed(4)}  ${scoreBar(p.score)}`)
+    return [printable(ids[i]), ...rows].join('\n')
   })
   return blocks.join('\n\n')
 }
@@ -36,10 +37,10 @@ export function renderScoreTable(ids: readonly string[], response: ScoreResponse
 /** The summary `vitrine batch` prints. */
 export function renderBatchResult(r: BatchResult): string {
   const lines = [
-    `${r.out}: ${r.scored} rows written (${r.failed} errors)${r.skipped ? `, ${r.skipped} done by an earlier run` : ''}, ${r.total} inputs`,
+    `${printable(r.out)}: ${r.scored} rows written (${r.failed} errors)${r.skipped ? `, ${r.skipped} done by an earlier run` : ''}, ${r.total} inputs`,
     `${r.imagesPerSecond.toFixed(1)} images/s on ${r.backend} x ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds.toFixed(1)}s`,
   ]
-  for (const e of r.errors) lines.push(`  error ${e.error.startsWith(e.id) ? e.error : `${e.id}: ${e.error}`}`)
+  for (const e of r.errors) lines.push(`  error ${printable(e.error.startsWith(e.id) ? e.error : `${e.id}: ${e.error}`)}`)
   if (r.failed > r.errors.length) lines.push(`  ... and ${r.failed - r.errors.length} more errors (see the error column)`)
   return lines.join('\n')
 }

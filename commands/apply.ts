@@ -8,6 +8,7 @@ import {runApply, type ApplyResult} from '../src/azure/run-apply.js'
 import {DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, formatDuration, parseDuration} from '../src/azure/timeout.js'
 import {DEFAULT_BLOCK_SIZE, DEFAULT_UPLOAD_CONCURRENCY} from '../src/azure/upload.js'
 import {COMMON_EXIT_CODES, ExitCode, type ExitCodeName} from '../src/core/errors.js'
+import {printableLines} from '../src/core/printable.js'
 
 export default class Apply extends BaseCommand {
   static override summary = 'Plan, then create or update Azure ML resources: registry model versions, endpoints, deployments, jobs'
@@ -106,7 +107,7 @@ export default class Apply extends BaseCommand {
         timeoutMs,
         requestTimeoutMs,
         signal: controller.signal,
-        log: (line) => this.logToStderr(line),
+        log: (line) => this.logToStderr(printableLines(line)),
         progress: this.progress(),
         onPlan: (plan) => {
           if (human) this.log(`${renderPlan(plan.resources)}\n\n${renderSummary(plan)}`)
@@ -121,7 +122,7 @@ export default class Apply extends BaseCommand {
     }
     if (markdown) this.log(renderMarkdown(result))
     // Also under --json (where oclif's logToStderr is silent): a failed apply must say why on stderr.
-    if (result.error) process.stderr.write(`Error: ${result.error.message}\n`)
+    if (result.error) process.stderr.write(`Error: ${printableLines(result.error.message)}\n`)
     if (result.summary.refused) process.exitCode = ExitCode.InvalidInput
     else if (result.error) process.exitCode = result.error.exitCode
     else if (result.interrupted) process.exitCode = ExitCode.Interrupted

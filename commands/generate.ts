@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {GENERATE_KINDS, generate, writeGenerated, type GenerateResult} from '../src/generate/generate.js'
+import {printable} from '../src/core/printable.js'
 
 export default class Generate extends BaseCommand {
   static override summary = 'Generate Azure ML YAMLs (online/batch endpoint, finetune, evaluation, model version) from a model asset'
@@ -68,15 +69,15 @@ written. Without --out the YAML documents go to stdout, separated by ---.`
     if (result.instanceType) notes.push(`instance type ${result.instanceType.name}: ${result.instanceType.reason}`)
     for (const w of result.warnings) notes.push(`warning: ${w}`)
     if (flags.out === undefined) {
-      for (const note of notes) this.logToStderr(note)
+      for (const note of notes) this.logToStderr(printable(note))
       this.log(result.files.map((f) => f.content ?? '').join('---\n').replace(/\n$/, ''))
     } else {
-      for (const note of notes) this.log(note)
+      for (const note of notes) this.log(printable(note))
       // Images copied into the data folders are counted, not listed (a data set has hundreds).
       const images = new Map<string, number>()
       for (const f of result.files) {
         if (f.kind === 'image') images.set(f.status, (images.get(f.status) ?? 0) + 1)
-        else this.log(`${f.status.padEnd(9)} ${f.path}`)
+        else this.log(`${f.status.padEnd(9)} ${printable(f.path)}`)
       }
       for (const [status, n] of images) this.log(`${status.padEnd(9)} ${n} image${n === 1 ? '' : 's'} copied into the data folder${n === 1 ? '' : 's'}`)
     }

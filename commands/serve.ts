@@ -6,6 +6,7 @@ import {UsageError} from '../src/core/errors.js'
 import {DEFAULT_URL_LIMITS} from '../src/runner/fetch-url.js'
 import {Scorer} from '../src/runner/scorer.js'
 import {SERVE_DEFAULTS, type ServerStats, startRunnerServer} from '../src/runner/server.js'
+import {printable} from '../src/core/printable.js'
 
 export interface ServeResult extends ServerStats {
   url: string
@@ -89,7 +90,7 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
       if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`cannot listen on ${flags.host}: not an address of this machine (--host)`)
       throw error
     }
-    status(`vitrine serve: listening on ${server.url} (POST /score, GET /ready, GET /ui); loading ${flags.model}`)
+    status(`vitrine serve: listening on ${server.url} (POST /score, GET /ready, GET /ui); loading ${printable(flags.model)}`)
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'))
       process.once('SIGINT', () => resolve('SIGINT'))

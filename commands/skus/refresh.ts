@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {AUTH_METHODS, resolveCredential} from '../../src/azure/auth.js'
 import {COMMON_EXIT_CODES, type ExitCodeName} from '../../src/core/errors.js'
 import {refreshSkuCatalog, type SkusRefreshResult} from '../../src/skus/refresh.js'
+import {printable} from '../../src/core/printable.js'
 
 export default class SkusRefresh extends BaseCommand {
   static override summary = 'Write a SKU catalog from the live Azure ML vmSizes API of a subscription and region'
@@ -41,7 +42,7 @@ AZURE_SUBSCRIPTION_ID.`
       credential: cred.credential,
       credentialSource: cred.source,
       armEndpoint: flags['arm-endpoint'] ?? (process.env.AZURE_ARM_ENDPOINT?.trim() || undefined),
-      log: (line) => this.logToStderr(line),
+      log: (line) => this.logToStderr(printable(line)),
     })
     if (!this.jsonEnabled()) {
       const d = result.comparedToBundled
@@ -53,7 +54,7 @@ AZURE_SUBSCRIPTION_ID.`
       } else lines.push('  every size the bundled catalog knows has the same figures')
       if (d.supportedInferenceMissing.length) lines.push(`  not offered here, though supported for inference: ${d.supportedInferenceMissing.join(', ')}`)
       lines.push(`Next: vitrine validate <assets> --sku-catalog ${result.file}`)
-      this.log(lines.join('\n'))
+      this.log(lines.map(printable).join('\n'))
     }
     return result
   }

@@ -4,6 +4,8 @@
  * A `VitrineError` is a user-facing failure: its message is printed as is (no stack trace) and the process exits
  * with its code. Anything else that escapes a command is a bug in vitrine and exits with `ExitCode.Bug`.
  */
+import {redactSecrets} from './redact.js'
+
 export const ExitCode = {
   /** Success. */
   Ok: 0,
@@ -52,18 +54,22 @@ export interface VitrineErrorOptions {
   cause?: unknown
 }
 
-/** Base class of every error a user can fix. Never printed with a stack trace. */
+/**
+ * Base class of every error a user can fix. Never printed with a stack trace. Its message and hint go through the one
+ * redaction function when the error is made: whatever a message quotes (an Azure error echoing a SAS URI, a URL a user
+ * gave), no stderr line, `--json` error, serve body or log built from it can carry a `sig=`, key or token.
+ */
 export class VitrineError extends Error {
   readonly exitCode: ExitCode
   readonly file?: string
   readonly hint?: string
 
   constructor(message: string, exitCode: ExitCode, options: VitrineErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    super(redactSecrets(message), options.cause === undefined ? undefined : {cause: options.cause})
     this.name = new.target.name
     this.exitCode = exitCode
     this.file = options.file
-    this.hint = options.hint
+    this.hint = options.hint === undefined ? undefined : redactSecrets(options.hint)
   }
 }
 

@@ -130,7 +130,7 @@ export async function runEvaluate(options: EvaluateOptions): Promise<{result: Ev
     if (options.strict && bad.length > 0) throw strictError(bad)
     const out = await scoreRows(scorer, rows, {task, progress: options.progress ?? silentProgress, stopAtFirstBad: options.strict})
     if (options.strict && out.bad.length > 0) throw strictError(out.bad)
-    bad.push(...out.bad)
+    for (const b of out.bad) bad.push(b) // not a spread: one bad row per data row, maybe millions
     scored = out.scored
   } finally {
     scorer.dispose()

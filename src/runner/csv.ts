@@ -67,6 +67,23 @@ export function parseCsv(text: string, source: string): CsvRecord[] {
   return records
 }
 
+/**
+ * The length of the longest prefix of `text` that ends with a whole record (after its line break), scanning quotes
+ * as parseCsv does: a line break inside a quoted field ends no record. A file torn mid-record (a killed `batch`) is
+ * cut there and nothing else; 0 when no record is complete.
+ */
+export function completeRecordsLength(text: string): number {
+  let end = 0
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    // A doubled quote inside a quoted field toggles twice: it stays quoted, as it should.
+    if (c === 0x22) quoted = !quoted
+    else if (c === 0x0a && !quoted) end = i + 1
+  }
+  return end
+}
+
 /** A field quoted when it must be (comma, quote, CR/LF, or leading/trailing space). */
 export function csvField(value: string): string {
   return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value

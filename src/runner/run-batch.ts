@@ -5,18 +5,19 @@
  *
  * Durability: rows go to OUT.partial, appended and fsync'd one mini-batch at a time, so a killed run loses at most
  * the mini-batch in flight; when every input has its row the file is renamed to OUT, so OUT only ever appears
- * complete. `resume` reads OUT.partial (or a finished OUT), drops a torn last line, and skips the ids already there.
+ * complete. `resume` reads OUT.partial (or a finished OUT), drops a torn last row (a CSV scan: a quoted field may hold line breaks), and skips the ids already there.
  */
-import {mkdir, open, readFile, rename, stat, truncate} from 'node:fs/promises'
+import {mkdir, open, rename, stat, truncate} from 'node:fs/promises'
 import {dirname, extname, relative, sep} from 'node:path'
 
 import {InvalidInputError, UsageError, isVitrineError} from '../core/errors.js'
 import {checkOutputPath} from '../core/output.js'
+import {redactSecrets} from '../core/redact.js'
 import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
 import type {Progress} from '../core/progress.js'
-import {csvRow, parseCsv} from './csv.js'
+import {completeRecordsLength, csvRow, parseCsv} from './csv.js'
 import {listImageFolder} from './inputs.js'
 import {decodeBase64} from './request.js'
 import {DEFAULT_TOP_K, type Prediction, type ScoreInput, type ScoreOutcome, Scorer, type ScorerOptions} from './scorer.js'
@@ -185,23 +186,25 @@ function csvHeader(topK: number): string {
 
 function formatRow(format: BatchOutputFormat, id: string, outcome: ScoreOutcome, topK: number): string {
   if (format === 'jsonl') {
-    return `${JSON.stringify(outcome.ok ? {id, predictions: outcome.predictions} : {id, error: outcome.error})}\n`
+    return `${JSON.stringify(outcome.ok ? {id, predictions: outcome.predictions} : {id, error: redactSecrets(outcome.error)})}\n`
   }
   const values = [id]
   const preds: Prediction[] = outcome.ok ? outcome.predictions : []
   for (let k = 0; k < topK; k++) values.push(preds[k]?.label ?? '', preds[k] === undefined ? '' : String(preds[k].score))
   // One line per row, whatever the message holds: a torn last line is then all a crash can leave.
-  values.push(outcome.ok ? '' : outcome.error.replace(/\s*\n\s*/g, ' '))
+  values.push(outcome.ok ? '' : redactSecrets(outcome.error).replace(/\s*\n\s*/g, ' '))
   return csvRow(values)
 }
 
 /**
- * The ids already written to a partial (or finished) output, after cutting a torn last line off the file. A header
+ * The ids already written to a partial (or finished) output, after cutting a torn last row off the file. A header
  * that does not match this run's columns is a usage error (the run would mix two layouts).
  */
 async function doneIds(file: string, format: BatchOutputFormat, topK: number): Promise<Set<string>> {
-  const text = await readFile(file, 'utf8')
-  const end = text.lastIndexOf('\n') + 1
+  // Read whole, so capped like the input: a --resume target of 600 MB (or a link to /dev/zero) is refused by its size.
+  const text = await readUserTextFile(file, {maxBytes: MAX_LIST_FILE_BYTES})
+  // A torn last row: JSON Lines rows hold no raw line break; a CSV row's quoted id or label may, so CSV is scanned.
+  const end = format === 'jsonl' ? text.lastIndexOf('\n') + 1 : completeRecordsLength(text)
   if (end < text.length) await truncate(file, Buffer.byteLength(text.slice(0, end)))
   const complete = text.slice(0, end)
   const ids = new Set<string>()
@@ -290,7 +293,7 @@ export async function runBatch(options: BatchOptions, progress: Progress): Promi
         if (!outcome.ok) {
           failed++
           firstError ??= {id: chunk[i].id, error: outcome.error}
-          if (errors.length < 10) errors.push({id: chunk[i].id, error: outcome.error})
+          if (errors.length < 10) errors.push({id: redactSecrets(chunk[i].id), error: redactSecrets(outcome.error)})
           if (options.failFast) break
         }
       }

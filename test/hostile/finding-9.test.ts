@@ -2,7 +2,7 @@
  * Hostile input, the smaller items of finding 9 (issue 13) that are not about opening files (those are in
  * files.test.ts): each crafted input is made here, small, in a temp folder.
  */
-import {copyFile, cp, mkdir, readFile, rename, symlink, writeFile} from 'node:fs/promises'
+import {copyFile, cp, mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
@@ -10,11 +10,22 @@ import {describe, expect, it} from 'vitest'
 import {validatePaths} from '../../src/assets/validate.js'
 import {loadModel} from '../../src/engine/classifier.js'
 import {runScore} from '../../src/runner/run-score.js'
+import {runBatch} from '../../src/runner/run-batch.js'
+import {silentProgress} from '../../src/core/progress.js'
 import {isVitrineError} from '../../src/core/errors.js'
 import {parseNpyHeader} from '../../src/weights/npy.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
 import {FIXTURES} from '../helpers/weight-writers.js'
 import {tempDir} from '../helpers/tmp.js'
+import {printable, printableLines} from '../../src/core/printable.js'
+import type {ValidateResult} from '../../src/assets/diagnostic.js'
+import type {BatchResult} from '../../src/runner/run-batch.js'
+import type {VerifyResult} from '../../src/package/verify.js'
+import type {PlannedResource} from '../../src/azure/types.js'
+import {renderValidateResult} from '../../cli/validate-render.js'
+import {renderBatchResult} from '../../cli/runner-render.js'
+import {renderVerifyResult} from '../../cli/package-render.js'
+import {renderPlan} from '../../cli/apply-render.js'
 import {userError} from './user-error.js'
 
 const ASSET = 'test/fixtures/azureml-assets/google-vit-base-patch16-224-current'
@@ -175,4 +186,56 @@ describe('finding 9: the .npy header is parsed with a regex (accepts what numpy 
       expect((error as Error).message).toMatch(message)
     })
   }
+})
+
+describe('finding 9: a batch partial file torn inside a quoted multi-line field cannot be resumed', () => {
+  it('--resume cuts the torn row at the last complete CSV record (a quoted id holding a line break) and finishes the same output', async () => {
+    const root = await tempDir()
+    const image = (await readFile(join(FIXTURES, 'images', 'block.png'))).toString('base64')
+    const input = join(root, 'in.csv')
+    // Ids with line breaks are quoted in the output, so a row spans lines.
+    await writeFile(input, `id,image\n"first\nrow",${image}\n"second\nrow",${image}\nthird,${image}\n`)
+    const out = join(root, 'out.csv')
+    await runBatch({model: join(FIXTURES, 'vit-tiny'), input, out, backend: 'ts'}, silentProgress)
+    const whole = await readFile(out, 'utf8')
+    // Killed while writing the second row: inside its quoted id, just after the line break.
+    const tornAt = whole.indexOf('"second\n') + '"second\n'.length
+    expect(tornAt).toBeGreaterThan('"second\n'.length)
+    await writeFile(`${out}.partial`, whole.slice(0, tornAt))
+    await rm(out)
+    const resumed = await runBatch({model: join(FIXTURES, 'vit-tiny'), input, out, backend: 'ts', resume: true}, silentProgress)
+    expect(resumed.skipped).toBe(1)
+    expect(await readFile(out, 'utf8')).toBe(whole)
+  })
+})
+
+describe('finding 9: labels and file names with ESC sequences or newlines are printed raw (every renderer)', () => {
+  const nasty = 'a\u001b[2J\rb\nc\u009b\u202e\u0000'
+  const shown = 'a\\x1b[2J\\rb\\nc\\x9b\\u202e\\x00'
+
+  it('printable shows every control character as an escape; printableLines keeps only the line breaks', () => {
+    expect(printable(nasty)).toBe(shown)
+    expect(printable('plain ünïcödé ✓ 漢字')).toBe('plain ünïcödé ✓ 漢字')
+    expect(printableLines('one\u001b[31m\ntwo\r')).toBe('one\\x1b[31m\ntwo\\r')
+  })
+
+  it('validate, batch, verify and the apply plan render hostile names escaped, one line each', () => {
+    const validate = renderValidateResult({
+      ok: false,
+      assets: [{path: `/t/${nasty}`, type: 'model', name: nasty, version: '1', ok: false, diagnostics: [{rule: 'schema', severity: 'error', message: `bad ${nasty}`, file: `/t/${nasty}/spec.yaml`, line: 1, column: 1}]}],
+      summary: {assets: 1, errors: 1, warnings: 0},
+      skuCatalog: 'bundled',
+    } as unknown as ValidateResult, false)
+    const batch = renderBatchResult({out: `/o/${nasty}.csv`, scored: 1, failed: 1, skipped: 0, total: 1, imagesPerSecond: 1, backend: 'ts', threads: 1, seconds: 1, errors: [{id: nasty, error: `${nasty}: not an image`}]} as unknown as BatchResult)
+    const verify = renderVerifyResult({ok: false, dir: nasty, filesChecked: 1, bytesChecked: 1, tensorsChecked: 0, issues: [{file: nasty, message: nasty}]} as unknown as VerifyResult)
+    const plan = renderPlan([{action: 'create', kind: 'online-endpoint', name: nasty, file: nasty, changes: [], notes: [nasty], reason: nasty} as unknown as PlannedResource])
+    for (const out of [validate, batch, verify, plan]) {
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
+      expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/)
+      expect(out).toContain(shown)
+    }
+    expect(validate.split('\n')).toHaveLength(4)
+    expect(batch.split('\n')).toHaveLength(3)
+    expect(verify.split('\n')).toHaveLength(2)
+  })
 })

@@ -91,13 +91,18 @@ export const CHANGES: IntendedChange[] = [
   {example: 'serve', why: PREPROCESSING_IN_FLOAT64, numbersWithin: 1e-5, ignore: [/"bytes_out":\d+/g]},
   {
     example: 'validate-sarif',
-    why: "issue 12: name-format also warns about a model name Azure ML's REST API refuses (a '.'), and its rule description says so",
+    why: "issue 12: name-format also warns about a model name Azure ML's REST API refuses (a '.'), and its rule description says so; issue 13: missing-file also covers a file named outside the asset folder, which is never read",
     edit: (r) => ({
       ...r,
-      stdout: (r as {stdout: string}).stdout.replace(
-        'The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case).',
-        "The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case); a warning for a model name Azure ML's REST API refuses (^[a-zA-Z0-9][a-zA-Z0-9\\\\-_]{0,254}$: no '.').",
-      ),
+      stdout: (r as {stdout: string}).stdout
+        .replace(
+          'The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case).',
+          "The asset name does not match the naming pattern (models: ^[A-Za-z][A-Za-z0-9_.-]{0,254}$, others lower case); a warning for a model name Azure ML's REST API refuses (^[a-zA-Z0-9][a-zA-Z0-9\\\\-_]{0,254}$: no '.').",
+        )
+        .replace(
+          'A file the asset refers to does not exist (spec, extra_config, description, release paths, local model path).',
+          'A file the asset refers to does not exist, or is outside the asset folder (spec, extra_config, description, release paths, local model path).',
+        ),
     }),
   },
   {
