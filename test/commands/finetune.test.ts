@@ -19,6 +19,8 @@ const IMAGES = join(FIXTURES, 'images')
 
 interface Result {
   status: string
+  backend: string
+  threads: number
   labels: string[]
   newHead: boolean
   skipped: Array<{source: string; line?: number; reason: string}>
@@ -37,9 +39,15 @@ async function weightsOf(file: string): Promise<Map<string, Float32Array>> {
   return new Map(st.header.tensors.map((t) => [t.name, tensorToFloat32(tensorBytes(st, t), t.dtype, t.name, file)]))
 }
 
+// Both backends: the TypeScript kernels, and the WebAssembly SIMD kernels on 2 threads.
+const BACKENDS = [
+  {flags: ['--backend', 'ts'], backend: /^ts$/, threads: 1},
+  {flags: ['--backend', 'wasm', '--threads', '2'], backend: /^wasm-/, threads: 2},
+]
+
 describe('vitrine finetune reproduces the PyTorch training references from the images', () => {
-  for (const [fixture, name] of TRAIN_CASES) {
-    it(`${fixture}/${name}`, async () => {
+  for (const [fixture, name] of TRAIN_CASES) for (const be of BACKENDS) {
+    it(`${fixture}/${name} (${be.flags.join(' ')})`, async () => {
       const tc = readTrainCase(fixture, name)
       const h = tc.hyperparameters
       const dir = await tempDir()
@@ -52,10 +60,12 @@ describe('vitrine finetune reproduces the PyTorch training references from the i
       args.push('--batch-size', String(h.batch), '--gradient-accumulation', String(h.accum), '--epochs', String(tc.data.epochs))
       args.push('--learning-rate', String(h.lr), '--warmup-steps', String(h.warmup), '--scheduler', h.schedule === 'linear' ? 'warmup_linear' : 'warmup_cosine')
       args.push('--weight-decay', String(h.weight_decay), '--max-grad-norm', String(h.max_grad_norm), '--label-smoothing', String(h.label_smoothing), '--json')
-      const r = await runCli(args, {timeout: 300_000})
+      const r = await runCli([...args, ...be.flags], {timeout: 300_000})
       expect(r.exitCode, r.stderr).toBe(0)
       const result = JSON.parse(r.stdout) as Result
       expect(validateWithSchema('finetune-result.schema.json', result).state).toBe('ok')
+      expect(result.backend).toMatch(be.backend)
+      expect(result.threads).toBe(be.threads)
       expect(result.newHead).toBe(false)
       expect(result.steps.length).toBe(tc.steps.length)
       for (const [i, want] of tc.steps.entries()) {
@@ -76,6 +86,47 @@ describe('vitrine finetune reproduces the PyTorch training references from the i
       expect(steps.map((s) => s.step)).toEqual(tc.steps.map((s) => s.step))
     }, 300_000)
   }
+})
+
+describe('vitrine finetune --task image-classification-multilabel', () => {
+  it('trains a sigmoid head with binary cross-entropy on label lists; `evaluate` finds every label set of the training rows', async () => {
+    const dir = await tempDir()
+    // six images, each with a set of labels (one of them a single label, one with three)
+    const rows: Array<[string, string[]]> = [
+      ['block.png', ['geometric', 'gray']],
+      ['camera.png', ['gray', 'photo']],
+      ['chelsea.png', ['animal', 'photo']],
+      ['coffee.png', ['photo']],
+      ['horse.png', ['animal', 'gray', 'photo']],
+      ['checker_bilevel.png', ['geometric']],
+    ]
+    const data = join(dir, 'train.jsonl')
+    await writeFile(data, rows.map(([image, label]) => JSON.stringify({image_url: join(IMAGES, image), label})).join('\n') + '\n')
+    const out = join(dir, 'out')
+    const r = await runCli(
+      ['finetune', '-m', join(FIXTURES, 'vit-geom'), '--train-data', data, '--out', out, '--task', 'image-classification-multilabel', '--batch-size', '3', '--epochs', '40', '--learning-rate', '1e-2', '--no-augment', '--json'],
+      {timeout: 300_000},
+    )
+    expect(r.exitCode, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as Result & {task: string}
+    expect(validateWithSchema('finetune-result.schema.json', result).state).toBe('ok')
+    expect(result.task).toBe('image-classification-multilabel')
+    expect(result.newHead).toBe(true)
+    expect(result.labels).toEqual(['animal', 'geometric', 'gray', 'photo'])
+    expect(result.steps.length).toBe(80)
+    // binary cross-entropy of a fresh head starts near ln 2 per label (small initial logits); training brings it down
+    expect(result.steps[0].loss).toBeGreaterThan(0.6)
+    expect(result.steps[0].loss).toBeLessThan(0.8)
+    expect(result.steps.at(-1)!.loss).toBeLessThan(0.1)
+    const config = JSON.parse(await readFile(join(out, 'pytorch_model_folder', 'config.json'), 'utf8')) as {problem_type: string; id2label: Record<string, string>}
+    expect(config.problem_type).toBe('multi_label_classification')
+    expect(Object.values(config.id2label)).toEqual(result.labels)
+    const ev = await runCli(['evaluate', '-m', out, '-d', data, '--task', 'image-classification-multilabel', '--json'], {timeout: 120_000})
+    expect(ev.exitCode, ev.stderr).toBe(0)
+    const evaluated = JSON.parse(ev.stdout) as {metrics: {rows_scored: number; metrics: {accuracy: number}}}
+    expect(evaluated.metrics.rows_scored).toBe(6)
+    expect(evaluated.metrics.metrics.accuracy).toBe(1)
+  }, 300_000)
 })
 
 describe('vitrine finetune: bad input', () => {
