@@ -255,3 +255,4 @@ export function fmaPeak(iters: i32): f32 {
 export {attentionBias, attentionBiasScratch} from './attention-bias'
 export {addInto, gatherRows, scatterAddRows} from './rows'
 export {attentionBackward, attentionBackwardScratch, geluBackward, layerNormBackward, packPanels, transposeSum} from './train'
+export {optimizerUpdate, sumSquares} from './optim'

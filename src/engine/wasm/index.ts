@@ -74,6 +74,8 @@ export const THREADED_KERNELS = [
   'geluBackward',
   'layerNormBackward',
   'attentionBackward',
+  'sumSquares',
+  'optimizerUpdate',
 ] as const
 export type ThreadedKernel = (typeof THREADED_KERNELS)[number]
 

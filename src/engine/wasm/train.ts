@@ -13,6 +13,7 @@
  * TypeScript on the same `alloc`ed memory, so every kernel works on this backend before it is WebAssembly-ized.
  */
 import {createTsTrainKernels, type TrainKernels} from '../train/kernels.js'
+import {ADAMW_DEFAULTS} from '../train/optim.js'
 import {bestWasmVariant, createWasmBackend, type SimdVariant, type WasmBackend} from './index.js'
 
 export interface WasmTrainKernelOptions {
@@ -35,6 +36,8 @@ export function wasmTrainKernels(backend: WasmBackend): TrainKernels {
   const transposed = backend.scratch() // dout^T for dW
   const lnPartials = backend.scratch() // per-thread dgamma | dbeta
   const attScratch = backend.scratch()
+  const normPartials = backend.scratch() // a float64 per thread
+  const rangeTable = backend.scratch() // the optimizer's (offset, size, decay) triples, as i32
   const p = (a: Float32Array, n: number): number => backend.pointer(a, n)
   const checkHeads = (C: number, NH: number): void => {
     if (C % NH !== 0) throw new RangeError(`attention: hidden size ${C} is not a multiple of the ${NH} heads`)
@@ -107,6 +110,35 @@ export function wasmTrainKernels(backend: WasmBackend): TrainKernels {
       const scratch = attScratch.get(backend.scratchFloats('attentionBackwardScratch', T, C, NH) * nth)
       const args = [p(dqkv, B * T * 3 * C), p(dout, B * T * C), p(qkv, B * T * 3 * C), p(att, B * NH * T * T), scratch, B, T, C, NH]
       backend.runKernel('attentionBackward', [...args, backend.jobCounter()])
+    },
+
+    gradNorm(grads, n) {
+      const part = normPartials.get(2 * nth)
+      backend.runKernel('sumSquares', [part, p(grads, n), n])
+      const view = normPartials.view(2 * nth)
+      const sums = new Float64Array(view.buffer, view.byteOffset, nth)
+      let s = 0
+      for (let t = 0; t < nth; t++) s += sums[t]
+      return Math.sqrt(s)
+    },
+
+    optimizerUpdate(params, grads, m, v, ranges, u, n) {
+      const view = rangeTable.view(3 * Math.max(1, ranges.length))
+      const table = new Int32Array(view.buffer, view.byteOffset, 3 * ranges.length)
+      ranges.forEach((r, i) => table.set([r.offset, r.size, r.decay ? 1 : 0], 3 * i))
+      const {beta1, beta2, eps} = ADAMW_DEFAULTS
+      const adamw = u.optimizer === 'adamw'
+      const stepSize = adamw ? u.lr / (1 - beta1 ** u.step) : 0
+      const bc2Sqrt = adamw ? Math.sqrt(1 - beta2 ** u.step) : 1
+      const args = [p(params, n), p(grads, n), p(m, n), p(v, n), view.byteOffset, ranges.length, adamw ? 1 : 0]
+      backend.runKernel('optimizerUpdate', [...args, u.lr, beta1, beta2, eps, u.weightDecay, stepSize, bc2Sqrt, u.gradScale])
+      // the kernel zeroed the gradients of the ranges; the rest of [0, n) here
+      let at = 0
+      for (const r of [...ranges].sort((a, b) => a.offset - b.offset)) {
+        if (r.offset > at) grads.fill(0, at, Math.min(n, r.offset))
+        at = Math.max(at, r.offset + r.size)
+      }
+      if (at < n) grads.fill(0, at, n)
     },
 
     dispose() {

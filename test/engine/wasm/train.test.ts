@@ -158,6 +158,42 @@ describe.each(variants.flatMap((variant) => [1, 2].map((threads) => ({variant, t
     expectClose(dqkv, dqkvTs, 1e-5, 'dqkv')
   })
 
+  it.each([1, 3, 1037])('gradNorm n=%i', (n) => {
+    const rand = seededRandom(n + 5)
+    const g = random(w, n, rand, 1e-3)
+    expect(Math.abs(w.gradNorm(g, n) - ts.gradNorm(g, n)) / ts.gradNorm(g, n)).toBeLessThanOrEqual(1e-6)
+  })
+
+  it.each([
+    ['adamw', 1],
+    ['adamw', 0.37],
+    ['sgd', 1],
+    ['sgd', 0.37],
+  ] as const)('optimizerUpdate %s (grad scale %d) over odd ranges with gaps, three steps', (optimizer, gradScale) => {
+    const n = 203
+    // offsets and sizes not multiples of 4, decaying and not, gaps between (untrained floats)
+    const ranges = [
+      {offset: 0, size: 1, decay: true},
+      {offset: 1, size: 37, decay: false},
+      {offset: 41, size: 101, decay: true},
+      {offset: 150, size: 50, decay: false},
+    ]
+    const rand = seededRandom(gradScale * 100 + optimizer.length)
+    const [params, m, v] = [random(w, n, rand), w.alloc(n), w.alloc(n)]
+    const [paramsTs, mTs, vTs] = [params.slice(), new Float32Array(n), new Float32Array(n)]
+    for (let step = 1; step <= 3; step++) {
+      const grads = random(w, n, rand, 0.1)
+      const gradsTs = grads.slice()
+      const u = {optimizer, lr: 1e-2, weightDecay: 0.1, step, gradScale}
+      w.optimizerUpdate(params, grads, m, v, ranges, u, n)
+      ts.optimizerUpdate(paramsTs, gradsTs, mTs, vTs, ranges, u, n)
+      expectClose(params, paramsTs, 1e-6, `params after step ${step}`)
+      expectClose(m, mTs, 1e-6, `m after step ${step}`)
+      expectClose(v, vTs, 1e-6, `v after step ${step}`)
+      expect([...grads].every((x) => x === 0), 'every gradient zeroed, gaps included').toBe(true)
+    }
+  })
+
   it('falls back to the TypeScript kernel for anything it does not implement', () => {
     const tsKeys = Object.keys(ts).filter((k) => typeof (ts as unknown as Record<string, unknown>)[k] === 'function')
     for (const key of tsKeys) expect(typeof (w as unknown as Record<string, unknown>)[key], key).toBe('function')
