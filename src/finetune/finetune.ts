@@ -290,6 +290,11 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
     const trainable = FAMILIES.filter((f) => f.createTrainModel).map((f) => `${f.modelType} (${f.architectures.join(', ')})`)
     throw new InvalidInputError(`${files.config}: vitrine finetune does not train ${family.modelType} (${family.architectures.join(', ')}) yet; it trains ${trainable.join(', ')}`, {file: files.config})
   }
+  // dropout and stochastic depth are random per step: the local run is deterministic and leaves them out
+  const stochastic = ['hidden_dropout_prob', 'attention_probs_dropout_prob', 'drop_path_rate'].filter((k) => typeof configJson[k] === 'number' && (configJson[k] as number) > 0)
+  if (stochastic.length > 0) {
+    notes.push(`${stochastic.map((k) => `${k} ${String(configJson[k])}`).join(', ')} (config.json): trained without dropout or drop path here (deterministic steps); the Azure ML job applies them`)
+  }
   const pre = parsePreprocessorConfig(await readJsonFile(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
   const serving = {
     ...servingInputSize(family, parsed.config, pre, files),
