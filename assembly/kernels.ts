@@ -119,6 +119,11 @@ export function linear(
 
 /** out[M, C] = (inp - mean) / sqrt(var + eps) * gamma + beta per row (biased variance). Threads split the rows. */
 export function layerNorm(out: usize, inp: usize, gamma: usize, beta: usize, M: i32, C: i32, eps: f32, tid: i32, nth: i32): void {
+  layerNormStats(out, 0, 0, inp, gamma, beta, M, C, eps, tid, nth)
+}
+
+/** layerNorm, also writing each row's mean[M] and rstd[M] (1 / sqrt(var + eps)) when those pointers are not 0. */
+export function layerNormStats(out: usize, meanOut: usize, rstdOut: usize, inp: usize, gamma: usize, beta: usize, M: i32, C: i32, eps: f32, tid: i32, nth: i32): void {
   const r0 = split(M, tid, nth), r1 = split(M, tid + 1, nth)
   const C4 = C & ~3
   const invC: f32 = 1.0 / <f32>C
@@ -142,6 +147,8 @@ export function layerNorm(out: usize, inp: usize, gamma: usize, beta: usize, M: 
       q += d * d
     }
     const rstd: f32 = 1.0 / Mathf.sqrt(q * invC + eps)
+    if (meanOut != 0) store<f32>(meanOut + (<usize>m << 2), mean)
+    if (rstdOut != 0) store<f32>(rstdOut + (<usize>m << 2), rstd)
     const rstdV = f32x4.splat(rstd)
     for (let c = 0; c < C4; c += 4) {
       const o = <usize>c << 2
@@ -172,6 +179,11 @@ export function attentionScratch(T: i32, C: i32, NH: i32): i32 {
  * before every call); `scratch` holds nth blocks of attentionScratch(T, C, NH) floats.
  */
 export function attention(out: usize, qkv: usize, scratch: usize, B: i32, T: i32, C: i32, NH: i32, counter: usize, tid: i32, nth: i32): void {
+  attentionKeep(out, 0, qkv, scratch, B, T, C, NH, counter, tid, nth)
+}
+
+/** attention, also writing the probabilities att[B, NH, T, T] (for the backward pass) when `att` is not 0. */
+export function attentionKeep(out: usize, att: usize, qkv: usize, scratch: usize, B: i32, T: i32, C: i32, NH: i32, counter: usize, tid: i32, nth: i32): void {
   const hs = C / NH
   const T16 = (T + 15) & ~15
   const kt = scratch + ((<usize>attentionScratch(T, C, NH) * <usize>tid) << 2)
@@ -196,6 +208,10 @@ export function attention(out: usize, qkv: usize, scratch: usize, B: i32, T: i32
     if (T16 > T) for (let i = 0; i < hs; i++) memory.fill(kt + <usize>i * ldT + (<usize>T << 2), 0, <usize>(T16 - T) << 2)
     gemmRowMajorB(s, ldT, q, ld3, kt, ldT, 0, T, 0, T16, hs)
     softmaxRows(s, T, T, ldT)
+    if (att != 0) {
+      const a = att + ((<usize>job * <usize>T * <usize>T) << 2)
+      for (let t = 0; t < T; t++) memory.copy(a + ((<usize>t * <usize>T) << 2), s + <usize>t * ldT, <usize>T << 2)
+    }
     const o = out + ((<usize>b * <usize>T * <usize>C + <usize>h * <usize>hs) << 2)
     gemmRowMajorB(o, <usize>C << 2, s, ldT, v, ld3, 0, T, 0, hs, T)
   }
@@ -238,3 +254,5 @@ export function fmaPeak(iters: i32): f32 {
 
 export {attentionBias, attentionBiasScratch} from './attention-bias'
 export {addInto, gatherRows, scatterAddRows} from './rows'
+export {attentionBackward, attentionBackwardScratch, geluBackward, layerNormBackward, packPanels, transposeSum} from './train'
+export {optimizerUpdate, sumSquares} from './optim'

@@ -49,12 +49,11 @@ export const NR: i32 = 16
 }
 
 /**
- * gelu(x) = 0.5 x (1 + erf(x / sqrt 2)) per lane, erf by Numerical Recipes' erfcc (the same Chebyshev fit as the
- * reference kernel, 1.2e-7 relative), evaluated in float32.
+ * erf(u) per lane by Numerical Recipes' erfcc (the same Chebyshev fit as the reference kernel, 1.2e-7 relative),
+ * evaluated in float32. Shared by GELU and its derivative (assembly/train.ts).
  */
 // @ts-ignore: decorator
-@inline export function vgelu(x: v128): v128 {
-  const u = f32x4.mul(x, f32x4.splat(0.7071067811865476))
+@inline export function verf(u: v128): v128 {
   const z = f32x4.abs(u)
   const t = f32x4.div(f32x4.splat(1.0), madd(f32x4.splat(0.5), z, f32x4.splat(1.0)))
   let p = f32x4.splat(0.17087277)
@@ -71,7 +70,13 @@ export const NR: i32 = 16
   const r = f32x4.mul(t, vexp(e))
   // erf(u) = sign(u) * (1 - r); 1 - r >= 0, so or-ing in the sign bit of u applies the sign.
   const erfAbs = f32x4.sub(f32x4.splat(1.0), r)
-  const erf = v128.or(erfAbs, v128.and(u, i32x4.splat(0x80000000)))
+  return v128.or(erfAbs, v128.and(u, i32x4.splat(0x80000000)))
+}
+
+/** gelu(x) = 0.5 x (1 + erf(x / sqrt 2)) per lane (erf: verf). */
+// @ts-ignore: decorator
+@inline export function vgelu(x: v128): v128 {
+  const erf = verf(f32x4.mul(x, f32x4.splat(0.7071067811865476)))
   return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1.0), erf))
 }
 
@@ -159,11 +164,12 @@ export function tileNarrow(
 }
 
 /**
- * C[M, N] = epilogue(A[M, K] @ B[K, N]) for rows [m0, m1) and columns [n0, n1) with n0 a multiple of 16, B given
- * row-major with row stride ldb bytes (the attention kernel's K^T and V), no blocking over K.
+ * C[M, N] = A[M, K] @ B[K, N] (C += A @ B when `accumulate`) for rows [m0, m1) and columns [n0, n1) with n0 a
+ * multiple of 16, B given row-major with row stride ldb bytes (the attention kernels' K^T and V), no blocking over K.
  */
 export function gemmRowMajorB(
   c: usize, ldc: usize, a: usize, lda: usize, b: usize, ldb: usize, m0: i32, m1: i32, n0: i32, n1: i32, K: i32,
+  accumulate: bool = false,
 ): void {
   for (let n = n0; n < n1; n += NR) {
     const w = min(NR, n1 - n)
@@ -172,11 +178,12 @@ export function gemmRowMajorB(
       const i1 = i + 1 < m1 ? i + 1 : i
       const ap0 = a + <usize>i * lda, ap1 = a + <usize>i1 * lda
       const dp0 = c + <usize>i * ldc + (<usize>n << 2), dp1 = c + <usize>i1 * ldc + (<usize>n << 2)
+      const sp0: usize = accumulate ? dp0 : 0, sp1: usize = accumulate ? dp1 : 0
       if (w == NR) {
-        tile2x16(ap0, ap1, bp, ldb, K, 0, 0, dp0, dp1, 0, false, 0, 0)
+        tile2x16(ap0, ap1, bp, ldb, K, sp0, sp1, dp0, dp1, 0, false, 0, 0)
       } else {
-        tileNarrow(ap0, bp, ldb, K, w, 0, dp0, 0, false, 0)
-        if (i1 != i) tileNarrow(ap1, bp, ldb, K, w, 0, dp1, 0, false, 0)
+        tileNarrow(ap0, bp, ldb, K, w, sp0, dp0, 0, false, 0)
+        if (i1 != i) tileNarrow(ap1, bp, ldb, K, w, sp1, dp1, 0, false, 0)
       }
     }
   }

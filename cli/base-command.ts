@@ -2,6 +2,7 @@ import {Command, Errors} from '@oclif/core'
 
 import {COMMON_EXIT_CODES, ExitCode, type ExitCodeName, isVitrineError} from '../src/core/errors.js'
 import type {Progress} from '../src/core/progress.js'
+import {redactSecrets} from '../src/core/redact.js'
 import {silentProgress} from '../src/core/progress.js'
 import {TtyProgress} from './progress.js'
 import {printableLines} from '../src/core/printable.js'
@@ -44,7 +45,7 @@ export abstract class BaseCommand extends Command {
       const cliError = new Errors.CLIError(message, {exit: err.exitCode})
       const described: JsonError['error'] = {code: err.exitCode, message: err.message}
       if (err.hint) described.hint = err.hint
-      if (err.file) described.file = err.file
+      if (err.file) described.file = redactSecrets(err.file)
       return this.fail(Object.assign(cliError, {vitrine: described}))
     }
     // Every command-line parse error is a usage error (exit 2). oclif's exitCodes table misses some of them
@@ -55,11 +56,10 @@ export abstract class BaseCommand extends Command {
     }
     if (err instanceof Errors.CLIError || (err as {oclif?: unknown}).oclif) return this.fail(err as Errors.CLIError)
     // Not a user error: a bug. Say so, keep the stack for the report (on stderr; --json gets the message only).
-    const bug = new Errors.CLIError(
-      printableLines(`internal error (a bug in vitrine, please report it): ${err.message}\n${err.stack ?? ''}`),
-      {exit: ExitCode.Bug},
-    )
-    return this.fail(Object.assign(bug, {vitrine: {code: ExitCode.Bug, message: `internal error (a bug in vitrine, please report it): ${err.message}`}}))
+    // A bug's message may quote anything it met (a URL, an Azure answer): redacted like every user error's.
+    const message = redactSecrets(`internal error (a bug in vitrine, please report it): ${err.message}`)
+    const bug = new Errors.CLIError(printableLines(`${message}\n${redactSecrets(err.stack ?? '')}`), {exit: ExitCode.Bug})
+    return this.fail(Object.assign(bug, {vitrine: {code: ExitCode.Bug, message}}))
   }
 
   /**

@@ -9,7 +9,7 @@ export function renderFinetuneResult(r: FinetuneResult): string {
   const h = r.hyperparameters
   lines.push(
     `${r.task}: ${r.totalSteps} steps (${r.stepsPerEpoch} per epoch) on ${r.trainData.rows} images, batch ${h.batchSize}` +
-      `${h.gradientAccumulation > 1 ? ` x ${h.gradientAccumulation}` : ''}, ${h.optimizer} lr ${h.learningRate} ${h.scheduler}, ${r.backend} kernels, ${r.seconds.toFixed(1)}s`,
+      `${h.gradientAccumulation > 1 ? ` x ${h.gradientAccumulation}` : ''}, ${h.optimizer} lr ${h.learningRate} ${h.scheduler}, ${r.backend} kernels x ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds.toFixed(1)}s`,
   )
   lines.push(`labels: ${r.newHead ? 'new head for' : 'the model\'s head,'} ${r.labels.length} classes (${r.labels.slice(0, 8).map(printable).join(', ')}${r.labels.length > 8 ? ', ...' : ''})`)
   if (r.resumedAtStep !== undefined) lines.push(`resumed after step ${r.resumedAtStep}`)

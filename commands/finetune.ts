@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {numberFlag} from '../cli/flags.js'
 import {renderFinetuneResult} from '../cli/finetune-render.js'
+import {runnerFlags} from '../cli/runner-render.js'
 import {COMMON_EXIT_CODES, ExitCode, type ExitCodeName, InvalidInputError} from '../src/core/errors.js'
 import {EVAL_TASKS} from '../src/evaluate/data.js'
 import {OPTIMIZERS} from '../src/engine/train/optim.js'
@@ -70,6 +71,8 @@ A NaN/Inf loss, and a run stopped with its checkpoint written, exit 1; a second 
     strict: Flags.boolean({description: 'Fail on the first bad row instead of skipping it'}),
     resume: Flags.boolean({description: `Continue the interrupted run whose ${CHECKPOINT_DIR}/ is in --out`}),
     force: Flags.boolean({description: 'Replace a non-empty --out'}),
+    threads: runnerFlags.threads,
+    backend: runnerFlags.backend,
   }
 
   async run(): Promise<FinetuneResult> {
@@ -111,6 +114,8 @@ A NaN/Inf loss, and a run stopped with its checkpoint written, exit 1; a second 
         strict: flags.strict,
         resume: flags.resume,
         force: flags.force,
+        threads: flags.threads,
+        backend: flags.backend,
         progress: this.progress(),
         onStart: (total) => {
           if (!this.jsonEnabled()) process.stderr.write(`Training: ${total} optimizer steps (Ctrl-C stops after the current one and writes a checkpoint)\n`)

@@ -7,7 +7,7 @@ import type {WeightsLocation} from '../src/package/asset-yaml.js'
 import {type PackageResult, packageModel} from '../src/package/package.js'
 
 export default class Package extends BaseCommand {
-  static override summary = 'Package a ViT checkpoint as an Azure ML MLflow model folder and model asset, with a manifest'
+  static override summary = 'Package a checkpoint (ViT, BEiT, SwinV2, DINOv2) as an Azure ML MLflow model folder and model asset, with a manifest'
   static override description = `Writes DIR/mlflow_model_folder (MLmodel, conda.yaml, python_env.yaml, requirements.txt, model/config.json,
 model/model.safetensors, components/image_processor/preprocessor_config.json; model.onnx with --onnx),
 DIR/asset (asset.yaml, spec.yaml, model.yaml, description.md, MLmodel) and DIR/manifest.json (size and sha256 of
@@ -22,13 +22,13 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
   ]
 
   static override args = {
-    src: Args.string({description: 'A ViT checkpoint: a weights file (.safetensors, .bin, .pth, .npz) or a model folder', required: true}),
+    src: Args.string({description: 'A checkpoint: a weights file (.safetensors, .bin, .pth, .npz) or a model folder (ViT in any of these forms; BEiT, SwinV2, DINOv2 in Hugging Face form)', required: true}),
   }
 
   static override flags = {
     out: Flags.string({char: 'o', description: 'The package folder to write (must be new or empty unless --force; replaced atomically)', required: true}),
     force: Flags.boolean({description: 'Replace --out if it exists and is not empty', default: false}),
-    name: Flags.string({description: 'Model name, as `az ml model create --name` (default: the --spec-template one)'}),
+    name: Flags.string({description: "Model name, as `az ml model create --name` (default: the --spec-template one, else the source's folder name, else its config.json _name_or_path, made a valid Azure name)"}),
     version: Flags.string({description: 'Model version, as `az ml model create --version`: an integer or auto (default: the template one, else 1)'}),
     'spec-template': Flags.string({description: 'A spec.yaml (system_metadata form) to start from instead of the google-vit-base-patch16-224 asset'}),
     task: Flags.string({description: 'Inference task (default: the template one, image-classification)'}),
@@ -44,7 +44,7 @@ SOURCE_DATE_EPOCH). DIR appears complete or not at all.`
     'container-path': Flags.string({description: 'Path of mlflow_model_folder in the container', dependsOn: ['storage-name', 'container-name']}),
     'local-path': Flags.string({description: 'model.yaml local path of the weights, relative to DIR/asset (default: ../mlflow_model_folder)', exclusive: ['storage-name']}),
     ...checkpointFlags,
-    onnx: Flags.boolean({description: 'Also write mlflow_model_folder/model.onnx (opset 17, input pixel_values, output logits)', default: false}),
+    onnx: Flags.boolean({description: 'Also write mlflow_model_folder/model.onnx for any family (opset 17, input pixel_values at the served image size, output logits, dynamic batch)', default: false}),
     created: Flags.string({description: "MLmodel utc_time_created: 'now' or an ISO-8601 time (default: SOURCE_DATE_EPOCH, else 1970-01-01, for reproducible output)"}),
   }
 

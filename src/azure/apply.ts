@@ -9,7 +9,7 @@ import type {PlanEntry} from './plan.js'
 import {isObject} from './rest-bodies.js'
 import {retryAfterMs, sleep} from './retry.js'
 import {KIND_LABEL, type AppliedResource, type JsonObject, type StillRunning} from './types.js'
-import {uploadFiles} from './upload.js'
+import {checkSasUri, uploadFiles} from './upload.js'
 
 /** The parts of an SDK raw response that status lines read. */
 interface RawSdkResponse {
@@ -438,6 +438,9 @@ async function applyRegistryModelVersion(client: ArmClient, e: PlanEntry, opts: 
     if (typeof blobUri !== 'string' || typeof sasUri !== 'string') {
       throw new RemoteError(`${label}: startPendingUpload returned no blobReferenceForConsumption.blobUri / credential.sasUri`)
     }
+    // Checked before a file is read or a byte sent: what ARM returned is Azure's to get right (exit 3), never printed whole.
+    checkSasUri(sasUri, `${label}: startPendingUpload's credential.sasUri`)
+    if (!URL.canParse(blobUri)) throw new RemoteError(`${label}: startPendingUpload returned a blobUri that is not a URL (${blobUri.length} characters)`)
     opts.log(`${label}: uploading ${d.upload.files.length} files`)
     try {
       const r = await uploadFiles(sasUri, d.upload.root, d.upload.files, {

@@ -45,6 +45,26 @@ export function blobUrl(sasUri: string, blobPath: string): URL {
   return u
 }
 
+/**
+ * The container SAS URI Azure returned (startPendingUpload's credential.sasUri), checked before use: not a URL, or a
+ * URL vitrine will not send files to (plain http off loopback, another protocol), is Azure's failure (exit 3), and the
+ * message never shows the URI's query, which is the credential.
+ */
+export function checkSasUri(raw: string, what: string): URL {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new RemoteError(`${what}: Azure returned a SAS URI that is not a URL (${raw.length} characters, not shown: it carries a credential)`)
+  }
+  try {
+    checkEndpointUrl(redactUrl(url), what)
+  } catch (error) {
+    throw new RemoteError(`Azure returned an unusable SAS URI: ${(error as Error).message}`)
+  }
+  return url
+}
+
 /** A URL safe to print: no query string (a SAS token is a credential). */
 export function redactUrl(u: URL | string): string {
   const url = new URL(String(u))
@@ -190,7 +210,7 @@ export function blockId(index: number): string {
  * so nothing of this upload is still talking to storage when the error is reported.
  */
 export async function uploadFiles(sasUri: string, root: string, files: ManifestEntry[], opts: UploadOptions): Promise<{bytes: number; requests: number}> {
-  checkEndpointUrl(redactUrl(sasUri), 'upload SAS URI')
+  checkSasUri(sasUri, 'upload SAS URI')
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE
   const limit = limiter(opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY)
   const send = blobPipeline(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)

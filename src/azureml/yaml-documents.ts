@@ -3,11 +3,10 @@
  * object per document, every syntax error or duplicate key an InvalidInputError naming file:line:column.
  * `validate` does not use it: it reports problems as diagnostics (./yaml-check.ts) instead of stopping at the first.
  */
-import {readFile} from 'node:fs/promises'
-
 import {parseAllDocuments} from 'yaml'
 
-import {describeFsError, InvalidInputError} from '../core/errors.js'
+import {InvalidInputError} from '../core/errors.js'
+import {MAX_JSON_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 
 export type YamlMapping = Record<string, unknown>
 
@@ -17,12 +16,8 @@ function isMapping(v: unknown): v is YamlMapping {
 
 /** Parses a YAML file (one or more documents, each a mapping); syntax errors and duplicate keys name the line. */
 export async function readYamlDocuments(path: string): Promise<YamlMapping[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    throw describeFsError(error, path) ?? error
-  }
+  // A regular, size-capped file (a YAML linked to /dev/zero is refused, not read forever); fs errors name the path.
+  const text = await readUserTextFile(path, {maxBytes: MAX_JSON_FILE_BYTES})
   const docs = parseAllDocuments(text, {uniqueKeys: true, prettyErrors: true})
   const list = Array.isArray(docs) ? docs : [docs]
   const out: YamlMapping[] = []

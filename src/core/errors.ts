@@ -4,6 +4,8 @@
  * A `VitrineError` is a user-facing failure: its message is printed as is (no stack trace) and the process exits
  * with its code. Anything else that escapes a command is a bug in vitrine and exits with `ExitCode.Bug`.
  */
+import {redactSecrets} from './redact.js'
+
 export const ExitCode = {
   /** Success. */
   Ok: 0,
@@ -52,18 +54,22 @@ export interface VitrineErrorOptions {
   cause?: unknown
 }
 
-/** Base class of every error a user can fix. Never printed with a stack trace. */
+/**
+ * Base class of every error a user can fix. Never printed with a stack trace. Its message and hint go through the one
+ * redaction function when the error is made: whatever a message quotes (an Azure error echoing a SAS URI, a URL a user
+ * gave), no stderr line, `--json` error, serve body or log built from it can carry a `sig=`, key or token.
+ */
 export class VitrineError extends Error {
   readonly exitCode: ExitCode
   readonly file?: string
   readonly hint?: string
 
   constructor(message: string, exitCode: ExitCode, options: VitrineErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    super(redactSecrets(message), options.cause === undefined ? undefined : {cause: options.cause})
     this.name = new.target.name
     this.exitCode = exitCode
     this.file = options.file
-    this.hint = options.hint
+    this.hint = options.hint === undefined ? undefined : redactSecrets(options.hint)
   }
 }
 
@@ -115,13 +121,13 @@ export function describeFsError(err: unknown, path: string): VitrineError | unde
 }
 
 /**
- * A user value as a message may show it: strings and numbers quoted and cut to `max` characters, lists and objects
- * only described (never serialised: a 200,000-deep or 100 MB value must not end up in a message, or crash making it).
- * Control characters are escaped, so a value cannot forge lines or terminal sequences.
+ * A user value as a message may show it: strings and numbers quoted and cut to `max` characters; a small list or object
+ * as JSON when it fits in `max` characters (`[224,224]`), a larger one only described (`a list of 3000`, `an
+ * object`). Never a recursive serialisation of the whole value: a 200,000-deep or 100 MB value must not end up in a
+ * message, or crash making it. Control characters are escaped, so a value cannot forge lines or terminal sequences.
  */
 export function previewValue(value: unknown, max = 60): string {
   if (value === null) return 'null'
-  if (Array.isArray(value)) return `a list of ${value.length}`
   switch (typeof value) {
     case 'string': {
       const cut = value.length > max ? `${value.slice(0, max)}...` : value
@@ -134,8 +140,43 @@ export function previewValue(value: unknown, max = 60): string {
     case 'undefined':
       return 'nothing'
     case 'object':
-      return 'an object'
+      return compactJson(value, max) ?? (Array.isArray(value) ? `a list of ${value.length}` : 'an object')
     default:
       return `a ${typeof value}`
   }
+}
+
+/** Nesting compactJson walks at most (its recursion is bounded by this, not by the value). */
+const PREVIEW_DEPTH = 8
+
+/** `value` as JSON when it fits in `max` characters, else undefined; stops as soon as it cannot fit. */
+function compactJson(value: unknown, max: number): string | undefined {
+  let out = ''
+  const put = (text: string): boolean => {
+    out += text
+    return out.length <= max
+  }
+  const walk = (v: unknown, depth: number): boolean => {
+    if (depth > PREVIEW_DEPTH) return false
+    if (v === null || typeof v === 'boolean') return put(String(v))
+    if (typeof v === 'number') return put(Number.isFinite(v) ? String(v) : 'null')
+    if (typeof v === 'string') return v.length <= max && put(JSON.stringify(v))
+    if (Array.isArray(v)) {
+      if (!put('[')) return false
+      for (let i = 0; i < v.length; i++) if ((i > 0 && !put(',')) || !walk(v[i], depth + 1)) return false
+      return put(']')
+    }
+    if (typeof v === 'object') {
+      if (!put('{')) return false
+      let first = true
+      for (const k in v as Record<string, unknown>) {
+        if (!Object.hasOwn(v as object, k)) continue
+        if ((!first && !put(',')) || k.length > max || !put(`${JSON.stringify(k)}:`) || !walk((v as Record<string, unknown>)[k], depth + 1)) return false
+        first = false
+      }
+      return put('}')
+    }
+    return false
+  }
+  return walk(value, 0) ? out : undefined
 }

@@ -29,3 +29,16 @@ export function publishableModelNameProblem(name: string): string | undefined {
   }
   return azureModelNameProblem(name)
 }
+
+/**
+ * A publishable model name made from free text (a folder name, a Hugging Face id), or undefined when nothing of it
+ * is left: every run of characters Azure refuses (anything but letters, digits, '-' and '_'; '/' and '.' included)
+ * becomes one '-', leading and trailing '-' go, a name that does not start with a letter (azureml-assets' rule) gets
+ * `prefix` + '-' before it, and the result is cut to 255 characters.
+ */
+export function modelNameFrom(text: string, prefix: string): string | undefined {
+  const core = text.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '')
+  if (!/[A-Za-z0-9]/.test(core)) return undefined
+  const name = (/^[A-Za-z]/.test(core) ? core : `${prefix}-${core}`).slice(0, 255).replace(/-+$/, '')
+  return publishableModelNameProblem(name) ? undefined : name
+}

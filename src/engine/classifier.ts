@@ -16,7 +16,7 @@ import {join} from 'node:path'
 
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {statOrUsage} from '../core/fs.js'
-import {MAX_JSON_FILE_BYTES, checkWithin, parseJsonText, readUserTextFile} from '../core/user-file.js'
+import {MAX_JSON_FILE_BYTES, checkWithin, openUserFile, parseJsonText, readUserTextFile} from '../core/user-file.js'
 import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {parsePreprocessorConfig} from '../image/preprocessor.js'
 import type {FamilyModel, ModelConfig, ModelFamily} from '../models/family.js'
@@ -24,7 +24,7 @@ import {servingInputSize, servingVersion} from '../models/model-folder.js'
 import {parseModelConfigText} from '../models/registry.js'
 import type {Backend} from './backend.js'
 import {softmaxNaive} from './kernels/reference.js'
-import {readParameters} from './read-parameters.js'
+import {checkParameters, readParameters} from './read-parameters.js'
 
 export interface LoadModelOptions {
   /**
@@ -111,6 +111,12 @@ export async function resolveModelFiles(dir: string): Promise<ModelFiles> {
 async function findWeights(dir: string): Promise<string> {
   const file = join(dir, 'model.safetensors')
   if (await isFile(file)) return file
+  // There but not a regular file (a link to /dev/zero, a FIFO): the user-file opener's refusal, not "no such file".
+  if (await stat(file).then(() => true, () => false)) {
+    const {fh} = await openUserFile(file) // throws the refusal naming the kind of file
+    await fh.close()
+    return file
+  }
   const others = ['model.safetensors.index.json', 'pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack']
   const found = []
   for (const name of others) if (await isFile(join(dir, name))) found.push(name)
@@ -154,6 +160,10 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const preprocessor = parsePreprocessorConfig(await readJson(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
   const {inputHeight, inputWidth} = servingInputSize(family, config, preprocessor, files)
   const transformersVersion = await servingVersion(files.dir, configText)
+
+  // The weights' tensor table against the config before a byte is allocated: a config.json claiming hidden 16384 next
+  // to a 1 MB model.safetensors is refused here, not by the allocator (exit 4) half-way through.
+  await checkParameters(files.weights, family.tensorTable(config))
 
   const ownsBackend = options.backend === undefined
   // Imported on demand: a caller that brings its own backend never loads the WebAssembly module.

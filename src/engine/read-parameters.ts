@@ -9,7 +9,7 @@ import {InvalidInputError} from '../core/errors.js'
 import {openOrUsage} from '../core/fs.js'
 import type {TensorView} from '../models/family.js'
 import {widenBf16, widenF16} from '../weights/dtype.js'
-import {type TensorInfo, readSafetensorsHeader} from '../weights/safetensors.js'
+import {type SafetensorsHeader, type TensorInfo, readSafetensorsHeader} from '../weights/safetensors.js'
 
 /** Weight dtypes vitrine reads; all are computed in float32. */
 const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16'])
@@ -19,26 +19,8 @@ const READABLE_DTYPES = new Set(['F32', 'F16', 'BF16'])
  * InvalidInputError naming the tensor(s), the expected and the actual shape; extra tensors are ignored.
  */
 export async function readParameters(file: string, wanted: readonly TensorView[]): Promise<void> {
-  const header = await readSafetensorsHeader(file)
+  const header = await checkParameters(file, wanted)
   const byName = new Map<string, TensorInfo>(header.tensors.map((t) => [t.name, t]))
-  const problems: string[] = []
-  const missing: string[] = []
-  for (const w of wanted) {
-    const t = byName.get(w.name)
-    if (!t) missing.push(`'${w.name}' ${fmtShape(w.shape)}`)
-    else if (!sameShape(t.shape, w.shape)) problems.push(`tensor '${w.name}' has shape ${fmtShape(t.shape)}, expected ${fmtShape(w.shape)}`)
-    else if (!READABLE_DTYPES.has(t.dtype)) problems.push(`tensor '${w.name}' has dtype ${t.dtype}; vitrine reads F32, F16 or BF16 weights`)
-  }
-  if (missing.length) {
-    const shown = missing.slice(0, 5).join(', ')
-    const more = missing.length > 5 ? ` and ${missing.length - 5} more` : ''
-    problems.unshift(`${missing.length} tensor${missing.length === 1 ? ' is' : 's are'} missing: ${shown}${more} (expected shapes from config.json)`)
-  }
-  if (problems.length) {
-    const hint = missing.length === wanted.length ? 'the tensor names are not the Hugging Face names of this model class: run `vitrine convert` on the model first' : undefined
-    throw new InvalidInputError(`${file}: ${problems.join('; ')}`, {file, hint})
-  }
-
   const inFileOrder = wanted.map((w) => ({w, t: byName.get(w.name) as TensorInfo})).sort((a, b) => a.t.begin - b.t.begin)
   const fh = await openOrUsage(file)
   try {
@@ -78,4 +60,34 @@ function sameShape(a: number[], b: number[]): boolean {
 
 function fmtShape(shape: number[]): string {
   return `[${shape.join(', ')}]`
+}
+
+/**
+ * Checks `file`'s tensor table (its header only) against the tensors a model of the config needs: every one present,
+ * of the config's shape and a readable dtype. Run before anything is allocated: the header's offsets were checked
+ * against the file's real size, so once this passes the parameters take at most twice the file's bytes (16-bit
+ * weights widen to float32), whatever config.json claims. Returns the header.
+ */
+export async function checkParameters(file: string, wanted: ReadonlyArray<{name: string; shape: number[]}>): Promise<SafetensorsHeader> {
+  const header = await readSafetensorsHeader(file)
+  const byName = new Map<string, TensorInfo>(header.tensors.map((t) => [t.name, t]))
+  const problems: string[] = []
+  const missing: string[] = []
+  for (const w of wanted) {
+    const t = byName.get(w.name)
+    if (!t) missing.push(`'${w.name}' ${fmtShape(w.shape)}`)
+    else if (!sameShape(t.shape, w.shape)) problems.push(`tensor '${w.name}' has shape ${fmtShape(t.shape)}, expected ${fmtShape(w.shape)}`)
+    else if (!READABLE_DTYPES.has(t.dtype)) problems.push(`tensor '${w.name}' has dtype ${t.dtype}; vitrine reads F32, F16 or BF16 weights`)
+  }
+  if (missing.length) {
+    const shown = missing.slice(0, 5).join(', ')
+    const more = missing.length > 5 ? ` and ${missing.length - 5} more` : ''
+    problems.unshift(`${missing.length} tensor${missing.length === 1 ? ' is' : 's are'} missing: ${shown}${more} (expected shapes from config.json)`)
+  }
+  if (problems.length) {
+    const hint = missing.length === wanted.length ? 'the tensor names are not the Hugging Face names of this model class: run `vitrine convert` on the model first' : undefined
+    const more = problems.length > 6 ? `; and ${problems.length - 6} more` : ''
+    throw new InvalidInputError(`${file}: ${problems.slice(0, 6).join('; ')}${more}`, {file, hint})
+  }
+  return header
 }

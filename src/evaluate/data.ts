@@ -13,6 +13,7 @@ import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 
 import {InvalidInputError, UsageError, describeFsError, isVitrineError} from '../core/errors.js'
+import {redactSecrets} from '../core/redact.js'
 import {MAX_JSON_FILE_BYTES, MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 
 export type EvalTask = 'image-classification' | 'image-classification-multilabel'
@@ -76,6 +77,7 @@ export async function readEvalData(dataPath: string, options: ReadDataOptions): 
     if (/\.jsonl$/i.test(abs)) return {format: 'jsonl', path: abs, files: [abs], ...(await readJsonl(abs, displayName(abs), options))}
     throw new UsageError(`${dataPath}: expected an MLTable folder, a .jsonl file or a folder per class`, {file: dataPath})
   }
+  if (!st.isDirectory()) throw new InvalidInputError(`${dataPath}: not a regular file or a folder (a device, FIFO or socket); refusing to read it`, {file: dataPath})
   const hasMltable = await stat(join(abs, 'MLTable')).then((s) => s.isFile(), () => false)
   if (hasMltable) return readMltable(abs, dataPath, options)
   if (options.task === 'image-classification-multilabel') {
@@ -131,8 +133,9 @@ async function readMltable(dir: string, given: string, options: ReadDataOptions)
     const jsonl = resolve(dir, e.file.startsWith('file://') ? fileURLToPath(e.file) : e.file)
     files.push(jsonl)
     const part = await readJsonl(jsonl, displayName(jsonl), options)
-    rows.push(...part.rows)
-    bad.push(...part.bad)
+    // Item by item: a spread of a million rows overflows the call stack (arguments live on it).
+    for (const r of part.rows) rows.push(r)
+    for (const b of part.bad) bad.push(b)
   }
   return {format: 'mltable', path: resolve(given), files, rows, bad}
 }
@@ -182,7 +185,8 @@ export async function readJsonl(file: string, name: string, options: ReadDataOpt
     }
     const path = localImagePath(image, base)
     if (typeof path !== 'string') {
-      bad.push({source, line, image, reason: path.reason})
+      // An image_url that is not local is often a blob URL with its SAS: shown (text, --json, report) without it.
+      bad.push({source, line, image: redactSecrets(image), reason: redactSecrets(path.reason)})
       continue
     }
     rows.push({source, line, image, path, labels})

@@ -4,9 +4,10 @@
  * top-3, and the rows that were skipped. Elements carry data-* attributes (cell counts, labels) so a browser test
  * can read what is drawn.
  */
-import {readFile} from 'node:fs/promises'
 
 import sharp from 'sharp'
+
+import {readImageFile} from '../image/index.js'
 
 import type {EvaluateResult, PredictionRow} from './result.js'
 import type {ClassMetrics, ConfusionMatrix, MultilabelConfusion} from './metrics.js'
@@ -117,7 +118,7 @@ function perClassSvg(perClass: ClassMetrics[]): string {
 
 async function thumbnail(path: string): Promise<string | undefined> {
   try {
-    const png = await sharp(await readFile(path)).rotate().resize(THUMB_PX, THUMB_PX, {fit: 'inside', withoutEnlargement: false}).png().toBuffer()
+    const png = await sharp(await readImageFile(path)).rotate().resize(THUMB_PX, THUMB_PX, {fit: 'inside', withoutEnlargement: false}).png().toBuffer()
     return `data:image/png;base64,${png.toString('base64')}`
   } catch {
     // The image scored, so it decodes; a thumbnail failure only leaves the picture out.

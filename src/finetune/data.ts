@@ -3,12 +3,11 @@
  * whose image cannot be read or whose label the run does not know becomes a BadRow with its line; the rest are held
  * decoded (the augmentation crops each epoch anew) or, without augmentation, as pixel values ready for the model.
  */
-import {readFile} from 'node:fs/promises'
 
-import {describeFsError} from '../core/errors.js'
 import type {BadRow, EvalRow} from '../evaluate/data.js'
 import {augmentImage} from '../image/augment.js'
-import {type PreprocessorConfig, type RgbImage, asTransformersSees, decodeImage, resizeAndCrop, toPixelValues} from '../image/index.js'
+import {type PreprocessorConfig, type RgbImage, asTransformersSees, decodeImage, readImageFile, resizeAndCrop, toPixelValues} from '../image/index.js'
+import {previewValue} from '../core/errors.js'
 
 export interface TrainExample {
   row: EvalRow
@@ -38,18 +37,14 @@ export async function loadExamples(rows: readonly EvalRow[], options: LoadExampl
     const where = {source: row.source, ...(row.line === undefined ? {} : {line: row.line}), image: row.image}
     const unknown = row.labels.filter((l) => !options.labelIds.has(l))
     if (unknown.length > 0) {
-      bad.push({...where, reason: `label ${unknown.map((l) => JSON.stringify(l)).join(', ')} is not one of the run's labels (${sample})`})
+      bad.push({...where, reason: `label ${unknown.map((l) => previewValue(l)).join(', ')} is not one of the run's labels (${sample})`})
       if (options.stopAtFirstBad) return out
       continue
     }
     let image: RgbImage
     try {
-      let bytes: Uint8Array
-      try {
-        bytes = await readFile(row.path)
-      } catch (error) {
-        throw describeFsError(error, row.path) ?? error
-      }
+      // The one image reader: a regular, size-capped file (an image linked to /dev/zero is refused, not read forever).
+      const bytes = await readImageFile(row.path)
       image = asTransformersSees(await decodeImage(bytes, row.path), row.path, () => undefined)
     } catch (error) {
       bad.push({...where, reason: (error as Error).message})

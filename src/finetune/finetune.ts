@@ -16,12 +16,14 @@ import {seededRandom, shuffledIndices, truncatedNormal} from '../core/random.js'
 import {FAMILIES, parseModelConfigText} from '../models/registry.js'
 import {resolveModelFiles} from '../engine/classifier.js'
 import {servingInputSize, servingVersion} from '../models/model-folder.js'
-import {createTsTrainKernels, type TrainKernels} from '../engine/train/kernels.js'
+import {checkParameters} from '../engine/read-parameters.js'
+import type {TrainKernels} from '../engine/train/kernels.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from '../engine/train/loss.js'
 import type {OptimizerName} from '../engine/train/optim.js'
 import {SCHEDULES, type ScheduleName} from '../engine/train/schedule.js'
 import {decayRanges, loadTrainParams, optimizerStep, type TrainHyper, trainMicroBatch} from '../engine/train/trainer.js'
 import type {TrainModel} from '../engine/train/model.js'
+import {selectTrainKernels, type TrainBackendChoice} from '../engine/wasm/train.js'
 import {type BadRow, type EvalTask, readEvalData} from '../evaluate/data.js'
 import {parsePreprocessorConfig} from '../image/index.js'
 import {packageModel} from '../package/package.js'
@@ -75,7 +77,11 @@ export interface FinetuneOptions extends Partial<Hyperparameters> {
   strict?: boolean
   resume?: boolean
   force?: boolean
-  /** The training kernels (default: the TypeScript ones). */
+  /** Threads of the WebAssembly kernels (default: every core). */
+  threads?: number
+  /** 'wasm' (default; 'ts' where this runtime has no WebAssembly SIMD) or 'ts'. */
+  backend?: TrainBackendChoice
+  /** The training kernels, overriding threads/backend (tests); the caller disposes them. */
   kernels?: TrainKernels
   progress?: Progress
   /** Told once when the first step starts (the command says so on stderr; a test waits for it). */
@@ -105,6 +111,7 @@ export interface FinetuneResult {
   out: string
   task: EvalTask
   backend: string
+  threads: number
   labels: string[]
   newHead: boolean
   trainData: {path: string; rows: number}
@@ -284,6 +291,11 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
     const trainable = FAMILIES.filter((f) => f.createTrainModel).map((f) => `${f.modelType} (${f.architectures.join(', ')})`)
     throw new InvalidInputError(`${files.config}: vitrine finetune does not train ${family.modelType} (${family.architectures.join(', ')}) yet; it trains ${trainable.join(', ')}`, {file: files.config})
   }
+  // dropout and stochastic depth are random per step: the local run is deterministic and leaves them out
+  const stochastic = ['hidden_dropout_prob', 'attention_probs_dropout_prob', 'drop_path_rate'].filter((k) => typeof configJson[k] === 'number' && (configJson[k] as number) > 0)
+  if (stochastic.length > 0) {
+    notes.push(`${stochastic.map((k) => `${k} ${String(configJson[k])}`).join(', ')} (config.json): trained without dropout or drop path here (deterministic steps); the Azure ML job applies them`)
+  }
   const pre = parsePreprocessorConfig(await readJsonFile(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
   const serving = {
     ...servingInputSize(family, parsed.config, pre, files),
@@ -324,8 +336,21 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
 
   // the model: a training state for the batch, the weights, a new head when the labels changed
   const config = {...parsed.config, numLabels: labels.length}
-  const kernels = options.kernels ?? createTsTrainKernels()
-  const model = createTrainModel(config, kernels, hyper.batchSize, serving)
+  // The weights' tensor table against config.json before the training state is sized from it: a config claiming a
+  // far larger model than model.safetensors holds is a clear error here, not the allocator's (issue 13, finding 5).
+  await checkParameters(files.weights, family.tensorTable(parsed.config).filter((t) => !newHead || !t.name.startsWith('classifier.')))
+  const kernels = options.kernels ?? (await selectTrainKernels({threads: options.threads, prefer: options.backend}))
+  let model: TrainModel
+  try {
+    model = createTrainModel(config, kernels, hyper.batchSize, serving)
+  } catch (error) {
+    if (!options.kernels) kernels.dispose()
+    // WebAssembly memory is 32-bit: parameters, gradients, both moments and the batch's activations share 4 GiB
+    if (error instanceof RangeError && /out of memory/.test(error.message)) {
+      throw new UsageError(`the training state of this model at --batch-size ${hyper.batchSize} does not fit the WebAssembly kernels' 4 GiB: use a smaller --batch-size (with --gradient-accumulation for the same effective batch) or --backend ts`)
+    }
+    throw error
+  }
   const fingerprint = JSON.stringify({model: files.weights, train: train.path, validation: validation?.path, task, labels, newHead, hyper, N, totalSteps})
   const state: CheckpointState = {fingerprint, stepsDone: 0, steps: [], metrics: [], total: model.layout.total}
   try {
@@ -428,6 +453,7 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
       out,
       task,
       backend: kernels.name,
+      threads: kernels.threads,
       labels,
       newHead,
       trainData: {path: train.path, rows: N},

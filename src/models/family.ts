@@ -178,6 +178,14 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
    */
   readonly anyInputSize?: boolean
 
+  /**
+   * For a family whose arithmetic depends on the transformers version (DINOv2: the position interpolation changed in
+   * 4.45), the version `package` records for a source that names none: the engine runs such a source as the current
+   * code does, so the package names a release of the current code, which then scores the same. Absent: the version
+   * changes nothing the family computes (package records its default).
+   */
+  readonly currentTransformersVersion?: string
+
   /** The image processor whose defaults apply when preprocessor_config.json names none (ViT's when absent). */
   readonly processorKind?: ProcessorKind
 }

@@ -69,8 +69,7 @@ export class OnnxGraph {
   readonly nodes: OnnxNode[] = []
   readonly initializers: ProtoMessage[] = []
   /** Initializer names already added, so that a constant or weight used twice is stored once. */
-  private readonly named = new Set<string>()
-  private readonly batchOf = new Map<string, string>()
+  private readonly named = new Map<string, string>()
 
   constructor(private readonly src: WeightSource, private readonly progress: Progress) {}
 
@@ -85,21 +84,29 @@ export class OnnxGraph {
     this.nodes.push({opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity`})
   }
 
-  /** Adds an initializer unless one of that name exists (constants are shared by name, e.g. `sqrt2`). */
-  private initializer(name: string, make: () => ProtoMessage): string {
-    if (!this.named.has(name)) {
-      this.named.add(name)
+  /**
+   * Adds an initializer unless one of that name exists: constants and weights are shared by name (e.g. `sqrt2`), and
+   * `key` (what the initializer holds) must then be the same, so one name never stands for two values.
+   */
+  private initializer(name: string, key: string, make: () => ProtoMessage): string {
+    const before = this.named.get(name)
+    if (before === undefined) {
+      this.named.set(name, key)
       this.initializers.push(make())
+    } else if (before !== key) {
+      throw new Error(`internal: ONNX initializer ${name} defined twice, as ${before} and as ${key}`)
     }
     return name
   }
 
   constF32(name: string, dims: number[], values: ArrayLike<number>): string {
-    return this.initializer(name, () => tensorProto(name, OnnxDataType.FLOAT, dims, f32Bytes(Float32Array.from(values))))
+    const data = Float32Array.from(values)
+    return this.initializer(name, `f32 [${dims.join(',')}] ${data.join(',')}`, () => tensorProto(name, OnnxDataType.FLOAT, dims, f32Bytes(data)))
   }
 
   constI64(name: string, dims: number[], values: ArrayLike<number>): string {
-    return this.initializer(name, () => tensorProto(name, OnnxDataType.INT64, dims, int64Bytes(Array.from(values))))
+    const data = Array.from(values)
+    return this.initializer(name, `i64 [${dims.join(',')}] ${data.join(',')}`, () => tensorProto(name, OnnxDataType.INT64, dims, int64Bytes(data)))
   }
 
   /**
@@ -107,15 +114,15 @@ export class OnnxGraph {
    * the file is written.
    */
   weight(name: string, dims: number[], transposeFrom?: [number, number]): string {
-    return this.derived(name, dims, [name], ([w]) => (transposeFrom ? transpose2d(w, transposeFrom[0], transposeFrom[1]) : w))
+    return this.derived(name, dims, [name], ([w]) => (transposeFrom ? transpose2d(w, transposeFrom[0], transposeFrom[1]) : w), transposeFrom ? 'transposed' : 'as is')
   }
 
   /**
    * A float32 initializer computed from checkpoint tensors while the file is written (e.g. a bias table that depends
    * on the weights only, or position embeddings resampled to the exported image size): `compute` gets the tensors of
-   * `sources` in order and returns `dims`' elements.
+   * `sources` in order and returns `dims`' elements. `how` tells two computations from the same sources apart.
    */
-  derived(name: string, dims: number[], sources: string[], compute: (tensors: Float32Array[]) => Float32Array): string {
+  derived(name: string, dims: number[], sources: string[], compute: (tensors: Float32Array[]) => Float32Array, how = 'computed'): string {
     const elements = dims.reduce((a, b) => a * b, 1)
     const src = this.src
     const progress = this.progress
@@ -130,7 +137,7 @@ export class OnnxGraph {
         return f32Bytes(out)
       },
     }
-    return this.initializer(name, () => tensorProto(name, OnnxDataType.FLOAT, dims, lazy))
+    return this.initializer(name, `${how} from [${sources.join(',')}] [${dims.join(',')}]`, () => tensorProto(name, OnnxDataType.FLOAT, dims, lazy))
   }
 
   /** out[..., outDim] = x[..., inDim] @ W^T (+ b), with W stored [outDim, inDim] in the checkpoint. */
@@ -150,26 +157,22 @@ export class OnnxGraph {
     })
   }
 
+  /** The constants of `gelu` (declared where they are first needed, or earlier to fix their place in the file). */
+  geluConstants(): {sqrt2: string; one: string; half: string} {
+    return {sqrt2: this.constF32('sqrt2', [], [Math.SQRT2]), one: this.constF32('one', [], [1]), half: this.constF32('half', [], [0.5])}
+  }
+
   /** gelu(x) = 0.5 * x * (1 + erf(x / sqrt 2)), the exact GELU, in the pattern onnxruntime fuses into one Gelu kernel. */
   gelu(x: string, prefix: string): string {
-    const erf = this.op('Erf', [this.op('Div', [x, this.constF32('sqrt2', [], [Math.SQRT2])], `${prefix}/Div`)], `${prefix}/Erf`)
-    const inner = this.op('Mul', [x, this.op('Add', [erf, this.constF32('one', [], [1])], `${prefix}/Add`)], `${prefix}/Mul`)
-    return this.op('Mul', [inner, this.constF32('half', [], [0.5])], `${prefix}/Mul_half`)
+    const {sqrt2, one, half} = this.geluConstants()
+    const erf = this.op('Erf', [this.op('Div', [x, sqrt2], `${prefix}/Div`)], `${prefix}/Erf`)
+    const inner = this.op('Mul', [x, this.op('Add', [erf, one], `${prefix}/Add`)], `${prefix}/Mul`)
+    return this.op('Mul', [inner, half], `${prefix}/Mul_half`)
   }
 
   /** x * scale, per channel (a layer scale: `scale` is a [C] checkpoint tensor). */
   scaled(x: string, scale: string, C: number): string {
     return this.op('Mul', [x, this.weight(scale, [C])], `${layerName(scale)}/Mul`)
-  }
-
-  /** The batch size of `x` as a 1-element int64 tensor (for shapes built at run time). */
-  batchSize(x: string): string {
-    let n = this.batchOf.get(x)
-    if (!n) {
-      n = this.op('Shape', [x], `${x}/batch/Shape`, {start: 0, end: 1})
-      this.batchOf.set(x, n)
-    }
-    return n
   }
 
   /**
@@ -178,20 +181,22 @@ export class OnnxGraph {
    * partial patch at the edge is dropped, as a stride-P Conv2d drops it.
    */
   patchEmbedding(pixels: string, names: WeightBias, C: number, ch: number, PH: number, PW: number, pad: [number, number] = [0, 0]): string {
-    const prefix = layerName(names.weight)
     const attributes: OnnxNode['attributes'] = {kernel_shape: [PH, PW], strides: [PH, PW]}
     if (pad[0] || pad[1]) attributes.pads = [0, 0, pad[0], pad[1]]
-    const conv = this.op('Conv', [pixels, this.weight(names.weight, [C, ch, PH, PW]), this.weight(names.bias, [C])], `${prefix}/Conv`, attributes)
-    const flat = this.op('Reshape', [conv, this.constI64(`shape_0_${C}_m1`, [3], [0, C, -1])], `${prefix}/Reshape`)
-    return this.op('Transpose', [flat], `${prefix}/Transpose`, {perm: [0, 2, 1]})
+    const conv = this.op('Conv', [pixels, this.weight(names.weight, [C, ch, PH, PW]), this.weight(names.bias, [C])], 'embeddings/patch/Conv', attributes)
+    const flat = this.op('Reshape', [conv, this.constI64('shape_0_C_m1', [3], [0, C, -1])], 'embeddings/patch/Reshape')
+    return this.op('Transpose', [flat], 'embeddings/patch/Transpose', {perm: [0, 2, 1]})
   }
 
-  /** Concat(Expand(token[1, 1, C], [N, 1, C]), tokens[N, L, C]) -> [N, 1 + L, C]: a [CLS] token before the patches. */
+  /**
+   * Concat(Expand(token[1, 1, C], [N, 1, C]), tokens[N, L, C]) -> [N, 1 + L, C]: the [CLS] token before the patches,
+   * N being the batch of the graph's input `pixel_values`.
+   */
   prependToken(tokens: string, token: string, C: number): string {
-    const prefix = layerName(token)
-    const shape = this.op('Concat', [this.batchSize(tokens), this.constI64(`shape_1_${C}`, [2], [1, C])], `${prefix}/shape/Concat`, {axis: 0})
-    const expanded = this.op('Expand', [this.weight(token, [1, 1, C]), shape], `${prefix}/Expand`)
-    return this.op('Concat', [expanded, tokens], `${prefix}/Concat`, {axis: 1})
+    const batch = this.op('Shape', ['pixel_values'], 'embeddings/cls/Shape', {start: 0, end: 1})
+    const shape = this.op('Concat', [batch, this.constI64('shape_1_C', [2], [1, C])], 'embeddings/cls/Concat', {axis: 0})
+    const expanded = this.op('Expand', [this.weight(token, [1, 1, C]), shape], 'embeddings/cls/Expand')
+    return this.op('Concat', [expanded, tokens], 'embeddings/Concat', {axis: 1})
   }
 
   /** tokens[N, T, C] -> token t [N, C]. */
@@ -210,20 +215,30 @@ export class OnnxGraph {
    * softmax(q k^T * scale + bias) v, heads merged back to [N, T, C]. `bias` (optional) is added to the scores
    * [N, NH, T, T] with broadcasting (BEiT's relative position bias [NH, T, T]).
    */
-  selfAttention(x: string, q: LinearNames, k: LinearNames, v: LinearNames, C: number, NH: number, prefix: string, bias?: string): string {
+  /** The constants of `selfAttention` for width C and NH heads (declared where first needed, or earlier). */
+  attentionConstants(C: number, NH: number): {headsShape: string; mergeShape: string; scale: string} {
     const D = C / NH
+    return {
+      headsShape: this.constI64('shape_0_0_H_D', [4], [0, 0, NH, D]),
+      mergeShape: this.constI64('shape_0_0_C', [3], [0, 0, C]),
+      scale: this.constF32('attention_scale', [], [1 / Math.sqrt(D)]),
+    }
+  }
+
+  selfAttention(x: string, q: LinearNames, k: LinearNames, v: LinearNames, C: number, NH: number, prefix: string, bias?: string): string {
     const heads = (names: LinearNames, part: string, perm: number[]): string => {
-      const split = this.op('Reshape', [this.linear(x, names, C, C), this.constI64(`shape_0_0_${NH}_${D}`, [4], [0, 0, NH, D])], `${prefix}.${part}/Reshape`)
+      const split = this.op('Reshape', [this.linear(x, names, C, C), this.attentionConstants(C, NH).headsShape], `${prefix}.${part}/Reshape`)
       return this.op('Transpose', [split], `${prefix}.${part}/Transpose`, {perm})
     }
     const query = heads(q, 'query', [0, 2, 1, 3]) // [N,NH,T,D]
     const key = heads(k, 'key', [0, 2, 3, 1]) // [N,NH,D,T]
     const value = heads(v, 'value', [0, 2, 1, 3]) // [N,NH,T,D]
-    let scores = this.op('Mul', [this.op('MatMul', [query, key], `${prefix}/scores/MatMul`), this.constF32(`scale_1_sqrt_${D}`, [], [1 / Math.sqrt(D)])], `${prefix}/scores/Mul`)
+    const {scale, mergeShape} = this.attentionConstants(C, NH)
+    let scores = this.op('Mul', [this.op('MatMul', [query, key], `${prefix}/scores/MatMul`), scale], `${prefix}/scores/Mul`)
     if (bias) scores = this.op('Add', [scores, bias], `${prefix}/scores/Add`)
     const probs = this.op('Softmax', [scores], `${prefix}/Softmax`, {axis: -1})
     const ctx = this.op('MatMul', [probs, value], `${prefix}/context/MatMul`) // [N,NH,T,D]
     const merged = this.op('Transpose', [ctx], `${prefix}/context/Transpose`, {perm: [0, 2, 1, 3]})
-    return this.op('Reshape', [merged, this.constI64(`shape_0_0_${C}`, [3], [0, 0, C])], `${prefix}/context/Reshape`)
+    return this.op('Reshape', [merged, mergeShape], `${prefix}/context/Reshape`)
   }
 }

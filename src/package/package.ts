@@ -1,11 +1,12 @@
 import {createHash} from 'node:crypto'
-import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
-import {join, relative, resolve} from 'node:path'
+import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {dirname, join, relative, resolve} from 'node:path'
 
 import {writeDirAtomic} from '../core/atomic.js'
 import {checkOutputPath} from '../core/output.js'
 import {InvalidInputError, UsageError} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
+import {servingVersion} from '../models/model-folder.js'
 import {ONNX_OPSET, exportOnnx} from '../onnx/export.js'
 import {loadSkuCatalog} from '../skus/catalog.js'
 import {validatePaths} from '../assets/validate.js'
@@ -24,6 +25,7 @@ import {
   toYaml,
   yamlScalar,
 } from './asset-yaml.js'
+import {defaultModelName} from './default-name.js'
 import {MANIFEST_FILE, type ManifestEntry, buildManifest, folderBytes, serializeManifest} from './manifest.js'
 import {scenarioSkus} from './skus.js'
 import {renderPackageTemplate} from './templates.js'
@@ -147,7 +149,10 @@ export async function packageModel(src: string, outDir: string, options: Package
   for (const [scenario, names] of Object.entries(options.skuNames ?? {}) as Array<[Scenario, string[] | undefined]>) {
     if (names?.length) skus[scenario] = scenarioSkus(scenario, names, catalog)
   }
-  const spec = buildSpec(template, {...options, skus: {...options.skus, ...skus}}, {isDefaultTemplate})
+  // Without --name, a name of the source's own (the shipped template's is google's ViT); a custom template's is kept.
+  const keepTemplateName = !isDefaultTemplate && typeof template.name === 'string' && template.name !== ''
+  const nameOption = options.name ?? (keepTemplateName ? undefined : await defaultModelName(src))
+  const spec = buildSpec(template, {...options, name: nameOption, skus: {...options.skus, ...skus}}, {isDefaultTemplate})
   const name = String(spec.name)
   const version = String(spec.version)
   const created = resolveCreated(options.created)
@@ -185,12 +190,15 @@ export async function packageModel(src: string, outDir: string, options: Package
     const weights = hashed.get(LAYOUT.weights)
     if (!weights) throw new Error('package: convert reported no model.safetensors')
 
-    const onnx = options.onnx ? await exportOnnx(at(LAYOUT.modelDir), at(LAYOUT.onnx), progress) : undefined
-
-    // The transformers version the model is served with: config.json's when it names one (so the packaged model is
-    // computed as its source folder is, e.g. DINOv2's position interpolation), else the catalog's default.
-    const sourceVersion = (JSON.parse(await readFile(at(LAYOUT.config), 'utf8')) as Record<string, unknown>).transformers_version
-    const transformersVersion = typeof sourceVersion === 'string' && /^\d+\.\d+/.test(sourceVersion) ? sourceVersion : MLFLOW_ENV.transformersVersion
+    // The transformers version the model is served with, so that the packaged model is computed as its source is
+    // (DINOv2's position interpolation depends on it): the one the engine follows for the source (its MLmodel's, else
+    // its config.json's); when the source names none, the engine runs the current code, so a family whose arithmetic
+    // depends on the version records a release of the current code; any other family the catalog's default.
+    const sourceFolder = (await stat(resolve(src))).isDirectory() ? resolve(src) : dirname(resolve(src))
+    const sourceVersion = await servingVersion(sourceFolder, await readFile(at(LAYOUT.config), 'utf8'))
+    const transformersVersion =
+      sourceVersion !== undefined && /^\d+\.\d+/.test(sourceVersion) ? sourceVersion : (family.currentTransformersVersion ?? MLFLOW_ENV.transformersVersion)
+    const onnx = options.onnx ? await exportOnnx(at(LAYOUT.modelDir), at(LAYOUT.onnx), progress, {transformersVersion}) : undefined
     const env = {python_version: MLFLOW_ENV.pythonVersion, mlflow_version: MLFLOW_ENV.mlflowVersion, transformers_version: transformersVersion}
     await writeFile(at(`${LAYOUT.mlflowDir}/conda.yaml`), await renderPackageTemplate('conda.yaml', env))
     await writeFile(at(`${LAYOUT.mlflowDir}/python_env.yaml`), await renderPackageTemplate('python_env.yaml', {python_version: env.python_version}))

@@ -49,7 +49,7 @@ export async function expandImagePaths(paths: readonly string[]): Promise<string
     if (st.isDirectory()) {
       const found = await listImageFolder(p)
       if (found.length === 0) throw new UsageError(`${p}: no image files in this folder (looked for ${[...IMAGE_EXTENSIONS].join(' ')})`, {file: p})
-      files.push(...found)
+      for (const f of found) files.push(f) // not a spread: a folder may hold hundreds of thousands of files
     } else {
       files.push(p)
     }

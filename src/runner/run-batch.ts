@@ -7,11 +7,12 @@
  * the mini-batch in flight; when every input has its row the file is renamed to OUT, so OUT only ever appears
  * complete. `resume` reads OUT.partial (or a finished OUT), drops a torn last row (a CSV scan: a quoted field may hold line breaks), and skips the ids already there.
  */
-import {mkdir, open, readFile, rename, stat, truncate} from 'node:fs/promises'
+import {mkdir, open, rename, stat, truncate} from 'node:fs/promises'
 import {dirname, extname, relative, sep} from 'node:path'
 
-import {InvalidInputError, UsageError, isVitrineError} from '../core/errors.js'
+import {InvalidInputError, UsageError, isVitrineError, previewValue} from '../core/errors.js'
 import {checkOutputPath} from '../core/output.js'
+import {redactSecrets} from '../core/redact.js'
 import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
 import {readImageFile} from '../image/index.js'
 import {statOrUsage} from '../core/fs.js'
@@ -170,7 +171,7 @@ function jsonlItems(text: string, source: string): BatchItem[] {
 function checkId(id: string, line: number, seen: Map<string, number>, source: string): void {
   const first = seen.get(id)
   if (first !== undefined) {
-    throw new InvalidInputError(`${source}: line ${line}: id ${JSON.stringify(id)} was already used on line ${first}; ids must be unique for --resume`, {file: source})
+    throw new InvalidInputError(`${source}: line ${line}: id ${previewValue(id)} was already used on line ${first}; ids must be unique for --resume`, {file: source})
   }
   seen.set(id, line)
 }
@@ -185,13 +186,13 @@ function csvHeader(topK: number): string {
 
 function formatRow(format: BatchOutputFormat, id: string, outcome: ScoreOutcome, topK: number): string {
   if (format === 'jsonl') {
-    return `${JSON.stringify(outcome.ok ? {id, predictions: outcome.predictions} : {id, error: outcome.error})}\n`
+    return `${JSON.stringify(outcome.ok ? {id, predictions: outcome.predictions} : {id, error: redactSecrets(outcome.error)})}\n`
   }
   const values = [id]
   const preds: Prediction[] = outcome.ok ? outcome.predictions : []
   for (let k = 0; k < topK; k++) values.push(preds[k]?.label ?? '', preds[k] === undefined ? '' : String(preds[k].score))
   // One line per row, whatever the message holds: a torn last line is then all a crash can leave.
-  values.push(outcome.ok ? '' : outcome.error.replace(/\s*\n\s*/g, ' '))
+  values.push(outcome.ok ? '' : redactSecrets(outcome.error).replace(/\s*\n\s*/g, ' '))
   return csvRow(values)
 }
 
@@ -200,7 +201,8 @@ function formatRow(format: BatchOutputFormat, id: string, outcome: ScoreOutcome,
  * that does not match this run's columns is a usage error (the run would mix two layouts).
  */
 async function doneIds(file: string, format: BatchOutputFormat, topK: number): Promise<Set<string>> {
-  const text = await readFile(file, 'utf8')
+  // Read whole, so capped like the input: a --resume target of 600 MB (or a link to /dev/zero) is refused by its size.
+  const text = await readUserTextFile(file, {maxBytes: MAX_LIST_FILE_BYTES})
   // A torn last row: JSON Lines rows hold no raw line break; a CSV row's quoted id or label may, so CSV is scanned.
   const end = format === 'jsonl' ? text.lastIndexOf('\n') + 1 : completeRecordsLength(text)
   if (end < text.length) await truncate(file, Buffer.byteLength(text.slice(0, end)))
@@ -253,7 +255,7 @@ export async function runBatch(options: BatchOptions, progress: Progress): Promi
   const known = new Set(items.map((i) => i.id))
   const stray = [...done].find((id) => !known.has(id))
   if (stray !== undefined) {
-    throw new UsageError(`${partial}: has a row for ${JSON.stringify(stray)}, which is not in ${options.input}; was it written for another input?`, {file: partial})
+    throw new UsageError(`${partial}: has a row for ${previewValue(stray)}, which is not in ${options.input}; was it written for another input?`, {file: partial})
   }
   const todo = items.filter((i) => !done.has(i.id))
 
@@ -291,7 +293,7 @@ export async function runBatch(options: BatchOptions, progress: Progress): Promi
         if (!outcome.ok) {
           failed++
           firstError ??= {id: chunk[i].id, error: outcome.error}
-          if (errors.length < 10) errors.push({id: chunk[i].id, error: outcome.error})
+          if (errors.length < 10) errors.push({id: redactSecrets(chunk[i].id), error: redactSecrets(outcome.error)})
           if (options.failFast) break
         }
       }

@@ -29,6 +29,7 @@ import {type IncomingMessage, type Server, type ServerResponse, createServer} fr
 import type {AddressInfo, Socket} from 'node:net'
 
 import {isVitrineError} from '../core/errors.js'
+import {redactSecrets} from '../core/redact.js'
 import {DEFAULT_MAX_PIXELS} from '../image/index.js'
 import {DEFAULT_URL_LIMITS, type UrlLimits} from './fetch-url.js'
 import {resolveRequestImages} from './inputs.js'
@@ -221,7 +222,8 @@ export async function startRunnerServer(scorer: Promise<ScoringEngine>, options:
     })
     route(req, res, entry).catch((error: unknown) => {
       // A bug: answer 500 rather than drop the connection, and log it.
-      const message = error instanceof Error ? error.message : String(error)
+      const message = redactSecrets(error instanceof Error ? error.message : String(error))
+      entry.error = `internal error: ${message}`
       send(res, entry, 500, {error: {code: 'InternalError', message: `internal error (a bug in vitrine): ${message}`}})
     })
   })
@@ -445,8 +447,10 @@ function sendText(res: ServerResponse, entry: AccessLogEntry, status: number, ty
 }
 
 function sendError(res: ServerResponse, entry: AccessLogEntry, error: HttpError, headers: Record<string, string> = {}): void {
-  entry.error = error.message
-  send(res, entry, error.status, {error: {code: error.code, message: error.message}}, {...error.headers, ...headers})
+  // The one place an error reaches a body and the access log: whatever it quotes, no SAS sig=, key or token leaves.
+  const message = redactSecrets(error.message)
+  entry.error = message
+  send(res, entry, error.status, {error: {code: error.code, message}}, {...error.headers, ...headers})
 }
 
 /**

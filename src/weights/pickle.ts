@@ -1,4 +1,4 @@
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 
 /**
  * A restricted unpickler: it understands the pickle opcodes (protocols 0-5) and builds plain values, but it never
@@ -43,7 +43,8 @@ function buildable(obj: unknown): boolean {
   return obj instanceof PyDict
 }
 
-function describe(v: unknown): string {
+/** What a pickled value is, in a word (for messages: never the value itself, which may be 100,000 levels deep). */
+export function describePyValue(v: unknown): string {
   if (v === null) return 'None'
   if (v instanceof PyTuple) return 'tuple'
   if (v instanceof PyDict) return 'dict'
@@ -150,9 +151,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     return g
   }
   const callGlobal = (fn: unknown, args: unknown): unknown => {
-    if (!(args instanceof PyTuple)) fail(`REDUCE arguments are a ${describe(args)}, not a tuple`)
+    if (!(args instanceof PyTuple)) fail(`REDUCE arguments are a ${describePyValue(args)}, not a tuple`)
     const g = fn as PyGlobal
-    if (fn === null || typeof fn !== 'object' || typeof g.call !== 'function') fail(`REDUCE on a ${describe(fn)}, which is not an allowed callable`)
+    if (fn === null || typeof fn !== 'object' || typeof g.call !== 'function') fail(`REDUCE on a ${describePyValue(fn)}, which is not an allowed callable`)
     try {
       return g.call!((args as PyTuple).items)
     } catch (error) {
@@ -161,7 +162,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     }
   }
   const setItems = (dict: unknown, kv: unknown[]): void => {
-    if (!(dict instanceof PyDict)) fail(`SETITEM(S) on a ${describe(dict)}, not a dict`)
+    if (!(dict instanceof PyDict)) fail(`SETITEM(S) on a ${describePyValue(dict)}, not a dict`)
     if (kv.length % 2) fail('SETITEMS with an odd number of items')
     for (let i = 0; i < kv.length; i += 2) (dict as PyDict).map.set(kv[i], kv[i + 1])
   }
@@ -216,13 +217,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         if (s === '00') stack.push(false)
         else if (s === '01') stack.push(true)
         else if (/^[-+]?\d+$/.test(s)) stack.push(Number(s))
-        else fail(`INT argument ${JSON.stringify(s)} is not an integer`)
+        else fail(`INT argument ${previewValue(s)} is not an integer`)
         break
       }
       case 0x4c: {
         // LONG (text, trailing L)
         const s = line().trim().replace(/L$/, '')
-        if (!/^[-+]?\d+$/.test(s)) fail(`LONG argument ${JSON.stringify(s)} is not an integer`)
+        if (!/^[-+]?\d+$/.test(s)) fail(`LONG argument ${previewValue(s)} is not an integer`)
         const v = BigInt(s)
         stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)
         break
@@ -248,7 +249,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         // FLOAT (text)
         const s = line().trim()
         const v = Number(s)
-        if (Number.isNaN(v) && !/nan/i.test(s)) fail(`FLOAT argument ${JSON.stringify(s)} is not a number`)
+        if (Number.isNaN(v) && !/nan/i.test(s)) fail(`FLOAT argument ${previewValue(s)} is not a number`)
         stack.push(v)
         break
       }
@@ -273,7 +274,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       case 0x53: {
         // STRING (quoted repr)
         const s = line().trim()
-        if (s.length < 2 || s[0] !== s[s.length - 1] || (s[0] !== "'" && s[0] !== '"')) fail(`STRING argument ${JSON.stringify(s)} is not quoted`)
+        if (s.length < 2 || s[0] !== s[s.length - 1] || (s[0] !== "'" && s[0] !== '"')) fail(`STRING argument ${previewValue(s)} is not quoted`)
         stack.push(s.slice(1, -1))
         break
       }
@@ -320,7 +321,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         // APPEND
         const v = pop()
         const list = top()
-        if (!Array.isArray(list)) fail(`APPEND to a ${describe(list)}, not a list`)
+        if (!Array.isArray(list)) fail(`APPEND to a ${describePyValue(list)}, not a list`)
         ;(list as unknown[]).push(v)
         break
       }
@@ -328,8 +329,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         // APPENDS
         const items = popMark()
         const list = top()
-        if (!Array.isArray(list)) fail(`APPENDS to a ${describe(list)}, not a list`)
-        ;(list as unknown[]).push(...items)
+        if (!Array.isArray(list)) fail(`APPENDS to a ${describePyValue(list)}, not a list`)
+        // One push per item: a spread of 300,000 items overflows the call stack (arguments live on it).
+        for (const item of items) (list as unknown[]).push(item)
         break
       }
       case 0x7d: // EMPTY_DICT
@@ -362,7 +364,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         // ADDITEMS
         const items = popMark()
         const set = top()
-        if (!(set instanceof Set)) fail(`ADDITEMS to a ${describe(set)}, not a set`)
+        if (!(set instanceof Set)) fail(`ADDITEMS to a ${describePyValue(set)}, not a set`)
         for (const i of items) (set as Set<unknown>).add(i)
         break
       }
@@ -441,7 +443,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         // BUILD
         pop() // state
         const obj = top()
-        if (!buildable(obj)) fail(`BUILD on a ${describe(obj)}: only dict state is accepted`)
+        if (!buildable(obj)) fail(`BUILD on a ${describePyValue(obj)}: only dict state is accepted`)
         break
       }
       case 0x51: {

@@ -1,8 +1,8 @@
 import type {FileHandle} from 'node:fs/promises'
 
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {DTYPE_BYTES} from './dtype.js'
-import {type PyGlobal, PyDict, PyTuple, unpickle} from './pickle.js'
+import {type PyGlobal, PyDict, PyTuple, describePyValue, unpickle} from './pickle.js'
 import type {Checkpoint, SourceTensor} from './source.js'
 import {gatherStrided, isContiguous, numel, viewOverlaps} from './strided.js'
 import {type ZipEntry, ZipReader} from './zip.js'
@@ -102,7 +102,12 @@ function findStateDict(root: unknown, file: string): Map<string, TensorRef> {
       if (inner) return stripModulePrefix(inner)
     }
     const bad = [...root.map].find(([k, v]) => typeof k !== 'string' || !(v instanceof TensorRef))
-    if (bad) throw new InvalidInputError(`${file}: not a state dict of tensors: entry ${JSON.stringify(String(bad[0]))} is not a tensor, and there is no 'state_dict' or 'model' entry holding one`, {file})
+    if (bad) {
+      // Described, never converted to text: a key may be a list nested 100,000 deep (String() of it overflows the stack).
+      const [k, v] = bad
+      const what = typeof k === 'string' ? `entry ${previewValue(k)} is a ${describePyValue(v)}, not a tensor` : `an entry's key is a ${describePyValue(k)}, not a tensor name`
+      throw new InvalidInputError(`${file}: not a state dict of tensors: ${what}, and there is no 'state_dict' or 'model' entry holding one`, {file})
+    }
   }
   throw new InvalidInputError(`${file}: the pickle holds no state dict (a dict of tensors)`, {file})
 }

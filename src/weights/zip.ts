@@ -22,6 +22,12 @@ export interface ZipEntry {
   localHeaderOffset: number
 }
 
+/**
+ * Deflate expands at most 1032:1 (a 258-byte match coded in 2 bits): an entry declaring more than that of its
+ * compressed size is refused when the directory is read, before any buffer is sized from the declaration.
+ */
+export const MAX_DEFLATE_RATIO = 1032
+
 const SIG_EOCD = 0x06054b50
 const SIG_ZIP64_LOCATOR = 0x07064b50
 const SIG_ZIP64_EOCD = 0x06064b50
@@ -144,6 +150,9 @@ export class ZipReader {
       if (flags & 1) fail(file, `zip entry '${name}' is encrypted`)
       if (method !== 0 && method !== 8) fail(file, `zip entry '${name}' uses compression method ${method}; only stored (0) and deflate (8) are supported`)
       if (method === 0 && compressedSize !== uncompressed) fail(file, `zip entry '${name}' is stored but its sizes differ (${compressedSize} vs ${uncompressed})`)
+      if (method === 8 && uncompressed > MAX_DEFLATE_RATIO * compressedSize + 1024) {
+        fail(file, `zip entry '${name}' (central directory byte offset ${at}) declares ${uncompressed} bytes, but its ${compressedSize} deflated bytes can inflate to at most ${MAX_DEFLATE_RATIO * compressedSize + 1024}; the file does not hold the data it declares`)
+      }
       if (localHeaderOffset + 30 + compressedSize > size) fail(file, `zip entry '${name}': data at byte offset ${localHeaderOffset} (${compressedSize} bytes) runs past the end of the file (${size} bytes)`)
       if (entries.has(name)) fail(file, `zip entry '${name}' appears twice in the central directory`)
       entries.set(name, {name, method, crc32: crc, compressedSize, size: uncompressed, localHeaderOffset})

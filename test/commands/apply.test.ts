@@ -375,3 +375,90 @@ describe('vitrine apply against the fake ARM + blob server', {timeout: 240_000},
     expect(json.auth).toBe('AZURE_ACCESS_TOKEN')
   })
 })
+
+// Issue 13 (hostile input): what Azure returns is untrusted too (finding 8: an unparseable SAS URI), and no plan,
+// error or result ever prints a SAS signature (finding 7).
+/** Planted signatures: neither may appear in any output. */
+const OLD_SIG = 'OldSignaturePlanted0123%2B%3D'
+const NEW_SIG = 'NewSignaturePlanted4567%2B%3D'
+
+function expectNoPlanted(r: CliResult, ...secrets: string[]): void {
+  for (const s of secrets) {
+    expect(r.stdout).not.toContain(s)
+    expect(r.stderr).not.toContain(s)
+  }
+}
+
+describe('finding 8: an unparseable SAS URI from ARM', {timeout: 120_000}, () => {
+  it('startPendingUpload answering a sasUri that is not a URL: exit 3, a clear message, the URI never printed, nothing uploaded', async () => {
+    const bad = `https://[not-a-host/pending?sv=2021-08-06&sr=c&sp=rcw&sig=${NEW_SIG}`
+    fake.fail({method: 'POST', path: /\/startPendingUpload$/, status: 200, body: {blobReferenceForConsumption: {blobUri: 'https://acct.blob.core.windows.net/pending', credential: {credentialType: 'SAS', sasUri: bad}}}})
+    for (const json of [false, true]) {
+      const r = await apply([PKG, ...(json ? ['--json'] : [])])
+      expect(r.exitCode, r.stderr).toBe(3)
+      const message = json ? (JSON.parse(r.stdout) as {error: {message: string}}).error.message : r.stderr
+      expect(message.replace(/\n? › {3}/g, ' ')).toMatch(/registry model version vit-digits:3: startPendingUpload's credential\.sasUri: Azure returned a SAS URI that is not a URL \(\d+ characters, not shown: it carries a credential\)/)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+      expectNoPlanted(r, NEW_SIG, 'not-a-host')
+      expect(fake.blobRequests()).toEqual([])
+      fake.fail({method: 'POST', path: /\/startPendingUpload$/, status: 200, body: {blobReferenceForConsumption: {blobUri: 'https://acct.blob.core.windows.net/pending', credential: {credentialType: 'SAS', sasUri: bad}}}})
+    }
+  })
+
+  it('a SAS URI to a plain-http, non-loopback host: exit 3 (Azure\'s answer, not the user\'s usage), its query not printed', async () => {
+    fake.fail({method: 'POST', path: /\/startPendingUpload$/, status: 200, body: {blobReferenceForConsumption: {blobUri: 'http://acct.example/pending', credential: {credentialType: 'SAS', sasUri: `http://acct.example/pending?sig=${NEW_SIG}`}}}})
+    const r = await apply([PKG])
+    expect(r.exitCode, r.stderr).toBe(3)
+    expect(r.stderr).toContain('plain http is allowed only for loopback addresses')
+    expectNoPlanted(r, NEW_SIG)
+  })
+})
+
+describe('finding 7: apply\'s plan prints a model path\'s old and new sig=', {timeout: 120_000}, () => {
+  async function modelYaml(): Promise<string> {
+    const file = join(await tempDir(), 'model.yaml')
+    await writeFile(file, [
+      '$schema: https://azuremlschemas.azureedge.net/latest/model.schema.json',
+      'name: vit-blob',
+      'version: "1"',
+      'type: mlflow_model',
+      `path: https://acct.blob.core.windows.net/models/vit?sv=2022-11-02&se=2030-01-01&sp=r&sig=${NEW_SIG}`,
+      '',
+    ].join('\n'))
+    fake.seed(`${REG_PATH}/models/vit-blob/versions/1`, {
+      id: `${REG_PATH}/models/vit-blob/versions/1`,
+      properties: {modelType: 'MLFlowModel', modelUri: `https://acct.blob.core.windows.net/models/vit?sv=2022-11-02&se=2029-01-01&sp=r&sig=${OLD_SIG}`, provisioningState: 'Succeeded'},
+    })
+    return file
+  }
+
+  it('text, Markdown and --json plans show the path change with both signatures redacted', async () => {
+    const file = await modelYaml()
+    const text = await apply([file, '--plan'])
+    expect(text.stdout).toContain('properties.modelUri: "https://acct.blob.core.windows.net/models/vit?sv=2022-11-02&se=2029-01-01&sp=r&sig=<redacted>" -> "https://acct.blob.core.windows.net/models/vit?sv=2022-11-02&se=2030-01-01&sp=r&sig=<redacted>"')
+    expectNoPlanted(text, OLD_SIG, NEW_SIG)
+
+    const markdown = await apply([file, '--plan', '--format', 'markdown'])
+    expect(markdown.stdout).toContain('se=2030-01-01&sp=r&sig=<redacted>')
+    expectNoPlanted(markdown, OLD_SIG, NEW_SIG)
+
+    const json = await apply([file, '--plan', '--json'])
+    const change = (JSON.parse(json.stdout) as {resources: Array<{changes: Array<{path: string; from: string; to: string}>}>}).resources[0].changes.find((c) => c.path === 'properties.modelUri')
+    expect(change?.to).toBe('https://acct.blob.core.windows.net/models/vit?sv=2022-11-02&se=2030-01-01&sp=r&sig=<redacted>')
+    expectNoPlanted(json, OLD_SIG, NEW_SIG)
+    expect(fake.writes()).toEqual([])
+  })
+
+  it('an Azure error that quotes the SAS (a refused version PUT): stderr, --json and Markdown redact it', async () => {
+    const file = await modelYaml()
+    fake.resources.clear()
+    const quoted = `https://acct.blob.core.windows.net/models/vit?sv=2022-11-02&sig=${NEW_SIG}`
+    for (const args of [[], ['--json'], ['--format', 'markdown']]) {
+      fake.fail({method: 'PUT', path: /\/models\/vit-blob\/versions\/1$/, status: 400, body: {error: {code: 'UserError', message: `Cannot access ${quoted}: AuthorizationFailure`}}})
+      const r = await apply([file, ...args])
+      expect(r.exitCode, r.stderr).toBe(3)
+      expect(r.stdout + r.stderr).toContain('sig=<redacted>')
+      expectNoPlanted(r, NEW_SIG)
+    }
+  })
+})

@@ -1,16 +1,18 @@
 /**
- * `vitrine finetune` end to end through the CLI: the four PyTorch training references reproduced from the images
- * themselves (the CLI's own decoding and preprocessing), the --json result against its schema, bad rows, the
- * --job path, and an interrupted run resumed to the same result.
+ * `vitrine finetune` end to end through the CLI: the PyTorch training references of ViT, DINOv2 and BEiT reproduced
+ * from the images themselves (the CLI's own decoding and preprocessing), the outputs scored, the --json result against
+ * its schema, bad rows, the --job path, and an interrupted run resumed to the same result.
  */
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
+import {createTsBackend} from '../../src/engine/backend-ts.js'
+import {loadModel} from '../../src/engine/classifier.js'
 import {loadSafetensors, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
-import {FIXTURES} from '../engine/fixtures.js'
-import {GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
+import {FIXTURES, readF32} from '../engine/fixtures.js'
+import {FINAL_LOGITS_TOL, GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -19,6 +21,8 @@ const IMAGES = join(FIXTURES, 'images')
 
 interface Result {
   status: string
+  backend: string
+  threads: number
   labels: string[]
   newHead: boolean
   skipped: Array<{source: string; line?: number; reason: string}>
@@ -37,9 +41,15 @@ async function weightsOf(file: string): Promise<Map<string, Float32Array>> {
   return new Map(st.header.tensors.map((t) => [t.name, tensorToFloat32(tensorBytes(st, t), t.dtype, t.name, file)]))
 }
 
+// Both backends: the TypeScript kernels, and the WebAssembly SIMD kernels on 2 threads.
+const BACKENDS = [
+  {flags: ['--backend', 'ts'], backend: /^ts$/, threads: 1},
+  {flags: ['--backend', 'wasm', '--threads', '2'], backend: /^wasm-/, threads: 2},
+]
+
 describe('vitrine finetune reproduces the PyTorch training references from the images', () => {
-  for (const [fixture, name] of TRAIN_CASES) {
-    it(`${fixture}/${name}`, async () => {
+  for (const [fixture, name] of TRAIN_CASES) for (const be of BACKENDS) {
+    it(`${fixture}/${name} (${be.flags.join(' ')})`, async () => {
       const tc = readTrainCase(fixture, name)
       const h = tc.hyperparameters
       const dir = await tempDir()
@@ -52,11 +62,15 @@ describe('vitrine finetune reproduces the PyTorch training references from the i
       args.push('--batch-size', String(h.batch), '--gradient-accumulation', String(h.accum), '--epochs', String(tc.data.epochs))
       args.push('--learning-rate', String(h.lr), '--warmup-steps', String(h.warmup), '--scheduler', h.schedule === 'linear' ? 'warmup_linear' : 'warmup_cosine')
       args.push('--weight-decay', String(h.weight_decay), '--max-grad-norm', String(h.max_grad_norm), '--label-smoothing', String(h.label_smoothing), '--json')
-      const r = await runCli(args, {timeout: 300_000})
+      const r = await runCli([...args, ...be.flags], {timeout: 300_000})
       expect(r.exitCode, r.stderr).toBe(0)
       const result = JSON.parse(r.stdout) as Result
       expect(validateWithSchema('finetune-result.schema.json', result).state).toBe('ok')
+      expect(result.backend).toMatch(be.backend)
+      expect(result.threads).toBe(be.threads)
       expect(result.newHead).toBe(false)
+      // beit-tiny's config has drop_path_rate 0.1: left out of the deterministic local steps, with a note
+      expect(result.notes.some((n) => n.includes('drop_path_rate 0.1'))).toBe(fixture === 'beit-tiny')
       expect(result.steps.length).toBe(tc.steps.length)
       for (const [i, want] of tc.steps.entries()) {
         const got = result.steps[i]
@@ -74,8 +88,63 @@ describe('vitrine finetune reproduces the PyTorch training references from the i
       checkTensor(mlflow.get('classifier.weight') as Float32Array, final.get('classifier.weight') as Float32Array, 'mlflow classifier.weight', WEIGHT_TOL)
       const steps = (await readFile(join(dir, 'out', 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {step: number})
       expect(steps.map((s) => s.step)).toEqual(tc.steps.map((s) => s.step))
+      // both outputs serve the trained model: the engine's logits of inputs.f32 from the Hugging Face folder are
+      // PyTorch's after training, and `vitrine score` answers alike from it and from the MLflow folder
+      const trained = await loadModel(join(dir, 'out', 'pytorch_model_folder'), {backend: createTsBackend(), maxBatch: 2})
+      try {
+        const logits = trained.forward(readF32(join(FIXTURES, fixture, 'inputs.f32')), 2)
+        checkTensor(logits, new Float32Array(tc.final_logits_on_inputs.flat()), 'final logits on inputs.f32', FINAL_LOGITS_TOL)
+      } finally {
+        trained.dispose()
+      }
+      const scored = await Promise.all(
+        ['pytorch_model_folder', 'mlflow_model_folder'].map((folder) => runCli(['score', '-m', join(dir, 'out', folder), join(IMAGES, 'horse.png'), '--backend', 'ts', '--json'])),
+      )
+      for (const r of scored) expect(r.exitCode, r.stderr).toBe(0)
+      expect(JSON.parse(scored[1].stdout)).toEqual(JSON.parse(scored[0].stdout))
     }, 300_000)
   }
+})
+
+describe('vitrine finetune --task image-classification-multilabel', () => {
+  it('trains a sigmoid head with binary cross-entropy on label lists; `evaluate` finds every label set of the training rows', async () => {
+    const dir = await tempDir()
+    // six images, each with a set of labels (one of them a single label, one with three)
+    const rows: Array<[string, string[]]> = [
+      ['block.png', ['geometric', 'gray']],
+      ['camera.png', ['gray', 'photo']],
+      ['chelsea.png', ['animal', 'photo']],
+      ['coffee.png', ['photo']],
+      ['horse.png', ['animal', 'gray', 'photo']],
+      ['checker_bilevel.png', ['geometric']],
+    ]
+    const data = join(dir, 'train.jsonl')
+    await writeFile(data, rows.map(([image, label]) => JSON.stringify({image_url: join(IMAGES, image), label})).join('\n') + '\n')
+    const out = join(dir, 'out')
+    const r = await runCli(
+      ['finetune', '-m', join(FIXTURES, 'vit-geom'), '--train-data', data, '--out', out, '--task', 'image-classification-multilabel', '--batch-size', '3', '--epochs', '40', '--learning-rate', '1e-2', '--no-augment', '--json'],
+      {timeout: 300_000},
+    )
+    expect(r.exitCode, r.stderr).toBe(0)
+    const result = JSON.parse(r.stdout) as Result & {task: string}
+    expect(validateWithSchema('finetune-result.schema.json', result).state).toBe('ok')
+    expect(result.task).toBe('image-classification-multilabel')
+    expect(result.newHead).toBe(true)
+    expect(result.labels).toEqual(['animal', 'geometric', 'gray', 'photo'])
+    expect(result.steps.length).toBe(80)
+    // binary cross-entropy of a fresh head starts near ln 2 per label (small initial logits); training brings it down
+    expect(result.steps[0].loss).toBeGreaterThan(0.6)
+    expect(result.steps[0].loss).toBeLessThan(0.8)
+    expect(result.steps.at(-1)!.loss).toBeLessThan(0.1)
+    const config = JSON.parse(await readFile(join(out, 'pytorch_model_folder', 'config.json'), 'utf8')) as {problem_type: string; id2label: Record<string, string>}
+    expect(config.problem_type).toBe('multi_label_classification')
+    expect(Object.values(config.id2label)).toEqual(result.labels)
+    const ev = await runCli(['evaluate', '-m', out, '-d', data, '--task', 'image-classification-multilabel', '--json'], {timeout: 120_000})
+    expect(ev.exitCode, ev.stderr).toBe(0)
+    const evaluated = JSON.parse(ev.stdout) as {metrics: {rows_scored: number; metrics: {accuracy: number}}}
+    expect(evaluated.metrics.rows_scored).toBe(6)
+    expect(evaluated.metrics.metrics.accuracy).toBe(1)
+  }, 300_000)
 })
 
 describe('vitrine finetune: bad input', () => {
@@ -115,6 +184,15 @@ describe('vitrine finetune: bad input', () => {
     expect(busy.exitCode).toBe(2)
     expect(busy.stderr).toContain('--force')
   }, 120_000)
+
+  it('refuses a family that does not train yet (SwinV2), naming those that do', async () => {
+    const dir = await tempDir()
+    const two = await jsonl(join(dir, 'two.jsonl'), [good('a'), good('b', 'camera.png')])
+    const r = await runCli(['finetune', '-m', join(FIXTURES, 'swinv2-tiny'), '--train-data', two, '--out', join(dir, 'o'), '--batch-size', '2'])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain('does not train swinv2 (Swinv2ForImageClassification) yet')
+    expect(r.stderr).toMatch(/vit \(ViTForImageClassification\).*beit \(BeitForImageClassification\).*dinov2 \(Dinov2ForImageClassification\)/s)
+  })
 
   it('stops with a clear error when the loss becomes NaN/Inf', async () => {
     const dir = await tempDir()

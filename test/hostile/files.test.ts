@@ -15,21 +15,12 @@ import {runBatch} from '../../src/runner/run-batch.js'
 import {silentProgress} from '../../src/core/progress.js'
 import {loadModel} from '../../src/engine/classifier.js'
 import {tempDir} from '../helpers/tmp.js'
+import {tinyFolder} from './tiny-folder.js'
 import {userError} from './user-error.js'
 import {FIXTURES} from '../helpers/weight-writers.js'
 
 const TINY = join(FIXTURES, 'vit-tiny')
 const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nsecret-user:x:1000:1000::/home/secret-user:/bin/sh\n'
-
-/** A copy of the tiny ViT's Hugging Face folder (config, processor, weights) in a fresh temp folder. */
-async function tinyFolder(): Promise<{root: string; model: string}> {
-  const root = await tempDir()
-  const model = join(root, 'model')
-  await mkdir(model)
-  for (const f of ['config.json', 'preprocessor_config.json', 'model.safetensors']) await copyFile(join(TINY, f), join(model, f))
-  return {root, model}
-}
-
 
 describe('finding 1: a symlink exfiltrates files', () => {
   it('package refuses a preprocessor_config.json symlinked out of the model folder (a credentials file is never copied)', async () => {

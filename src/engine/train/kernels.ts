@@ -17,6 +17,7 @@ import {
   layerScaleBackward,
   layerScaleForward,
 } from '../kernels/backward.js'
+import {type DecayRange, gradNorm, optimizerUpdate, type OptimizerUpdate} from './optim.js'
 
 export interface TrainKernels {
   readonly name: string
@@ -41,6 +42,10 @@ export interface TrainKernels {
   layerScale(out: Float32Array, residual: Float32Array, inp: Float32Array, lambda: Float32Array, M: number, C: number): void
   /** dinp += dout * lambda; dlambda[C] += column sums of dout * inp. */
   layerScaleBackward(dinp: Float32Array, dlambda: Float32Array, dout: Float32Array, inp: Float32Array, lambda: Float32Array, M: number, C: number): void
+  /** The global L2 norm of grads[n] (a float64 sum of squares; clip_grad_norm_'s norm). */
+  gradNorm(grads: Float32Array, n: number): number
+  /** The optimizer step on params over `ranges` (grads scaled by u.gradScale; AdamW moments m, v), then grads[0, n) zeroed. */
+  optimizerUpdate(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, ranges: readonly DecayRange[], u: OptimizerUpdate, n: number): void
   dispose(): void
 }
 
@@ -120,6 +125,8 @@ export function createTsTrainKernels(): TrainKernels {
     },
     layerScale: layerScaleForward,
     layerScaleBackward,
+    gradNorm,
+    optimizerUpdate,
     dispose() {
       dscores = new Float64Array(0)
       acc = new Float64Array(0)

@@ -69,9 +69,36 @@ export function gradNorm(grads: Float32Array, n: number): number {
   return Math.sqrt(s)
 }
 
-// grads[n] *= min(1, maxNorm / (norm + 1e-6)), as clip_grad_norm_ (norm = gradNorm, computed before clipping)
+/** clip_grad_norm_'s factor: min(1, maxNorm / (norm + 1e-6)) (norm = gradNorm, computed before clipping). */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  return Math.min(1, maxNorm / (norm + 1e-6))
+}
+
+// grads[n] *= min(1, maxNorm / (norm + 1e-6)), as clip_grad_norm_
 export function clipGrads(grads: Float32Array, norm: number, maxNorm: number, n: number): void {
-  const coef = maxNorm / (norm + 1e-6)
+  const coef = clipCoefficient(norm, maxNorm)
   if (coef >= 1) return
   for (let i = 0; i < n; i++) grads[i] *= coef
+}
+
+/** One optimizer step's settings (TrainKernels.optimizerUpdate). */
+export interface OptimizerUpdate {
+  optimizer: OptimizerName
+  lr: number
+  weightDecay: number
+  /** AdamW's step, counting from 1 (bias correction). */
+  step: number
+  /** clip_grad_norm_'s factor applied to every gradient first (1: no clipping). */
+  gradScale: number
+}
+
+/**
+ * The step over `ranges` (clip, AdamW or SGD), then grads[0, n) zeroed for the next accumulation: the TypeScript
+ * form of TrainKernels.optimizerUpdate.
+ */
+export function optimizerUpdate(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, ranges: readonly DecayRange[], u: OptimizerUpdate, n: number): void {
+  if (u.gradScale < 1) for (let i = 0; i < n; i++) grads[i] *= u.gradScale
+  if (u.optimizer === 'adamw') adamwUpdate(params, grads, m, v, ranges, {lr: u.lr, weightDecay: u.weightDecay, ...ADAMW_DEFAULTS}, u.step)
+  else sgdUpdate(params, grads, ranges, u.lr, u.weightDecay)
+  grads.fill(0, 0, n)
 }

@@ -7,7 +7,7 @@
 import type {ParameterTensor} from '../../models/family.js'
 import {readParameters} from '../read-parameters.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from './loss.js'
-import {ADAMW_DEFAULTS, adamwUpdate, clipGrads, type DecayRange, gradNorm, type OptimizerName, sgdUpdate} from './optim.js'
+import {clipCoefficient, type DecayRange, type OptimizerName} from './optim.js'
 import type {TrainModel} from './model.js'
 import {trainedRanges, untrainedRanges} from './params.js'
 import {learningRate, type ScheduleOptions} from './schedule.js'
@@ -62,15 +62,11 @@ export function optimizerStep(model: TrainModel, hyper: TrainHyper, ranges: read
   const n = model.layout.total
   // floats that are no trained parameter (a tensor the forward never reads, a reserved zero) have no gradient
   for (const r of untrainedRanges(model.layout)) model.grads.fill(0, r.offset, r.offset + r.size)
-  const norm = gradNorm(model.grads, n)
-  if (hyper.maxGradNorm > 0) clipGrads(model.grads, norm, hyper.maxGradNorm, n)
+  const norm = model.kernels.gradNorm(model.grads, n)
+  const gradScale = hyper.maxGradNorm > 0 ? clipCoefficient(norm, hyper.maxGradNorm) : 1
   const lr = learningRate(hyper.schedule, stepsDone, hyper.learningRate)
-  if (hyper.optimizer === 'adamw') {
-    adamwUpdate(model.params, model.grads, model.m, model.v, ranges, {lr, weightDecay: hyper.weightDecay, ...ADAMW_DEFAULTS}, stepsDone + 1)
-  } else {
-    sgdUpdate(model.params, model.grads, ranges, lr, hyper.weightDecay)
-  }
-  model.grads.fill(0)
+  const update = {optimizer: hyper.optimizer, lr, weightDecay: hyper.weightDecay, step: stepsDone + 1, gradScale}
+  model.kernels.optimizerUpdate(model.params, model.grads, model.m, model.v, ranges, update, n)
   return {lr, gradNorm: norm}
 }
 

@@ -55,8 +55,29 @@ interface KernelExports {
 }
 
 /** Kernels run by every thread, by index in the control block; the worker source resolves the same names. */
-export const THREADED_KERNELS = ['packLinear', 'linear', 'layerNorm', 'attention', 'gelu', 'softmax', 'attentionBias', 'gatherRows', 'scatterAddRows', 'addInto'] as const
-type ThreadedKernel = (typeof THREADED_KERNELS)[number]
+export const THREADED_KERNELS = [
+  'packLinear',
+  'linear',
+  'layerNorm',
+  'attention',
+  'gelu',
+  'softmax',
+  'attentionBias',
+  'gatherRows',
+  'scatterAddRows',
+  'addInto',
+  // training (./train.ts)
+  'layerNormStats',
+  'attentionKeep',
+  'packPanels',
+  'transposeSum',
+  'geluBackward',
+  'layerNormBackward',
+  'attentionBackward',
+  'sumSquares',
+  'optimizerUpdate',
+] as const
+export type ThreadedKernel = (typeof THREADED_KERNELS)[number]
 
 /**
  * The linear kernel's blocking (see `linear` in assembly/kernels.ts): K in blocks of KC, rows in blocks of MC.
@@ -277,16 +298,21 @@ class Arena {
 }
 
 /** A scratch block reused across calls, replaced by a bigger one when a call needs more. */
-class Scratch {
+export class Scratch {
   private ptr = 0
   private floats = 0
   constructor(private readonly arena: Arena) {}
+  /** The byte offset of a block of at least `floats` floats (its contents are whatever the last user left). */
   get(floats: number): number {
     if (floats > this.floats) {
       this.ptr = this.arena.allocBytes(floats * 4)
       this.floats = floats
     }
     return this.ptr
+  }
+  /** The same block as a Float32Array of `floats` floats. */
+  view(floats: number): Float32Array {
+    return this.arena.view(this.get(floats), floats)
   }
 }
 
@@ -386,6 +412,42 @@ export class WasmBackend implements Backend {
 
   alloc(n: number): Float32Array {
     return this.arena.f32(n)
+  }
+
+  // --- for the training kernels (./train.ts), which drive kernels of their own on this backend's memory and threads
+
+  /** Runs a threaded kernel (`tid, nth` appended) on every thread of this backend. */
+  runKernel(name: ThreadedKernel, args: number[]): void {
+    this.pool.run(name, args)
+  }
+
+  /** The byte offset of `a` (at least `n` floats) in this backend's memory; a RangeError for an array from elsewhere. */
+  pointer(a: Float32Array, n: number): number {
+    if (!this.arena.owns(a)) throw new RangeError('wasm backend: an array that was not allocated with alloc()')
+    if (a.length < n) throw new RangeError(`wasm backend: array of ${a.length} floats where ${n} are needed`)
+    return a.byteOffset
+  }
+
+  /** A scratch block of this backend's memory, reused from call to call. */
+  scratch(): Scratch {
+    return new Scratch(this.arena)
+  }
+
+  /** Floats of per-thread scratch a kernel needs, from the module's sizing export (e.g. attentionBackwardScratch). */
+  scratchFloats(sizer: 'attentionScratch' | 'attentionBackwardScratch', T: number, C: number, NH: number): number {
+    return this.exports[sizer](T, C, NH) as number
+  }
+
+  /** The attention kernels' work counter, zeroed for the next call; returns its byte offset. */
+  jobCounter(): number {
+    Atomics.store(this.counters, 16, 0)
+    return this.attentionCounter
+  }
+
+  /** A Linear over an already packed weight at byte offset `packed` (packPanels' layout), for `linear`. */
+  packedLinear(packed: number, bias: Float32Array | null, N: number, K: number): Linear {
+    const lin: WasmLinear = {outFeatures: N, inFeatures: K, packed, bias: bias ? this.pointer(bias, N) : 0}
+    return lin
   }
 
   prepareLinear(weight: Float32Array, bias: Float32Array | null, N: number, K: number): Linear {

@@ -18,6 +18,9 @@ export const dinov2Family = {
   schemes: ['hf'],
   processorKind: 'bit',
   anyInputSize: true,
+  // The first minor release whose interpolation (size=) the engine's current code follows, and one that still runs on
+  // the Python 3.8 of package's MLflow environment (4.46 requires 3.9).
+  currentTransformersVersion: '4.45.2',
   parseConfig: (json, file, options) => parseDinov2Config(json, file, options?.numLabelsFallback),
   tensorTable: (c, scheme = 'hf') => hfTensorTable(dinov2Tensors(c), scheme, 'DINOv2'),
   detectScheme: detectDinov2Scheme,

@@ -21,6 +21,9 @@ export function buildVitOnnxGraph(g: OnnxGraph, c: VitConfig): void {
   const patches = g.patchEmbedding('pixel_values', n.patchEmbedding, C, c.numChannels, PH, PW)
   const tokens = g.prependToken(patches, n.clsToken, C)
   let x = g.op('Add', [tokens, g.weight(n.positionEmbeddings, [1, T, C])], 'embeddings/Add')
+  // The shared constants here, before the layers, where ViT's model.onnx has always had them (same bytes as before).
+  g.attentionConstants(C, c.numHeads)
+  g.geluConstants()
 
   for (const layer of n.layers) {
     const p = layer.prefix

@@ -6,12 +6,11 @@
  */
 import {describe, expect, it} from 'vitest'
 
-import {createTsTrainKernels} from '../../../src/engine/train/kernels.js'
 import type {BeitConfig} from '../../../src/models/beit/config.js'
 import {createBeitTrainModel} from '../../../src/models/beit/train.js'
 import type {Dinov2Config} from '../../../src/models/dinov2/config.js'
 import {createDinov2TrainModel} from '../../../src/models/dinov2/train.js'
-import {checkModelGradients} from './model-gradients.js'
+import {checkModelGradients, TRAIN_KERNELS, withKernels} from './model-gradients.js'
 
 function dinov2Config(): Dinov2Config {
   // trained grid 2x2 (image 6x6, patch 3); hidden 6, 2 heads, intermediate 5 (mlp_ratio 5/6)
@@ -62,33 +61,37 @@ function beitConfig(over: Partial<BeitConfig>): BeitConfig {
   }
 }
 
-describe('DINOv2 backward vs finite differences', () => {
+describe.each(TRAIN_KERNELS)('DINOv2 backward vs finite differences (%s kernels)', (_, make) => {
   const serving = (size: number, transformersVersion?: string) => ({inputHeight: size, inputWidth: size, transformersVersion, weightsFile: 'model.safetensors'})
-  it('positions resampled 2x2 -> 3x3 (transformers >= 4.45: size=)', () => {
-    const model = createDinov2TrainModel(dinov2Config(), createTsTrainKernels(), 2, serving(10))
-    expect(model.inputHeight).toBe(10)
-    checkModelGradients(model, 2, 21)
+  it('positions resampled 2x2 -> 3x3 (transformers >= 4.45: size=)', async () => {
+    await withKernels(make, (k) => {
+      const model = createDinov2TrainModel(dinov2Config(), k, 2, serving(10))
+      expect(model.inputHeight).toBe(10)
+      checkModelGradients(model, 2, 21)
+    })
   })
-  it('positions resampled 2x2 -> 3x3 (transformers 4.44: scale_factor=)', () => {
-    checkModelGradients(createDinov2TrainModel(dinov2Config(), createTsTrainKernels(), 2, serving(9, '4.44.2')), 2, 22)
+  it('positions resampled 2x2 -> 3x3 (transformers 4.44: scale_factor=)', async () => {
+    await withKernels(make, (k) => checkModelGradients(createDinov2TrainModel(dinov2Config(), k, 2, serving(9, '4.44.2')), 2, 22))
   })
-  it('positions as trained (input grid = trained grid), no qkv bias', () => {
-    checkModelGradients(createDinov2TrainModel({...dinov2Config(), qkvBias: false}, createTsTrainKernels(), 3, serving(6)), 3, 23)
+  it('positions as trained (input grid = trained grid), no qkv bias', async () => {
+    await withKernels(make, (k) => checkModelGradients(createDinov2TrainModel({...dinov2Config(), qkvBias: false}, k, 3, serving(6)), 3, 23))
   })
 })
 
-describe('BEiT backward vs finite differences', () => {
+describe.each(TRAIN_KERNELS)('BEiT backward vs finite differences (%s kernels)', (_, make) => {
   const cases: Array<[string, Partial<BeitConfig>]> = [
     ['relative bias per layer, layer scale, mean pooling', {}],
     ['one shared relative bias table, absolute positions, [CLS] pooling', {relativeBias: false, sharedRelativeBias: true, absolutePositions: true, meanPooling: false}],
     ['both tables, no layer scale, mask token in the checkpoint', {sharedRelativeBias: true, layerScale: false, maskToken: true}],
   ]
   cases.forEach(([name, over], i) => {
-    it(name, () => {
-      const model = createBeitTrainModel(beitConfig(over), createTsTrainKernels(), 2)
-      checkModelGradients(model, 2, 31 + i)
-      // the key has no bias: the third of the fused qkv bias that would be it is no parameter, and stays zero
-      expect(model.layout.entries.some((e) => e.name.includes('key.bias'))).toBe(false)
+    it(name, async () => {
+      await withKernels(make, (k) => {
+        const model = createBeitTrainModel(beitConfig(over), k, 2)
+        checkModelGradients(model, 2, 31 + i)
+        // the key has no bias: the third of the fused qkv bias that would be it is no parameter, and stays zero
+        expect(model.layout.entries.some((e) => e.name.includes('key.bias'))).toBe(false)
+      })
     })
   })
 })

@@ -5,9 +5,27 @@
 import {expect} from 'vitest'
 
 import {seededRandom} from '../../../src/core/random.js'
+import {createTsTrainKernels, type TrainKernels} from '../../../src/engine/train/kernels.js'
 import {crossEntropyForwardBackward} from '../../../src/engine/train/loss.js'
 import type {TrainModel} from '../../../src/engine/train/model.js'
 import {type TrainHyper, trainMicroBatch} from '../../../src/engine/train/trainer.js'
+import {createWasmTrainKernels} from '../../../src/engine/wasm/train.js'
+
+/** Both training backends, for whole-model checks: the TypeScript kernels and the WebAssembly ones on 2 threads. */
+export const TRAIN_KERNELS: Array<[string, () => Promise<TrainKernels>]> = [
+  ['ts', async () => createTsTrainKernels()],
+  ['wasm x2', () => createWasmTrainKernels({threads: 2})],
+]
+
+/** Runs `fn` on fresh kernels made by `make`, disposed afterwards. */
+export async function withKernels(make: () => Promise<TrainKernels>, fn: (k: TrainKernels) => void): Promise<void> {
+  const k = await make()
+  try {
+    fn(k)
+  } finally {
+    k.dispose()
+  }
+}
 
 const HYPER: TrainHyper = {
   task: 'image-classification',

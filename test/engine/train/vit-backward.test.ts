@@ -5,10 +5,9 @@
  */
 import {describe, it} from 'vitest'
 
-import {createTsTrainKernels} from '../../../src/engine/train/kernels.js'
 import type {VitConfig} from '../../../src/models/vit/config.js'
 import {createVitTrainModel} from '../../../src/models/vit/train.js'
-import {checkModelGradients} from './model-gradients.js'
+import {checkModelGradients, TRAIN_KERNELS, withKernels} from './model-gradients.js'
 
 function oddConfig(qkvBias: boolean): VitConfig {
   // image 7x5 with 3x2 patches: a 2x2 grid, the last row and column of pixels dropped as the strided conv drops them
@@ -32,10 +31,10 @@ function oddConfig(qkvBias: boolean): VitConfig {
   }
 }
 
-describe('ViT backward vs finite differences', () => {
+describe.each(TRAIN_KERNELS)('ViT backward vs finite differences (%s kernels)', (_, make) => {
   for (const qkvBias of [true, false]) {
-    it(`every parameter's gradient (qkv_bias ${qkvBias})`, () => {
-      checkModelGradients(createVitTrainModel(oddConfig(qkvBias), createTsTrainKernels(), 3), 3, qkvBias ? 11 : 12)
+    it(`every parameter's gradient (qkv_bias ${qkvBias})`, async () => {
+      await withKernels(make, (k) => checkModelGradients(createVitTrainModel(oddConfig(qkvBias), k, 3), 3, qkvBias ? 11 : 12))
     })
   }
 })
