@@ -16,6 +16,7 @@ import {seededRandom, shuffledIndices, truncatedNormal} from '../core/random.js'
 import {FAMILIES, parseModelConfigText} from '../models/registry.js'
 import {resolveModelFiles} from '../engine/classifier.js'
 import {servingInputSize, servingVersion} from '../models/model-folder.js'
+import {checkParameters} from '../engine/read-parameters.js'
 import type {TrainKernels} from '../engine/train/kernels.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from '../engine/train/loss.js'
 import type {OptimizerName} from '../engine/train/optim.js'
@@ -335,6 +336,9 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
 
   // the model: a training state for the batch, the weights, a new head when the labels changed
   const config = {...parsed.config, numLabels: labels.length}
+  // The weights' tensor table against config.json before the training state is sized from it: a config claiming a
+  // far larger model than model.safetensors holds is a clear error here, not the allocator's (issue 13, finding 5).
+  await checkParameters(files.weights, family.tensorTable(parsed.config).filter((t) => !newHead || !t.name.startsWith('classifier.')))
   const kernels = options.kernels ?? (await selectTrainKernels({threads: options.threads, prefer: options.backend}))
   let model: TrainModel
   try {

@@ -81,18 +81,3 @@ export function foldRowScale(weight: Float32Array, bias: Float32Array | null, la
     if (bias) bias[n] *= l
   }
 }
-
-/**
- * An allocator handing out consecutive views of `buf`: parameters, gradients and optimizer moments laid out in flat
- * buffers of one layout. Under it a family's parameter function (`allocVitParameters`, `dinov2Parameters`, ...) lays its
- * tensors out in allocation order.
- */
-export function flatAllocator(buf: Float32Array): (n: number) => Float32Array {
-  let offset = 0
-  return (n) => {
-    if (offset + n > buf.length) throw new RangeError(`internal: parameter buffer holds ${buf.length} floats, more are needed`)
-    const view = buf.subarray(offset, offset + n)
-    offset += n
-    return view
-  }
-}

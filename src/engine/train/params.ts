@@ -9,7 +9,7 @@
  * A family may reserve floats no tensor fills (BEiT's key, which has no bias, is a zero third of the fused qkv bias):
  * they are no parameter, stay zero and are left out of the optimizer and the gradient norm.
  */
-import {flatAllocator, type PlannedTensor} from '../../models/tensor-plan.js'
+import type {ParameterTensor} from '../../models/parameter-tensor.js'
 
 export interface ParamEntry {
   /** Hugging Face name, as in model.safetensors. */
@@ -39,7 +39,7 @@ export interface FlatRange {
 }
 
 /** A family's parameter function: lays its tensors out with `alloc`; returns them and its named views. */
-export type LayParameters<V> = (alloc: (n: number) => Float32Array) => {tensors: readonly PlannedTensor[]; views: V}
+export type LayParameters<V> = (alloc: (n: number) => Float32Array) => {tensors: readonly ParameterTensor[]; views: V}
 
 export interface FlatParameters<V> {
   layout: ParamLayout
@@ -98,4 +98,18 @@ export function untrainedRanges(layout: ParamLayout): FlatRange[] {
   }
   if (at < layout.total) gaps.push({offset: at, size: layout.total - at})
   return gaps
+}
+
+/**
+ * An allocator handing out consecutive views of `buf`: parameters, gradients and optimizer moments laid out in flat
+ * buffers of one layout. Under it a family's parameter allocation (e.g. `allocVitParameters`) lists its tensors in memory order.
+ */
+export function flatAllocator(buf: Float32Array): (n: number) => Float32Array {
+  let offset = 0
+  return (n) => {
+    if (offset + n > buf.length) throw new RangeError(`internal: parameter buffer holds ${buf.length} floats, more are needed`)
+    const view = buf.subarray(offset, offset + n)
+    offset += n
+    return view
+  }
 }

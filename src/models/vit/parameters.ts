@@ -6,10 +6,10 @@
  *
  * Query, key and value are fused into one [3C, C] linear per layer so attention's input is one matmul: each of the
  * three Hugging Face tensors is a row block of that view. With a bump allocator over one flat buffer (see
- * `flatAllocator`) every parameter lands in that buffer in allocation order, as llm.c lays them out for training.
+ * `flatAllocator` in src/engine/train/params.ts) every parameter lands in that buffer in allocation order, as llm.c lays them out for training.
  */
 import type {Backend, Linear} from '../../engine/backend.js'
-import type {ParameterTensor} from '../family.js'
+import type {ParameterTensor} from '../parameter-tensor.js'
 import type {VitConfig} from './config.js'
 import {vitTensorNames} from './tensors.js'
 
