@@ -21,7 +21,7 @@ import sharp from 'sharp'
 import {describe, expect, it} from 'vitest'
 
 import {vitConfigJson} from '../../src/models/vit/config.js'
-import {writeRandomModelFolder} from '../helpers/random-model.js'
+import {writeSpreadModelFolder} from '../helpers/spread-model.js'
 import {tempDir} from '../helpers/tmp.js'
 import {DIGITS_DIR, digitFiles} from '../runner/digits.js'
 import {post, raw} from '../runner/http.js'
@@ -72,7 +72,7 @@ describe('finding 3: serve can be taken down cheaply', () => {
 
     const peer = execa('node', ['-e', "const s=require('http').createServer((q,r)=>r.end('ok')).listen(0,'127.0.0.1',()=>console.log(s.address().port))"], {reject: false})
     const peerPort = await new Promise<number>((resolve) => peer.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))))
-    const model = await writeRandomModelFolder(join(await tempDir(), 'model'), {
+    const model = await writeSpreadModelFolder(join(await tempDir(), 'model'), {
       ...vitConfigJson({hidden: 192, layers: 6, heads: 3, intermediate: 768, image: 224, patch: 16, channels: 3, qkvBias: true, layerNormEps: 1e-12}),
       num_labels: 10,
     })
