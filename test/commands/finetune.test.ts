@@ -3,7 +3,7 @@
  * themselves (the CLI's own decoding and preprocessing), the --json result against its schema, bad rows, the
  * --job path, and an interrupted run resumed to the same result.
  */
-import {readFile, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -167,6 +167,26 @@ describe('vitrine finetune: bad input', () => {
     expect(busy.stderr).toContain('--force')
   }, 120_000)
 
+  it('refuses a model whose training state does not fit the WebAssembly memory (4 GiB) with a usage error', async () => {
+    const dir = await tempDir()
+    // vit-geom's folder re-declared as ViT-L/16 at 384: ~300M parameters, 4.9 GB with gradients and moments
+    const big = join(dir, 'vit-large')
+    await mkdir(big)
+    const config = JSON.parse(await readFile(join(model, 'config.json'), 'utf8')) as Record<string, unknown>
+    Object.assign(config, {hidden_size: 1024, num_hidden_layers: 24, num_attention_heads: 16, intermediate_size: 4096, image_size: 384, patch_size: 16})
+    await writeFile(join(big, 'config.json'), JSON.stringify(config))
+    const pre = JSON.parse(await readFile(join(model, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>
+    await writeFile(join(big, 'preprocessor_config.json'), JSON.stringify({...pre, size: {height: 384, width: 384}}))
+    await copyFile(join(model, 'model.safetensors'), join(big, 'model.safetensors'))
+    const two = await jsonl(join(dir, 'two.jsonl'), [good('can'), good('apple', 'camera.png')])
+    const r = await runCli(['finetune', '-m', big, '--train-data', two, '--out', join(dir, 'o'), '--batch-size', '2', '--backend', 'wasm', '--json'])
+    expect(r.exitCode, r.stderr).toBe(2)
+    const {error} = JSON.parse(r.stdout) as {error: {message: string}}
+    expect(error.message).toContain("does not fit the WebAssembly kernels' 4 GiB")
+    expect(error.message).toContain('--backend ts')
+    await expect(readFile(join(dir, 'o', 'metrics.json'))).rejects.toThrow()
+  }, 120_000)
+
   it('stops with a clear error when the loss becomes NaN/Inf', async () => {
     const dir = await tempDir()
     const two = await jsonl(join(dir, 'two.jsonl'), [good('a'), good('b', 'camera.png')])
@@ -206,7 +226,6 @@ describe('the README worked example and the --job path on the digits', () => {
     const dir = await tempDir()
     const classes = join(dir, 'train')
     const rows = (await readFile(join('examples/datasets/digits-parity/train.jsonl'), 'utf8')).trim().split('\n').slice(0, 24)
-    const {mkdir, copyFile} = await import('node:fs/promises')
     for (const [i, line] of rows.entries()) {
       const row = JSON.parse(line) as {image_url: string; label: string}
       await mkdir(join(classes, row.label), {recursive: true})
