@@ -6,6 +6,7 @@
  */
 import {SCENARIOS, type Scenario} from './facts.js'
 import type {YamlPath} from './yaml-file.js'
+import {previewValue} from '../core/errors.js'
 
 export interface Sourced<T> {
   value: T
@@ -164,7 +165,7 @@ export function resolveSpec(spec: unknown): ResolvedSpec {
   if (sm && has(sm, 'sharedComputeCapacityEnabled') && !isEmpty(sm.sharedComputeCapacityEnabled)) {
     const v = sm.sharedComputeCapacityEnabled
     const enabled = v === true || (typeof v === 'string' && v.toLowerCase() === 'true')
-    sharedCompute = {enabled, path: ['system_metadata', 'sharedComputeCapacityEnabled'], reason: enabled ? undefined : `system_metadata.sharedComputeCapacityEnabled is ${JSON.stringify(v)}, not true`}
+    sharedCompute = {enabled, path: ['system_metadata', 'sharedComputeCapacityEnabled'], reason: enabled ? undefined : `system_metadata.sharedComputeCapacityEnabled is ${previewValue(v)}, not true`}
   } else {
     const tagPresent = has(tags, 'SharedComputeCapacityEnabled')
     const prop = properties.SharedComputeCapacityEnabled

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {azureModelNameProblem} from '../core/model-name.js'
 import type {JsonObject} from './types.js'
 
@@ -32,20 +32,20 @@ function str(ctx: YamlContext, obj: JsonObject, key: string, required = false): 
   }
   if (typeof v === 'string' && v.trim() !== '') return v
   if (typeof v === 'number') return String(v)
-  return fail(ctx, key, `must be a non-empty string, got ${JSON.stringify(v)}`)
+  return fail(ctx, key, `must be a non-empty string, got ${previewValue(v)}`)
 }
 
 function int(ctx: YamlContext, obj: JsonObject, key: string, field = key, min = 0): number | undefined {
   const v = obj[key]
   if (v === undefined || v === null) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(ctx, field, `must be an integer >= ${min}, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(ctx, field, `must be an integer >= ${min}, got ${previewValue(v)}`)
   return v
 }
 
 function bool(ctx: YamlContext, obj: JsonObject, key: string): boolean | undefined {
   const v = obj[key]
   if (v === undefined || v === null) return undefined
-  if (typeof v !== 'boolean') fail(ctx, key, `must be true or false, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'boolean') fail(ctx, key, `must be true or false, got ${previewValue(v)}`)
   return v
 }
 
@@ -187,7 +187,7 @@ function numberMap(ctx: YamlContext, y: JsonObject, key: string): Record<string,
   const out: Record<string, number> = {}
   let sum = 0
   for (const [k, v] of Object.entries(m)) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) fail(ctx, `${key}.${k}`, `must be an integer 0..100, got ${JSON.stringify(v)}`)
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) fail(ctx, `${key}.${k}`, `must be an integer 0..100, got ${previewValue(v)}`)
     out[k] = v
     sum += v
   }

@@ -121,13 +121,13 @@ export function describeFsError(err: unknown, path: string): VitrineError | unde
 }
 
 /**
- * A user value as a message may show it: strings and numbers quoted and cut to `max` characters, lists and objects
- * only described (never serialised: a 200,000-deep or 100 MB value must not end up in a message, or crash making it).
- * Control characters are escaped, so a value cannot forge lines or terminal sequences.
+ * A user value as a message may show it: strings and numbers quoted and cut to `max` characters; a small list or object
+ * as JSON when it fits in `max` characters (`[224,224]`), a larger one only described (`a list of 3000`, `an
+ * object`). Never a recursive serialisation of the whole value: a 200,000-deep or 100 MB value must not end up in a
+ * message, or crash making it. Control characters are escaped, so a value cannot forge lines or terminal sequences.
  */
 export function previewValue(value: unknown, max = 60): string {
   if (value === null) return 'null'
-  if (Array.isArray(value)) return `a list of ${value.length}`
   switch (typeof value) {
     case 'string': {
       const cut = value.length > max ? `${value.slice(0, max)}...` : value
@@ -140,8 +140,43 @@ export function previewValue(value: unknown, max = 60): string {
     case 'undefined':
       return 'nothing'
     case 'object':
-      return 'an object'
+      return compactJson(value, max) ?? (Array.isArray(value) ? `a list of ${value.length}` : 'an object')
     default:
       return `a ${typeof value}`
   }
+}
+
+/** Nesting compactJson walks at most (its recursion is bounded by this, not by the value). */
+const PREVIEW_DEPTH = 8
+
+/** `value` as JSON when it fits in `max` characters, else undefined; stops as soon as it cannot fit. */
+function compactJson(value: unknown, max: number): string | undefined {
+  let out = ''
+  const put = (text: string): boolean => {
+    out += text
+    return out.length <= max
+  }
+  const walk = (v: unknown, depth: number): boolean => {
+    if (depth > PREVIEW_DEPTH) return false
+    if (v === null || typeof v === 'boolean') return put(String(v))
+    if (typeof v === 'number') return put(Number.isFinite(v) ? String(v) : 'null')
+    if (typeof v === 'string') return v.length <= max && put(JSON.stringify(v))
+    if (Array.isArray(v)) {
+      if (!put('[')) return false
+      for (let i = 0; i < v.length; i++) if ((i > 0 && !put(',')) || !walk(v[i], depth + 1)) return false
+      return put(']')
+    }
+    if (typeof v === 'object') {
+      if (!put('{')) return false
+      let first = true
+      for (const k in v as Record<string, unknown>) {
+        if (!Object.hasOwn(v as object, k)) continue
+        if ((!first && !put(',')) || k.length > max || !put(`${JSON.stringify(k)}:`) || !walk((v as Record<string, unknown>)[k], depth + 1)) return false
+        first = false
+      }
+      return put('}')
+    }
+    return false
+  }
+  return walk(value, 0) ? out : undefined
 }

@@ -8,7 +8,7 @@ import {join, resolve} from 'node:path'
 
 import {writeFileAtomic} from '../core/atomic.js'
 import {checkOutputPath} from '../core/output.js'
-import {InvalidInputError, UsageError} from '../core/errors.js'
+import {InvalidInputError, UsageError, previewValue} from '../core/errors.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {topK} from '../engine/classifier.js'
 import {type BackendChoice, Scorer} from '../runner/scorer.js'
@@ -99,7 +99,7 @@ function checkLabels(rows: EvalRow[], labelIds: Map<string, number>, bad: BadRow
       source: row.source,
       ...(row.line === undefined ? {} : {line: row.line}),
       image: row.image,
-      reason: `label ${unknown.map((l) => JSON.stringify(l)).join(', ')} is not one of the model's labels (${sample})`,
+      reason: `label ${unknown.map((l) => previewValue(l)).join(', ')} is not one of the model's labels (${sample})`,
     })
     return false
   })

@@ -7,6 +7,7 @@
 import type {BadRow, EvalRow} from '../evaluate/data.js'
 import {augmentImage} from '../image/augment.js'
 import {type PreprocessorConfig, type RgbImage, asTransformersSees, decodeImage, readImageFile, resizeAndCrop, toPixelValues} from '../image/index.js'
+import {previewValue} from '../core/errors.js'
 
 export interface TrainExample {
   row: EvalRow
@@ -36,7 +37,7 @@ export async function loadExamples(rows: readonly EvalRow[], options: LoadExampl
     const where = {source: row.source, ...(row.line === undefined ? {} : {line: row.line}), image: row.image}
     const unknown = row.labels.filter((l) => !options.labelIds.has(l))
     if (unknown.length > 0) {
-      bad.push({...where, reason: `label ${unknown.map((l) => JSON.stringify(l)).join(', ')} is not one of the run's labels (${sample})`})
+      bad.push({...where, reason: `label ${unknown.map((l) => previewValue(l)).join(', ')} is not one of the run's labels (${sample})`})
       if (options.stopAtFirstBad) return out
       continue
     }

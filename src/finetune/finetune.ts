@@ -16,6 +16,7 @@ import {seededRandom, shuffledIndices, truncatedNormal} from '../core/random.js'
 import {FAMILIES, parseModelConfigText} from '../models/registry.js'
 import {resolveModelFiles} from '../engine/classifier.js'
 import {servingInputSize, servingVersion} from '../models/model-folder.js'
+import {checkParameters} from '../engine/read-parameters.js'
 import type {TrainKernels} from '../engine/train/kernels.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from '../engine/train/loss.js'
 import type {OptimizerName} from '../engine/train/optim.js'
@@ -290,6 +291,11 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
     const trainable = FAMILIES.filter((f) => f.createTrainModel).map((f) => `${f.modelType} (${f.architectures.join(', ')})`)
     throw new InvalidInputError(`${files.config}: vitrine finetune does not train ${family.modelType} (${family.architectures.join(', ')}) yet; it trains ${trainable.join(', ')}`, {file: files.config})
   }
+  // dropout and stochastic depth are random per step: the local run is deterministic and leaves them out
+  const stochastic = ['hidden_dropout_prob', 'attention_probs_dropout_prob', 'drop_path_rate'].filter((k) => typeof configJson[k] === 'number' && (configJson[k] as number) > 0)
+  if (stochastic.length > 0) {
+    notes.push(`${stochastic.map((k) => `${k} ${String(configJson[k])}`).join(', ')} (config.json): trained without dropout or drop path here (deterministic steps); the Azure ML job applies them`)
+  }
   const pre = parsePreprocessorConfig(await readJsonFile(files.preprocessor), files.preprocessor, family.processorKind ?? 'vit')
   const serving = {
     ...servingInputSize(family, parsed.config, pre, files),
@@ -330,6 +336,9 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
 
   // the model: a training state for the batch, the weights, a new head when the labels changed
   const config = {...parsed.config, numLabels: labels.length}
+  // The weights' tensor table against config.json before the training state is sized from it: a config claiming a
+  // far larger model than model.safetensors holds is a clear error here, not the allocator's (issue 13, finding 5).
+  await checkParameters(files.weights, family.tensorTable(parsed.config).filter((t) => !newHead || !t.name.startsWith('classifier.')))
   const kernels = options.kernels ?? (await selectTrainKernels({threads: options.threads, prefer: options.backend}))
   let model: TrainModel
   try {

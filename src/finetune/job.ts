@@ -6,7 +6,7 @@
  */
 import {resolve} from 'node:path'
 
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {REMOTE_PATH, isDict, readPipelineJob} from '../core/pipeline-job.js'
 import {EVAL_TASKS, type EvalTask} from '../evaluate/data.js'
 
@@ -91,7 +91,7 @@ export async function readFinetuneJob(file: string): Promise<FinetuneJob> {
     const v = input(name)
     if (v === undefined) continue
     const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v
-    if (typeof n !== 'number' || !Number.isFinite(n)) throw new InvalidInputError(`${at(name)}: expected a number, got ${JSON.stringify(v)}`, {file})
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new InvalidInputError(`${at(name)}: expected a number, got ${previewValue(v)}`, {file})
     ;(h as Record<string, number>)[name] = n
   }
   const scheduler = str('learning_rate_scheduler')
@@ -100,7 +100,7 @@ export async function readFinetuneJob(file: string): Promise<FinetuneJob> {
   if (optimizer) h.optimizer = optimizer
   const augment = input('apply_augmentations')
   if (augment !== undefined) {
-    if (typeof augment !== 'boolean') throw new InvalidInputError(`${at('apply_augmentations')}: expected true or false, got ${JSON.stringify(augment)}`, {file})
+    if (typeof augment !== 'boolean') throw new InvalidInputError(`${at('apply_augmentations')}: expected true or false, got ${previewValue(augment)}`, {file})
     h.apply_augmentations = augment
   }
 

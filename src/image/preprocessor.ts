@@ -5,7 +5,7 @@
  * center crop: DINOv2's). Missing fields take that class's defaults, as transformers does; a field of the wrong type or
  * an unsupported value is an InvalidInputError naming the file and the field.
  */
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import type {PreprocessorConfig, ProcessorKind, ResizeTarget} from './preprocessor-config.js'
 import {PIL_BICUBIC, PIL_BILINEAR, isSupportedResample} from './resize.js'
 
@@ -96,7 +96,7 @@ export function parsePreprocessorConfig(json: unknown, file: string, fallbackKin
     if (typeof processorType !== 'string') fail(field, 'must be a string')
     const known = PROCESSOR_KINDS[processorType as string]
     if (known === undefined) {
-      fail(field, `is ${JSON.stringify(processorType)}: only ${Object.keys(PROCESSOR_KINDS).join(', ')} preprocessing is implemented`)
+      fail(field, `is ${previewValue(processorType)}: only ${Object.keys(PROCESSOR_KINDS).join(', ')} preprocessing is implemented`)
     }
     kind = known
   }
@@ -110,12 +110,12 @@ export function parsePreprocessorConfig(json: unknown, file: string, fallbackKin
   const bool = (field: string, fallback: boolean): boolean => {
     const v = obj[field]
     if (v === undefined || v === null) return fallback
-    if (typeof v !== 'boolean') fail(field, `must be true or false, got ${JSON.stringify(v)}`)
+    if (typeof v !== 'boolean') fail(field, `must be true or false, got ${previewValue(v)}`)
     return v as boolean
   }
 
   const finiteNumber = (field: string, v: unknown): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `must be a finite number, got ${JSON.stringify(v)}`)
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `must be a finite number, got ${previewValue(v)}`)
     return v as number
   }
 
@@ -125,7 +125,7 @@ export function parsePreprocessorConfig(json: unknown, file: string, fallbackKin
     // transformers accepts a single number for all channels.
     const values = typeof v === 'number' ? [v, v, v] : v
     if (!Array.isArray(values) || values.length !== 3) {
-      fail(field, `must be a number or a list of 3 numbers (one per RGB channel), got ${JSON.stringify(v)}`)
+      fail(field, `must be a number or a list of 3 numbers (one per RGB channel), got ${previewValue(v)}`)
     }
 
     const out = (values as unknown[]).map((x, i) => {
@@ -138,7 +138,7 @@ export function parsePreprocessorConfig(json: unknown, file: string, fallbackKin
 
   const side = (field: string, v: unknown): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TARGET_SIDE) {
-      fail(field, `must be an integer from 1 to ${MAX_TARGET_SIDE}, got ${JSON.stringify(v)}`)
+      fail(field, `must be an integer from 1 to ${MAX_TARGET_SIDE}, got ${previewValue(v)}`)
     }
     return v as number
   }
@@ -156,17 +156,17 @@ export function parsePreprocessorConfig(json: unknown, file: string, fallbackKin
       return intIsShortestEdge ? {shortestEdge: s} : {height: s, width: s}
     }
     if (Array.isArray(v)) {
-      if (v.length !== 2) fail(field, `must be ${shape}, an integer or [height, width], got ${JSON.stringify(v)}`)
+      if (v.length !== 2) fail(field, `must be ${shape}, an integer or [height, width], got ${previewValue(v)}`)
       return {height: side(`${field}[0]`, v[0]), width: side(`${field}[1]`, v[1])}
     }
-    if (typeof v !== 'object') fail(field, `must be ${shape}, got ${JSON.stringify(v)}`)
+    if (typeof v !== 'object') fail(field, `must be ${shape}, got ${previewValue(v)}`)
     const s = v as Record<string, unknown>
     if (s.height !== undefined || s.width !== undefined) return {height: side(`${field}.height`, s.height), width: side(`${field}.width`, s.width)}
     if (s.shortest_edge !== undefined) {
       if (!allowShortestEdge) fail(field, `is {"shortest_edge": ...}: ${kind === 'vit' ? 'ViTImageProcessor' : 'BeitImageProcessor'} resizes to a fixed {"height", "width"}`)
       return {shortestEdge: side(`${field}.shortest_edge`, s.shortest_edge)}
     }
-    return fail(field, `must be ${shape}, got ${JSON.stringify(v)}`)
+    return fail(field, `must be ${shape}, got ${previewValue(v)}`)
   }
 
   const doResize = bool('do_resize', defaults.doResize)
@@ -180,7 +180,7 @@ export function parsePreprocessorConfig(json: unknown, file: string, fallbackKin
   let resample = defaults.resample
   if (obj.resample !== undefined && obj.resample !== null) {
     const r = obj.resample
-    if (typeof r !== 'number' || !Number.isInteger(r)) fail('resample', `must be a PIL filter id, got ${JSON.stringify(r)}`)
+    if (typeof r !== 'number' || !Number.isInteger(r)) fail('resample', `must be a PIL filter id, got ${previewValue(r)}`)
     if (!isSupportedResample(r as number)) {
       const name = PIL_RESAMPLE_NAMES[r as number]
       fail('resample', `is ${r}${name ? ` (${name})` : ''}: only 2 (BILINEAR) and 3 (BICUBIC) are supported`)

@@ -3,7 +3,7 @@
  * class's default (so a folder loads here exactly when it loads in transformers), a field of the wrong type is an
  * InvalidInputError naming the file and the field.
  */
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {parseLabels} from './labels.js'
 
 export interface ConfigFields {
@@ -29,9 +29,9 @@ export function configFields(json: unknown, file: string, modelType: string, arc
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) bad('(top level)', 'must be a JSON object')
   const cfg = json as Record<string, unknown>
-  if (cfg.model_type !== undefined && cfg.model_type !== modelType) bad('model_type', `is ${JSON.stringify(cfg.model_type)}, expected "${modelType}"`)
+  if (cfg.model_type !== undefined && cfg.model_type !== modelType) bad('model_type', `is ${previewValue(cfg.model_type)}, expected "${modelType}"`)
   if (cfg.architectures !== undefined && (!Array.isArray(cfg.architectures) || !cfg.architectures.includes(architecture))) {
-    bad('architectures', `is ${JSON.stringify(cfg.architectures)}; this parser reads ["${architecture}"]`)
+    bad('architectures', `is ${previewValue(cfg.architectures)}; this parser reads ["${architecture}"]`)
   }
   const isPositiveInt = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) > 0
   return {
@@ -39,28 +39,28 @@ export function configFields(json: unknown, file: string, modelType: string, arc
     bad,
     positiveInt(field, fallback) {
       const v = cfg[field] ?? fallback
-      if (!isPositiveInt(v)) bad(field, `must be a positive integer, got ${JSON.stringify(v)}`)
+      if (!isPositiveInt(v)) bad(field, `must be a positive integer, got ${previewValue(v)}`)
       return v as number
     },
     number(field, fallback) {
       const v = cfg[field] ?? fallback
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) bad(field, `must be a non-negative number, got ${JSON.stringify(v)}`)
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) bad(field, `must be a non-negative number, got ${previewValue(v)}`)
       return v as number
     },
     bool(field, fallback) {
       const v = cfg[field] ?? fallback
-      if (typeof v !== 'boolean') bad(field, `must be true or false, got ${JSON.stringify(v)}`)
+      if (typeof v !== 'boolean') bad(field, `must be true or false, got ${previewValue(v)}`)
       return v as boolean
     },
     pair(field, fallback) {
       const v = cfg[field] ?? fallback
       if (isPositiveInt(v)) return [v as number, v as number]
       if (Array.isArray(v) && v.length === 2 && v.every(isPositiveInt)) return [v[0] as number, v[1] as number]
-      return bad(field, `must be a positive integer or [height, width], got ${JSON.stringify(v)}`)
+      return bad(field, `must be a positive integer or [height, width], got ${previewValue(v)}`)
     },
     intList(field, fallback) {
       const v = cfg[field] ?? fallback
-      if (!Array.isArray(v) || v.length === 0 || !v.every(isPositiveInt)) bad(field, `must be a non-empty list of positive integers, got ${JSON.stringify(v)}`)
+      if (!Array.isArray(v) || v.length === 0 || !v.every(isPositiveInt)) bad(field, `must be a non-empty list of positive integers, got ${previewValue(v)}`)
       return v as number[]
     },
     labels: (numLabelsFallback) => parseLabels(cfg, bad, numLabelsFallback),
@@ -70,5 +70,5 @@ export function configFields(json: unknown, file: string, modelType: string, arc
 /** The only hidden_act the engine implements: GELU in its exact erf form. */
 export function checkGelu(f: ConfigFields): void {
   const act = f.cfg.hidden_act ?? 'gelu'
-  if (act !== 'gelu') f.bad('hidden_act', `is ${JSON.stringify(act)}; vitrine implements only "gelu" (the exact erf form)`)
+  if (act !== 'gelu') f.bad('hidden_act', `is ${previewValue(act)}; vitrine implements only "gelu" (the exact erf form)`)
 }

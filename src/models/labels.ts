@@ -2,7 +2,7 @@
  * Class labels as every Hugging Face config.json spells them (`id2label`, `num_labels`), whatever the family: the
  * one parser of id2label, used by the family config parsers and by `convert --labels` for an id2label file.
  */
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {checkGeometry} from './geometry-limits.js'
 
 /**
@@ -14,7 +14,7 @@ export function parseLabels(cfg: Record<string, unknown>, bad: (field: string, m
   const id2label = cfg.id2label
   const numLabels = cfg.num_labels
   if (numLabels !== undefined && (!Number.isSafeInteger(numLabels) || (numLabels as number) <= 0)) {
-    bad('num_labels', `must be a positive integer, got ${JSON.stringify(numLabels)}`)
+    bad('num_labels', `must be a positive integer, got ${previewValue(numLabels)}`)
   }
   if (numLabels !== undefined) checkGeometry('num_labels', numLabels as number, 'config.json', undefined)
   if (id2label === undefined) {
@@ -30,7 +30,7 @@ export function parseLabels(cfg: Record<string, unknown>, bad: (field: string, m
     if (!/^(0|[1-9][0-9]*)$/.test(key) || id >= entries.length) {
       bad(`id2label["${key}"]`, `is not a class id in 0..${entries.length - 1}`)
     }
-    if (typeof label !== 'string') bad(`id2label["${key}"]`, `must be a string, got ${JSON.stringify(label)}`)
+    if (typeof label !== 'string') bad(`id2label["${key}"]`, `must be a string, got ${previewValue(label)}`)
     labels[id] = label as string
   }
   if (numLabels !== undefined && numLabels !== labels.length) {

@@ -6,7 +6,7 @@
  * A new family registers by adding its `ModelFamily` object to FAMILIES below; nothing else changes for convert,
  * package, verify, the ONNX export or the engine.
  */
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {parseJsonText} from '../core/user-file.js'
 import type {ModelConfig, ModelFamily, ParseConfigOptions, ParsedConfig} from './family.js'
 import {beitFamily} from './beit/family.js'
@@ -30,13 +30,13 @@ export function familyOfConfig(json: unknown, file: string): ModelFamily {
   if (cfg.model_type !== undefined) {
     const family = FAMILIES.find((f) => f.modelType === cfg.model_type)
     if (family) return family
-    throw new InvalidInputError(`${file}: model_type is ${JSON.stringify(cfg.model_type)}; vitrine supports ${supportedFamiliesText()}`, {file})
+    throw new InvalidInputError(`${file}: model_type is ${previewValue(cfg.model_type)}; vitrine supports ${supportedFamiliesText()}`, {file})
   }
   if (cfg.architectures !== undefined) {
     const archs = Array.isArray(cfg.architectures) ? cfg.architectures : []
     const family = FAMILIES.find((f) => archs.some((a) => f.architectures.includes(a as string)))
     if (family) return family
-    throw new InvalidInputError(`${file}: architectures is ${JSON.stringify(cfg.architectures)}; vitrine supports ${supportedFamiliesText()}`, {file})
+    throw new InvalidInputError(`${file}: architectures is ${previewValue(cfg.architectures)}; vitrine supports ${supportedFamiliesText()}`, {file})
   }
   return FAMILIES[0]
 }

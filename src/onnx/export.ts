@@ -2,7 +2,7 @@ import {stat} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import {writeStreamAtomic} from '../core/atomic.js'
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {openOrUsage} from '../core/fs.js'
 import {type Progress, silentProgress} from '../core/progress.js'
 import {MAX_JSON_FILE_BYTES, parseJsonText, readUserTextFile} from '../core/user-file.js'
@@ -61,7 +61,7 @@ export async function exportOnnx(modelDir: string, outFile: string, progress: Pr
   const configText = await readUserTextFile(configFile, {maxBytes: MAX_JSON_FILE_BYTES, within: dirname(configFile)})
   const {family, config} = parseModelConfigText(configText, configFile)
   if (!family.buildOnnxGraph) {
-    throw new InvalidInputError(`${configFile}: ONNX export is not implemented for model_type ${JSON.stringify(family.modelType)} (vitrine supports ${supportedFamiliesText()})`, {file: configFile})
+    throw new InvalidInputError(`${configFile}: ONNX export is not implemented for model_type ${previewValue(family.modelType)} (vitrine supports ${supportedFamiliesText()})`, {file: configFile})
   }
   const weightsFile = join(modelDir, 'model.safetensors')
   const header = await readSafetensorsHeader(weightsFile)

@@ -9,7 +9,7 @@
  * In the split form a data row is either the base64 string or the one-column row `["<base64>"]` (pandas writes rows
  * as lists). Every error names the field it is about (`input_data[3]`, `input_data.columns`).
  */
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {parseJsonText} from '../core/user-file.js'
 import type {Prediction} from './scorer.js'
 
@@ -45,7 +45,7 @@ export function parseScoreRequest(body: unknown, options: ParseRequestOptions = 
   const record = body as Record<string, unknown>
   if (!('input_data' in record)) {
     const keys = Object.keys(record)
-    fail('input_data', `missing; the body must be {"input_data": ["<base64 image>", ...]}${keys.length ? ` (found ${keys.map((k) => JSON.stringify(k)).join(', ')})` : ''}`)
+    fail('input_data', `missing; the body must be {"input_data": ["<base64 image>", ...]}${keys.length ? ` (found ${keys.map((k) => previewValue(k)).join(', ')})` : ''}`)
   }
   const input = record.input_data
   let values: unknown[]
@@ -87,7 +87,7 @@ function parseImage(value: unknown, index: number, field: string, allowUrls: boo
     return {index, field, kind: 'url', url: value}
   }
   const bytes = decodeBase64(value)
-  if (!bytes) return fail(field, `not valid base64 (${value.length} characters starting ${JSON.stringify(value.slice(0, 16))})`)
+  if (!bytes) return fail(field, `not valid base64 (${value.length} characters starting ${previewValue(value.slice(0, 16))})`)
   if (bytes.length === 0) return fail(field, 'an empty image')
   return {index, field, kind: 'bytes', bytes}
 }

@@ -10,7 +10,7 @@
 import {mkdir, open, rename, stat, truncate} from 'node:fs/promises'
 import {dirname, extname, relative, sep} from 'node:path'
 
-import {InvalidInputError, UsageError, isVitrineError} from '../core/errors.js'
+import {InvalidInputError, UsageError, isVitrineError, previewValue} from '../core/errors.js'
 import {checkOutputPath} from '../core/output.js'
 import {redactSecrets} from '../core/redact.js'
 import {MAX_LIST_FILE_BYTES, readUserTextFile} from '../core/user-file.js'
@@ -171,7 +171,7 @@ function jsonlItems(text: string, source: string): BatchItem[] {
 function checkId(id: string, line: number, seen: Map<string, number>, source: string): void {
   const first = seen.get(id)
   if (first !== undefined) {
-    throw new InvalidInputError(`${source}: line ${line}: id ${JSON.stringify(id)} was already used on line ${first}; ids must be unique for --resume`, {file: source})
+    throw new InvalidInputError(`${source}: line ${line}: id ${previewValue(id)} was already used on line ${first}; ids must be unique for --resume`, {file: source})
   }
   seen.set(id, line)
 }
@@ -255,7 +255,7 @@ export async function runBatch(options: BatchOptions, progress: Progress): Promi
   const known = new Set(items.map((i) => i.id))
   const stray = [...done].find((id) => !known.has(id))
   if (stray !== undefined) {
-    throw new UsageError(`${partial}: has a row for ${JSON.stringify(stray)}, which is not in ${options.input}; was it written for another input?`, {file: partial})
+    throw new UsageError(`${partial}: has a row for ${previewValue(stray)}, which is not in ${options.input}; was it written for another input?`, {file: partial})
   }
   const todo = items.filter((i) => !done.has(i.id))
 

@@ -1,16 +1,20 @@
 /**
- * `vitrine finetune` end to end through the CLI: the four PyTorch training references reproduced from the images
- * themselves (the CLI's own decoding and preprocessing), the --json result against its schema, bad rows, the
- * --job path, and an interrupted run resumed to the same result.
+ * `vitrine finetune` end to end through the CLI: the PyTorch training references of ViT, DINOv2 and BEiT reproduced
+ * from the images themselves (the CLI's own decoding and preprocessing), the outputs scored, the --json result against
+ * its schema, bad rows, the --job path, and an interrupted run resumed to the same result.
  */
-import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, truncate, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
-import {loadSafetensors, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
-import {FIXTURES} from '../engine/fixtures.js'
-import {GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
+import {createTsBackend} from '../../src/engine/backend-ts.js'
+import {loadModel} from '../../src/engine/classifier.js'
+import {loadSafetensors, serializeSafetensorsHeader, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
+import {parseVitConfig} from '../../src/models/vit/config.js'
+import {allocVitParameters} from '../../src/models/vit/parameters.js'
+import {FIXTURES, readF32} from '../engine/fixtures.js'
+import {FINAL_LOGITS_TOL, GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
 import {runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -67,6 +71,8 @@ describe('vitrine finetune reproduces the PyTorch training references from the i
       expect(result.backend).toMatch(be.backend)
       expect(result.threads).toBe(be.threads)
       expect(result.newHead).toBe(false)
+      // beit-tiny's config has drop_path_rate 0.1: left out of the deterministic local steps, with a note
+      expect(result.notes.some((n) => n.includes('drop_path_rate 0.1'))).toBe(fixture === 'beit-tiny')
       expect(result.steps.length).toBe(tc.steps.length)
       for (const [i, want] of tc.steps.entries()) {
         const got = result.steps[i]
@@ -84,6 +90,20 @@ describe('vitrine finetune reproduces the PyTorch training references from the i
       checkTensor(mlflow.get('classifier.weight') as Float32Array, final.get('classifier.weight') as Float32Array, 'mlflow classifier.weight', WEIGHT_TOL)
       const steps = (await readFile(join(dir, 'out', 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {step: number})
       expect(steps.map((s) => s.step)).toEqual(tc.steps.map((s) => s.step))
+      // both outputs serve the trained model: the engine's logits of inputs.f32 from the Hugging Face folder are
+      // PyTorch's after training, and `vitrine score` answers alike from it and from the MLflow folder
+      const trained = await loadModel(join(dir, 'out', 'pytorch_model_folder'), {backend: createTsBackend(), maxBatch: 2})
+      try {
+        const logits = trained.forward(readF32(join(FIXTURES, fixture, 'inputs.f32')), 2)
+        checkTensor(logits, new Float32Array(tc.final_logits_on_inputs.flat()), 'final logits on inputs.f32', FINAL_LOGITS_TOL)
+      } finally {
+        trained.dispose()
+      }
+      const scored = await Promise.all(
+        ['pytorch_model_folder', 'mlflow_model_folder'].map((folder) => runCli(['score', '-m', join(dir, 'out', folder), join(IMAGES, 'horse.png'), '--backend', 'ts', '--json'])),
+      )
+      for (const r of scored) expect(r.exitCode, r.stderr).toBe(0)
+      expect(JSON.parse(scored[1].stdout)).toEqual(JSON.parse(scored[0].stdout))
     }, 300_000)
   }
 })
@@ -177,7 +197,13 @@ describe('vitrine finetune: bad input', () => {
     await writeFile(join(big, 'config.json'), JSON.stringify(config))
     const pre = JSON.parse(await readFile(join(model, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>
     await writeFile(join(big, 'preprocessor_config.json'), JSON.stringify({...pre, size: {height: 384, width: 384}}))
-    await copyFile(join(model, 'model.safetensors'), join(big, 'model.safetensors'))
+    // a model.safetensors of the right names and shapes, its data a hole (a sparse file: nothing is read before the
+    // training state is allocated)
+    const {config: vit} = parseVitConfig(config, 'config.json')
+    const {tensors} = allocVitParameters(vit, () => new Float32Array(0))
+    const {head, offsets} = serializeSafetensorsHeader(tensors.map((t) => ({name: t.name, dtype: 'F32', shape: t.shape})), {format: 'pt'})
+    await writeFile(join(big, 'model.safetensors'), head)
+    await truncate(join(big, 'model.safetensors'), head.length + (offsets.at(-1)?.[1] ?? 0))
     const two = await jsonl(join(dir, 'two.jsonl'), [good('can'), good('apple', 'camera.png')])
     const r = await runCli(['finetune', '-m', big, '--train-data', two, '--out', join(dir, 'o'), '--batch-size', '2', '--backend', 'wasm', '--json'])
     expect(r.exitCode, r.stderr).toBe(2)
@@ -186,6 +212,15 @@ describe('vitrine finetune: bad input', () => {
     expect(error.message).toContain('--backend ts')
     await expect(readFile(join(dir, 'o', 'metrics.json'))).rejects.toThrow()
   }, 120_000)
+
+  it('refuses a family that does not train yet (SwinV2), naming those that do', async () => {
+    const dir = await tempDir()
+    const two = await jsonl(join(dir, 'two.jsonl'), [good('a'), good('b', 'camera.png')])
+    const r = await runCli(['finetune', '-m', join(FIXTURES, 'swinv2-tiny'), '--train-data', two, '--out', join(dir, 'o'), '--batch-size', '2'])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toContain('does not train swinv2 (Swinv2ForImageClassification) yet')
+    expect(r.stderr).toMatch(/vit \(ViTForImageClassification\).*beit \(BeitForImageClassification\).*dinov2 \(Dinov2ForImageClassification\)/s)
+  })
 
   it('stops with a clear error when the loss becomes NaN/Inf', async () => {
     const dir = await tempDir()

@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {ZipWriter} from '../../bench/lib/formats.js'
+import {previewValue} from '../../src/core/errors.js'
 import {MAX_LIST_FILE_BYTES} from '../../src/core/user-file.js'
 import {silentProgress} from '../../src/core/progress.js'
 import {loadModel} from '../../src/engine/classifier.js'
@@ -200,5 +201,19 @@ describe('finding 8: a /dev/zero symlink, refused by the one user-file opener ev
   it('apply: a YAML file (was read until memory ran out)', async () => {
     const yaml = await zeroLink('model.yaml')
     expect(await userError(readYamlDocuments(yaml))).toEqual({exitCode: 1, message: refused(yaml)})
+  })
+})
+
+describe('finding 8: messages never serialise unbounded user values', () => {
+  it('previewValue shows a small value as JSON and only describes a deep, long or wide one, without recursing through it', () => {
+    let deep: unknown[] = []
+    for (let i = 0; i < 200_000; i++) deep = [deep]
+    expect(previewValue(deep)).toBe('a list of 1')
+    expect(previewValue(new Array(1_000_000).fill(0))).toBe('a list of 1000000')
+    expect(previewValue({a: 'x'.repeat(10_000_000)})).toBe('an object')
+    expect(previewValue('x'.repeat(100))).toBe(`"${'x'.repeat(60)}..."`)
+    expect(previewValue([224, 224])).toBe('[224,224]')
+    expect(previewValue({shortest_edge: 224})).toBe('{"shortest_edge":224}')
+    expect(previewValue('line\n\u001b[31mfake')).toBe('"line\\n\\u001b[31mfake"')
   })
 })

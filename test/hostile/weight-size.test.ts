@@ -13,6 +13,9 @@ import {ZipWriter, npyBytes, torchStateDictPickle} from '../../bench/lib/formats
 import {createTsBackend} from '../../src/engine/backend-ts.js'
 import type {Backend} from '../../src/engine/backend.js'
 import {loadModel} from '../../src/engine/classifier.js'
+import {createTsTrainKernels} from '../../src/engine/train/kernels.js'
+import {silentProgress} from '../../src/core/progress.js'
+import {runFinetune} from '../../src/finetune/finetune.js'
 import {MAX_DEFLATE_RATIO} from '../../src/weights/zip.js'
 import {openCheckpoint} from '../../src/weights/checkpoint.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
@@ -65,6 +68,19 @@ describe('finding 5: the weight file\'s real size against what the config implie
       expect(e.exitCode).toBe(1)
       expect(e.message).toMatch(new RegExp(`^${join(model, 'model.safetensors')}: \\d+ tensors are missing: .* and \\d+ more \\(expected shapes from config.json\\)`))
       expect(e.message.length).toBeLessThan(2000)
+    })
+  }
+
+  for (const fixture of ['vit-tiny', 'beit-tiny', 'dinov2-tiny']) {
+    it(`finetune, ${fixture}: the same config is refused before the training state is sized from it`, async () => {
+      const model = await withConfig(fixture, LARGE[fixture])
+      const labels = (JSON.parse(await readFile(join(model, 'config.json'), 'utf8')) as {id2label: Record<string, string>}).id2label
+      const train = join(await tempDir(), 'train.jsonl')
+      await writeFile(train, `${JSON.stringify({image_url: join(FIXTURES, 'images', 'chelsea.png'), label: labels['0']})}\n`)
+      const out = join(await tempDir(), 'out')
+      const e = await userError(runFinetune({model, trainData: train, out, batchSize: 1, maxSteps: 1, kernels: createTsTrainKernels(), progress: silentProgress}))
+      expect(e.exitCode).toBe(1)
+      expect(e.message).toMatch(new RegExp(`^${join(model, 'model.safetensors')}: \\d+ tensors are missing: `))
     })
   }
 

@@ -9,6 +9,7 @@ import type {Scenario} from '../facts.js'
 import type {ResolvedScenario} from '../resolve.js'
 import type {YamlFile, YamlPath} from '../yaml-file.js'
 import type {Reporter} from './reporter.js'
+import {previewValue} from '../../core/errors.js'
 
 const SCENARIO_LABEL: Record<Scenario, string> = {inference: 'inference', evaluation: 'evaluation', finetune: 'finetune'}
 
@@ -83,7 +84,7 @@ export function checkScenario(r: Reporter, spec: YamlFile, s: Scenario, sc: Reso
   }
   const figures = parseMinSkuSpec(stated)
   if (!figures) {
-    r.at(spec, minPath, 'min-sku-spec-format', `${label}: min-SKU spec ${JSON.stringify(stated)} is not "vCPUs|GPUs|memoryGB|diskGB" (four integers)${expected ? `; the allow list's minimum is ${expected}` : ''}`)
+    r.at(spec, minPath, 'min-sku-spec-format', `${label}: min-SKU spec ${previewValue(stated)} is not "vCPUs|GPUs|memoryGB|diskGB" (four integers)${expected ? `; the allow list's minimum is ${expected}` : ''}`)
     return
   }
   if (!expected) return // unknown SKUs: sku-unknown said so; the minimum cannot be trusted.

@@ -4,6 +4,7 @@
  */
 import {type ConfigFields, checkGelu, configFields} from '../config-fields.js'
 import type {ModelConfig} from '../family.js'
+import {previewValue} from '../../core/errors.js'
 
 /** The model class this family runs. */
 export const SWINV2_ARCHITECTURE = 'Swinv2ForImageClassification'
@@ -40,7 +41,7 @@ export function parseSwinv2Config(json: unknown, file: string, numLabelsFallback
   })
   const pws = f.cfg.pretrained_window_sizes ?? depths.map(() => 0)
   if (!Array.isArray(pws) || pws.length !== depths.length || !pws.every((x) => Number.isSafeInteger(x) && x >= 0)) {
-    f.bad('pretrained_window_sizes', `must be ${depths.length} non-negative integers, got ${JSON.stringify(pws)}`)
+    f.bad('pretrained_window_sizes', `must be ${depths.length} non-negative integers, got ${previewValue(pws)}`)
   }
   const labels = f.labels(numLabelsFallback)
   return {

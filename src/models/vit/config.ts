@@ -76,12 +76,12 @@ export function parseVitConfig(json: unknown, file: string, options: ParseConfig
   const cfg = json as Record<string, unknown>
 
   if (cfg.model_type !== undefined && cfg.model_type !== 'vit') {
-    bad('model_type', `is ${JSON.stringify(cfg.model_type)}; vitrine runs "vit" (ViTForImageClassification) models`)
+    bad('model_type', `is ${previewValue(cfg.model_type)}; vitrine runs "vit" (ViTForImageClassification) models`)
   }
   if (cfg.architectures !== undefined) {
     const archs = cfg.architectures
     if (!Array.isArray(archs) || !archs.includes(VIT_ARCHITECTURE)) {
-      bad('architectures', `is ${JSON.stringify(archs)}; vitrine runs ["ViTForImageClassification"]`)
+      bad('architectures', `is ${previewValue(archs)}; vitrine runs ["ViTForImageClassification"]`)
     }
   }
 
@@ -116,12 +116,12 @@ export function parseVitConfig(json: unknown, file: string, options: ParseConfig
 
   const act = cfg.hidden_act ?? VIT_CONFIG_DEFAULTS.hidden_act
   if (act !== SUPPORTED_ACT) {
-    bad('hidden_act', `is ${JSON.stringify(act)}; vitrine implements only "gelu" (the exact erf form)`)
+    bad('hidden_act', `is ${previewValue(act)}; vitrine implements only "gelu" (the exact erf form)`)
   }
   const eps = cfg.layer_norm_eps ?? VIT_CONFIG_DEFAULTS.layer_norm_eps
   if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) bad('layer_norm_eps', `must be a non-negative number, got ${previewValue(eps)}`)
   const qkvBias = cfg.qkv_bias ?? VIT_CONFIG_DEFAULTS.qkv_bias
-  if (typeof qkvBias !== 'boolean') bad('qkv_bias', `must be true or false, got ${JSON.stringify(qkvBias)}`)
+  if (typeof qkvBias !== 'boolean') bad('qkv_bias', `must be true or false, got ${previewValue(qkvBias)}`)
 
   const labels = parseLabels(cfg, bad, options.numLabelsFallback)
   const gridHeight = Math.floor(imageHeight / patchHeight)

@@ -1,18 +1,15 @@
 /**
- * The training step against PyTorch: the four training references (autograd + torch.optim.AdamW under the Trainer's
- * semantics), step for step, on the TypeScript kernels, from the fixtures' own pixel values.
+ * The training step against PyTorch: the training references (autograd + torch.optim.AdamW under the Trainer's
+ * semantics) of ViT, DINOv2 and BEiT, step for step, on the TypeScript kernels, from the fixtures' own pixel values.
  */
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {parseVitConfig} from '../../../src/models/vit/config.js'
 import {createTsTrainKernels} from '../../../src/engine/train/kernels.js'
 import {decayRanges, loadTrainParams, optimizerStep, type TrainHyper, trainMicroBatch} from '../../../src/engine/train/trainer.js'
-import {createVitTrainModel} from '../../../src/models/vit/train.js'
 import {checkTensor} from '../../helpers/check-tensor.js'
 import {FIXTURES, readF32} from '../fixtures.js'
-import {GRAD_NORM_REL_TOL, LOSS_TOL, readFinalWeights, readTrainCase, TRAIN_CASES, WEIGHT_TOL} from './train-fixtures.js'
+import {createFixtureTrainModel, GRAD_NORM_REL_TOL, LOSS_TOL, readFinalWeights, readTrainCase, TRAIN_CASES, WEIGHT_TOL} from './train-fixtures.js'
 
 describe('training step vs PyTorch (TypeScript kernels)', () => {
   for (const [fixture, name] of TRAIN_CASES) {
@@ -20,8 +17,7 @@ describe('training step vs PyTorch (TypeScript kernels)', () => {
       const dir = join(FIXTURES, fixture)
       const tc = readTrainCase(fixture, name)
       const h = tc.hyperparameters
-      const {config} = parseVitConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json')
-      const model = createVitTrainModel(config, createTsTrainKernels(), h.batch)
+      const model = await createFixtureTrainModel(fixture, createTsTrainKernels(), h.batch)
       await loadTrainParams(model, join(dir, 'model.safetensors'))
       const hyper: TrainHyper = {
         task: 'image-classification',
