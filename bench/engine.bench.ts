@@ -12,7 +12,8 @@
  *
  * Environment: VITRINE_BENCH_RUNS (default 5), VITRINE_BENCH_THREADS (default "1,2"), VITRINE_BENCH_BATCHES
  * (default "1,8"), VITRINE_BENCH_PARTS (default "kernels,model,families"), VITRINE_BENCH_FAMILIES (default
- * "vit,beit,swinv2,dinov2"). The random models and their ONNX exports are cached in bench/out/engine/ (git-ignored;
+ * "vit,beit,swinv2,dinov2"), VITRINE_BENCH_WASM_VARIANT (families: "simd" for vitrine on plain SIMD128, as
+ * onnxruntime-web; default relaxed SIMD where the runtime has it). The random models and their ONNX exports are cached in bench/out/engine/ (git-ignored;
  * 350-450 MB each, twice with the ONNX copy); an export is redone when its family's onnx-graph.ts is newer.
  */
 import {execFile} from 'node:child_process'
@@ -25,7 +26,7 @@ import {promisify} from 'node:util'
 
 import {loadModel} from '../src/engine/classifier.js'
 import {exportOnnx} from '../src/onnx/export.js'
-import {createWasmBackend} from '../src/engine/wasm/index.js'
+import {type SimdVariant, createWasmBackend} from '../src/engine/wasm/index.js'
 import {parseChildUsage, peakMemoryNodeArgs} from './lib/peak-memory.js'
 import {type OrtModel, createOrtLinear, createOrtNodeModel, createOrtWebModel} from './lib/ort.js'
 import {seededRandom} from '../src/core/random.js'
@@ -232,6 +233,17 @@ interface BatchResult {
   ortRunsMs: number[]
 }
 
+/**
+ * VITRINE_BENCH_WASM_VARIANT=simd runs vitrine on plain SIMD128 (mul then add), the instruction set of
+ * onnxruntime-web 1.30's only WebAssembly build; default the fastest the runtime has (relaxed SIMD's fused multiply-add).
+ */
+function wasmVariantFromEnv(): SimdVariant | undefined {
+  const v = process.env.VITRINE_BENCH_WASM_VARIANT
+  if (v === undefined || v === '') return undefined
+  if (v !== 'simd' && v !== 'relaxed') throw new Error(`VITRINE_BENCH_WASM_VARIANT: simd or relaxed, not ${v}`)
+  return v
+}
+
 /** Threads of the per-family comparison (the target's setting: 2 threads for every engine). */
 const FAMILY_THREADS = 2
 /** vitrine's time over onnxruntime-web's that each family must stay at or below. */
@@ -246,7 +258,7 @@ type Engine = 'vitrine' | 'ortWeb' | 'ortNode'
 async function familyBench(g: BaseGeometry, runs: number): Promise<object> {
   const loadBefore = loadavg().map((x) => round(x, 2))
   const m = await ensureBaseModel(g)
-  const backend = await createWasmBackend({threads: FAMILY_THREADS})
+  const backend = await createWasmBackend({threads: FAMILY_THREADS, variant: wasmVariantFromEnv()})
   const model = await loadModel(m.dir, {backend, maxBatch: 1})
   const ch = model.config.numChannels
   const H = model.inputHeight
@@ -293,6 +305,7 @@ async function familyBench(g: BaseGeometry, runs: number): Promise<object> {
       geometry: `${g.model}, input ${ch}x${H}x${W}, ${g.labels} labels (seeded random weights)`,
       threads: FAMILY_THREADS,
       batch: 1,
+      vitrineBackend: backend.name,
       safetensorsMB: m.safetensorsMB,
       ...(m.onnx ? {onnxMB: m.onnxMB} : {onnx: `not measured against onnxruntime: ${m.noOnnx}`}),
       machineLoadAvg: {before: loadBefore, after: loadavg().map((x) => round(x, 2))},

@@ -4,7 +4,8 @@ import {BaseCommand} from '../cli/base-command.js'
 import {runnerFlags} from '../cli/runner-render.js'
 import {UsageError} from '../src/core/errors.js'
 import {DEFAULT_URL_LIMITS} from '../src/runner/fetch-url.js'
-import {Scorer} from '../src/runner/scorer.js'
+import {loadScoringEngine} from '../src/runner/inference-thread.js'
+import type {ScoringEngine} from '../src/runner/scorer.js'
 import {SERVE_DEFAULTS, type ServerStats, startRunnerServer} from '../src/runner/server.js'
 import {printable} from '../src/core/printable.js'
 
@@ -61,7 +62,8 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
     const logTo = this.jsonEnabled() ? process.stderr : process.stdout
-    const scorer: Promise<Scorer> = Scorer.load(flags.model, {threads: flags.threads, backend: flags.backend, preprocessWorkers: 1})
+    // The network on a thread of its own, decoding on a worker: the event loop only answers HTTP.
+    const scorer: Promise<ScoringEngine> = loadScoringEngine(flags.model, {threads: flags.threads, backend: flags.backend, preprocessWorkers: 1})
     scorer.catch(() => undefined)
     let server
     try {
@@ -95,9 +97,9 @@ at exit). SIGTERM or Ctrl-C finishes the requests in flight, then exits 0.`
       process.once('SIGTERM', () => resolve('SIGTERM'))
       process.once('SIGINT', () => resolve('SIGINT'))
     })
-    let loaded: Scorer
+    let loaded: ScoringEngine
     try {
-      loaded = await Promise.race([server.ready, stopped.then(() => undefined)]) as Scorer
+      loaded = await Promise.race([server.ready, stopped.then(() => undefined)]) as ScoringEngine
     } catch (error) {
       await server.close()
       throw error

@@ -7,8 +7,12 @@ import {parentPort} from 'node:worker_threads'
 import sharp from 'sharp'
 
 import {isVitrineError} from '../core/errors.js'
+import {lowerThisThreadPriority} from '../core/thread-priority.js'
 import {preprocessImage} from './index.js'
 import type {PreprocessJob, PreprocessReply} from './preprocess-pool.js'
+
+// Decoding yields to serve's event loop (libvips' threads inherit the priority).
+lowerThisThreadPriority()
 
 // One libvips thread per worker: the workers must leave the main thread (the HTTP server) a core.
 sharp.concurrency(1)

@@ -18,6 +18,7 @@ import type {TrainModel} from '../engine/train/model.js'
 import type {ProcessorKind} from '../image/preprocessor-config.js'
 import type {OnnxGraph} from '../onnx/graph.js'
 import type {SourceTensor} from '../weights/source.js'
+import type {ParameterTensor} from './parameter-tensor.js'
 
 /** What every family's parsed config says, whatever else it holds: what goes in and what comes out. */
 export interface ModelConfig {
@@ -63,21 +64,7 @@ export interface TensorRecipe {
 /** A tensor name scheme a family reads checkpoints in; 'hf' (Hugging Face transformers) every family has. */
 export type SourceScheme = 'hf' | 'timm' | 'jax'
 
-/** A tensor of a checkpoint (Hugging Face name and shape) and the Float32Array it is read into. */
-export interface TensorView {
-  name: string
-  shape: number[]
-  view: Float32Array
-}
-
-/** One parameter tensor of a model and the Float32Array it lives in (weights, or gradients in the same layout). */
-export interface ParameterTensor extends TensorView {
-  /**
-   * Whether AdamW's weight decay applies to it: the Hugging Face Trainer exempts every bias and every LayerNorm
-   * parameter (get_decay_parameter_names); the family knows which tensors those are.
-   */
-  decay: boolean
-}
+export type {ParameterTensor, TensorView} from './parameter-tensor.js'
 
 /** A model ready to run: weights loaded into the backend, activations preallocated for `maxBatch` images. */
 export interface FamilyModel {

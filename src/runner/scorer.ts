@@ -15,6 +15,7 @@ import type {Backend} from '../engine/backend.js'
 import {type Prediction, type LoadedModel, classify, loadModel} from '../engine/classifier.js'
 import {defaultThreads, selectBackend} from '../engine/wasm/index.js'
 import {readImageHeader} from '../image/index.js'
+import type {PreprocessorConfig} from '../image/preprocessor-config.js'
 import {processPixelBudget} from '../image/pixel-budget.js'
 import {PreprocessPool, preprocessInPool, preprocessWorkersAvailable} from '../image/preprocess-pool.js'
 
@@ -69,7 +70,7 @@ export interface PreparedImages {
 export const DEFAULT_TOP_K = 5
 export const DEFAULT_MAX_BATCH = 8
 
-export class Scorer {
+export class Scorer implements ScoringEngine {
   private disposed = false
 
   private constructor(
@@ -123,25 +124,7 @@ export class Scorer {
    */
   async prepare(items: readonly ScoreInput[]): Promise<PreparedImages> {
     if (this.disposed) throw new Error('internal: prepare() called on a disposed Scorer')
-    const outcomes: ScoreOutcome[] = Array.from({length: items.length})
-    const pixels: Array<Float32Array | undefined> = await Promise.all(
-      items.map(async (item, i) => {
-        // The process's decoded-pixel budget: an image waits until its pixels fit (see image/pixel-budget.ts).
-        const declared = declaredPixels(item.bytes)
-        const release = await processPixelBudget.acquire(declared)
-        try {
-          return await preprocessInPool(this.pool, declared, item.bytes, this.model.preprocessor, item.id, this.maxPixels)
-        } catch (error) {
-          if (!isVitrineError(error)) throw error
-          outcomes[i] = failure(error)
-          return undefined
-        } finally {
-          release()
-        }
-      }),
-    )
-
-    return {items, outcomes, pixels}
+    return prepareImages(items, this.model.preprocessor, this.pool, this.maxPixels)
   }
 
   /** The second half of score(): the network on the prepared images, one outcome per image. */
@@ -189,6 +172,46 @@ export class Scorer {
     this.model.dispose()
     this.backend.dispose()
   }
+}
+
+/**
+ * Decodes and preprocesses every image for a model whose processor is `pre`: concurrently, each waiting for the
+ * process's decoded-pixel budget, on `pool` when there is one and the image is large. Images that do not decode
+ * become failed outcomes naming them; anything else is a bug and throws.
+ */
+export async function prepareImages(items: readonly ScoreInput[], pre: PreprocessorConfig, pool: PreprocessPool | undefined, maxPixels: number | undefined): Promise<PreparedImages> {
+  const outcomes: ScoreOutcome[] = Array.from({length: items.length})
+  const pixels: Array<Float32Array | undefined> = await Promise.all(
+    items.map(async (item, i) => {
+      // The process's decoded-pixel budget: an image waits until its pixels fit (see image/pixel-budget.ts).
+      const declared = declaredPixels(item.bytes)
+      const release = await processPixelBudget.acquire(declared)
+      try {
+        return await preprocessInPool(pool, declared, item.bytes, pre, item.id, maxPixels)
+      } catch (error) {
+        if (!isVitrineError(error)) throw error
+        outcomes[i] = failure(error)
+        return undefined
+      } finally {
+        release()
+      }
+    }),
+  )
+  return {items, outcomes, pixels}
+}
+
+/**
+ * What `serve` needs of a scorer: the model's labels, decoding (prepare) and the network (run). A Scorer runs the
+ * network on the calling thread; an InferenceThread (./inference-thread.ts) on a worker thread of its own, so that
+ * the event loop stays free while it runs.
+ */
+export interface ScoringEngine {
+  readonly labels: string[]
+  readonly backendName: string
+  readonly threads: number
+  prepare(items: readonly ScoreInput[]): Promise<PreparedImages>
+  run(prepared: PreparedImages, options?: ScoreOptions): ScoreOutcome[] | Promise<ScoreOutcome[]>
+  dispose(): void
 }
 
 /** The pixels an image's header declares (0 when it has none: decoding then says what is wrong). */

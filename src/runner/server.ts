@@ -19,7 +19,9 @@
  * to the queue only once its whole body has arrived (slow uploads hold no queue slot), and the bodies being received
  * share a byte budget (503 beyond); the images of one request may declare at most maxRequestPixels (413), and every
  * decode of the process shares one decoded-pixel budget (image/pixel-budget.ts), decoding off the event loop when
- * the scorer has preprocessing workers; connections are capped below the process's file-descriptor limit.
+ * the scorer has preprocessing workers, and `vitrine serve` runs the network on an inference thread of its own
+ * (./inference-thread.ts), so the event loop only answers HTTP; connections are capped below the process's
+ * file-descriptor limit.
  */
 import {randomUUID, timingSafeEqual} from 'node:crypto'
 import {readFileSync} from 'node:fs'
@@ -32,7 +34,7 @@ import {DEFAULT_MAX_PIXELS} from '../image/index.js'
 import {DEFAULT_URL_LIMITS, type UrlLimits} from './fetch-url.js'
 import {resolveRequestImages} from './inputs.js'
 import {type RequestImage, type ScoreResponse, parseScoreRequestText} from './request.js'
-import {DEFAULT_TOP_K, type Scorer, declaredPixels} from './scorer.js'
+import {DEFAULT_TOP_K, type ScoringEngine, declaredPixels} from './scorer.js'
 import {UI_PAGE} from './ui/page.js'
 
 export interface ServeOptions {
@@ -94,7 +96,7 @@ export interface RunningServer {
   host: string
   port: number
   /** Resolves when the model is loaded (the server answers /ready 200 from then on). */
-  ready: Promise<Scorer>
+  ready: Promise<ScoringEngine>
   stats: ServerStats
   /** Stops accepting, finishes the requests in flight, closes every connection; resolves when all is closed. */
   close(): Promise<void>
@@ -142,7 +144,7 @@ class HttpError extends Error {
 }
 
 /** Starts listening at once; the model may still be loading (`scorer` resolves when it is). */
-export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeOptions = {}): Promise<RunningServer> {
+export async function startRunnerServer(scorer: Promise<ScoringEngine>, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? SERVE_DEFAULTS.host
   const maxBodyBytes = options.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes
   const maxImages = options.maxImages ?? SERVE_DEFAULTS.maxImages
@@ -157,7 +159,7 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
   const urlLimits = {...DEFAULT_URL_LIMITS, ...options.urlLimits}
   const key = options.key === undefined ? undefined : Buffer.from(options.key)
 
-  let loaded: Scorer | undefined
+  let loaded: ScoringEngine | undefined
   let loadError: string | undefined
   const ready = scorer.then(
     (s) => {
@@ -311,7 +313,7 @@ export async function startRunnerServer(scorer: Promise<Scorer>, options: ServeO
     }
   }
 
-  async function scoreRequest(body: Buffer, entry: AccessLogEntry, scorer: Scorer, deadline: number, timedOut: () => boolean): Promise<ScoreResponse> {
+  async function scoreRequest(body: Buffer, entry: AccessLogEntry, scorer: ScoringEngine, deadline: number, timedOut: () => boolean): Promise<ScoreResponse> {
     let images: RequestImage[]
     try {
       images = parseScoreRequestText(body.toString('utf8'), {source: 'request body', allowUrls: options.allowUrls})

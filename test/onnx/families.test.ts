@@ -16,7 +16,7 @@ import {parseSwinv2Config, swinv2Geometry} from '../../src/models/swinv2/config.
 import {exportOnnx} from '../../src/onnx/export.js'
 import {FIXTURES, type FixtureExpected, LOGITS_TOL, readExpected, readF32} from '../engine/fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
-import {writeRandomModelFolder} from '../helpers/random-model.js'
+import {writeSpreadModelFolder} from '../helpers/spread-model.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /** Runs pixel_values [B, ...inputShape] through an ONNX session; returns logits [B, labels]. */
@@ -106,7 +106,7 @@ describe('BEiT variants exported to ONNX', () => {
     ['per-layer and shared relative position bias, absolute positions, [CLS] head, no layer scale, mask token', {use_relative_position_bias: true, use_shared_relative_position_bias: true, use_absolute_position_embeddings: true, use_mean_pooling: false, layer_scale_init_value: 0, use_mask_token: true}],
     ['the shared relative position bias alone, mean pooling, layer scale', {use_shared_relative_position_bias: true}],
   ])('%s: the engine logits within 1e-4', async (label, variant) => {
-    const dir = await writeRandomModelFolder(join(await tempDir(), 'beit'), {...base, ...variant}, 3)
+    const dir = await writeSpreadModelFolder(join(await tempDir(), 'beit'), {...base, ...variant}, 3)
     expect(await checkAgainstEngine(dir, `BEiT (${label})`)).toBeLessThan(LOGITS_TOL)
   }, 60_000)
 })
@@ -136,7 +136,7 @@ describe('DINOv2 exported to ONNX', () => {
   it('at the config geometry (processor crop = image_size) takes the checkpoint positions unchanged: the engine logits within 1e-4', async () => {
     const config = {model_type: 'dinov2', hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, mlp_ratio: 2, image_size: 28, patch_size: 7, num_labels: 4, qkv_bias: false}
     const preprocessor = {image_processor_type: 'BitImageProcessor', do_resize: true, size: {shortest_edge: 32}, do_center_crop: true, crop_size: {height: 28, width: 28}, resample: 3, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5]}
-    const folder = await writeRandomModelFolder(join(await tempDir(), 'dinov2'), config, 5, preprocessor)
+    const folder = await writeSpreadModelFolder(join(await tempDir(), 'dinov2'), config, 5, preprocessor)
     expect(await checkAgainstEngine(folder, 'DINOv2 (config geometry, no qkv bias)')).toBeLessThan(LOGITS_TOL)
   }, 60_000)
 })
@@ -153,7 +153,7 @@ describe('SwinV2 exported to ONNX where padding and shifted windows matter', () 
     const {config: parsed} = parseSwinv2Config(config, 'config.json')
     const blocks = swinv2Geometry(parsed, parsed.imageHeight, parsed.imageWidth).flatMap((s) => s.blocks)
     expect(blocks.some((b) => b.shift > 0 && (b.padHeight > b.height || b.padWidth > b.width))).toBe(true)
-    const dir = await writeRandomModelFolder(join(await tempDir(), 'swinv2'), config, 7)
+    const dir = await writeSpreadModelFolder(join(await tempDir(), 'swinv2'), config, 7)
     expect(await checkAgainstEngine(dir, `SwinV2 (${label})`)).toBeLessThan(LOGITS_TOL)
   }, 60_000)
 })

@@ -9,8 +9,7 @@
  * A family may reserve floats no tensor fills (BEiT's key, which has no bias, is a zero third of the fused qkv bias):
  * they are no parameter, stay zero and are left out of the optimizer and the gradient norm.
  */
-import type {ParameterTensor} from '../../models/family.js'
-import {flatAllocator} from '../../models/vit/parameters.js'
+import type {ParameterTensor} from '../../models/parameter-tensor.js'
 
 export interface ParamEntry {
   /** Hugging Face name, as in model.safetensors. */
@@ -99,4 +98,18 @@ export function untrainedRanges(layout: ParamLayout): FlatRange[] {
   }
   if (at < layout.total) gaps.push({offset: at, size: layout.total - at})
   return gaps
+}
+
+/**
+ * An allocator handing out consecutive views of `buf`: parameters, gradients and optimizer moments laid out in flat
+ * buffers of one layout. Under it a family's parameter allocation (e.g. `allocVitParameters`) lists its tensors in memory order.
+ */
+export function flatAllocator(buf: Float32Array): (n: number) => Float32Array {
+  let offset = 0
+  return (n) => {
+    if (offset + n > buf.length) throw new RangeError(`internal: parameter buffer holds ${buf.length} floats, more are needed`)
+    const view = buf.subarray(offset, offset + n)
+    offset += n
+    return view
+  }
 }

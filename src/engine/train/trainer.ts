@@ -4,7 +4,7 @@
  * (reported before clipping), clipping to max_grad_norm, the optimizer step at the scheduled learning rate, and zeroed
  * gradients. The loop over data, epochs and checkpoints is the caller's (src/finetune/).
  */
-import type {ParameterTensor} from '../../models/family.js'
+import type {ParameterTensor} from '../../models/parameter-tensor.js'
 import {readParameters} from '../read-parameters.js'
 import {bceForwardBackward, crossEntropyForwardBackward} from './loss.js'
 import {clipCoefficient, type DecayRange, type OptimizerName} from './optim.js'

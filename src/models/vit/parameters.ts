@@ -6,10 +6,10 @@
  *
  * Query, key and value are fused into one [3C, C] linear per layer so attention's input is one matmul: each of the
  * three Hugging Face tensors is a row block of that view. With a bump allocator over one flat buffer (see
- * `flatAllocator`) every parameter lands in that buffer in allocation order, as llm.c lays them out for training.
+ * `flatAllocator` in src/engine/train/params.ts) every parameter lands in that buffer in allocation order, as llm.c lays them out for training.
  */
 import type {Backend, Linear} from '../../engine/backend.js'
-import type {ParameterTensor} from '../family.js'
+import type {ParameterTensor} from '../parameter-tensor.js'
 import type {VitConfig} from './config.js'
 import {vitTensorNames} from './tensors.js'
 
@@ -126,19 +126,5 @@ export function prepareVitLinears(p: VitParameters, config: VitConfig, backend: 
       fc2: backend.prepareLinear(l.fc2Weight, l.fc2Bias, C, I),
     })),
     classifier: backend.prepareLinear(p.classifierWeight, p.classifierBias, numLabels, C),
-  }
-}
-
-/**
- * An allocator handing out consecutive views of `buf`: parameters, gradients and optimizer moments laid out in flat
- * buffers of one layout. Under it `allocVitParameters` lists its tensors in memory order.
- */
-export function flatAllocator(buf: Float32Array): (n: number) => Float32Array {
-  let offset = 0
-  return (n) => {
-    if (offset + n > buf.length) throw new RangeError(`internal: parameter buffer holds ${buf.length} floats, more are needed`)
-    const view = buf.subarray(offset, offset + n)
-    offset += n
-    return view
   }
 }

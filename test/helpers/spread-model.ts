@@ -1,8 +1,10 @@
 /**
  * A Hugging Face model folder of any family (config.json, preprocessor_config.json, model.safetensors in F32) with
- * seeded random weights, for geometries and config variants the PyTorch fixtures do not cover. The values are the
- * family's tensor table's, in table order: LayerNorm weights near 1, layer scales around 0.5, SwinV2's logit scales
- * spread across the log(100) clamp, everything else uniform in +-0.15.
+ * seeded random weights spread wide enough that two implementations disagreeing anywhere show it, for geometries and
+ * config variants the PyTorch fixtures do not cover: LayerNorm weights near 1, layer scales around 0.5, SwinV2's logit
+ * scales across the log(100) clamp, everything else uniform in +-0.15. (bench/lib/random-model.ts writes the
+ * benchmarks' folders with init-scale weights, std ~0.02: attention is then nearly uniform and the logits tiny, so a
+ * missing bias moves them by less than 1e-4 and a comparison there proves little.)
  */
 import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -19,7 +21,7 @@ function value(name: string, rand: () => number): number {
 }
 
 /** Writes the folder; `config` is config.json's content (model_type and geometry; labels default to num_labels). */
-export async function writeRandomModelFolder(dir: string, config: Record<string, unknown>, seed = 1, preprocessor?: Record<string, unknown>): Promise<string> {
+export async function writeSpreadModelFolder(dir: string, config: Record<string, unknown>, seed = 1, preprocessor?: Record<string, unknown>): Promise<string> {
   await mkdir(dir, {recursive: true})
   const {family, config: parsed, labels} = parseModelConfig(config, join(dir, 'config.json'))
   const tensors = family.tensorTable(parsed).map(({name, shape}) => ({name, shape, dtype: 'F32'}))
