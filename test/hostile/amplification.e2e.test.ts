@@ -1,29 +1,45 @@
 /**
- * Hostile input, amplification (issue 13, finding 6): small files that declare or expand to far more than they hold.
- * Each is crafted here from the tiny ViT fixture, and `vitrine convert` runs on it as a separate process under
- * /usr/bin/time (a separate process because peak RSS is the measure): it must stay under 300 MB.
+ * Hostile input, amplification (issue 13, finding 6) and unbounded geometry (finding 5), measured: small files that
+ * declare or expand to far more than they hold, each crafted here from the tiny ViT fixture. `vitrine convert` and
+ * `vitrine score` run on each as separate processes (peak RSS is the measure) and report their own peak resident
+ * memory (VmHWM, bench/lib/peak-memory.ts): every one must stay under 300 MB. The figures are printed.
  */
 import {execa} from 'execa'
-import {copyFile, mkdir} from 'node:fs/promises'
+import {copyFile, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
 import {type TorchStorageSpec, type TorchTensorSpec, ZipWriter, npyBytes, writeTorchSave} from '../../bench/lib/formats.js'
+import {parseChildUsage, peakMemoryNodeArgs, withoutUsage} from '../../bench/lib/peak-memory.js'
 import {e2eBin} from '../helpers/e2e.js'
 import {tempDir} from '../helpers/tmp.js'
-import {FIXTURES, readSafetensorsPlain} from '../helpers/weight-writers.js'
+import {FIXTURES, rawSafetensors, readSafetensorsPlain} from '../helpers/weight-writers.js'
+import {tinyWithConfig} from './tiny-model.js'
 
 const TINY = join(FIXTURES, 'vit-tiny')
 /** Zeros a deflated entry declares beyond its real data: more than the 300 MB bound, a few hundred kB compressed. */
 const BOMB_BYTES = 320 * 1024 * 1024
+/** The issue's bound on a child's peak resident memory. */
+const PEAK_MB = 300
+const IMAGE = join(FIXTURES, 'images', 'block.png')
 
-/** `vitrine ARGS` under /usr/bin/time -v: exit code, stderr, and peak resident set size in MB. */
-async function convertRss(args: string[]): Promise<{exitCode: number; stderr: string; peakMb: number}> {
-  const r = await execa('/usr/bin/time', ['-v', 'node', await e2eBin(), 'convert', ...args], {reject: false, env: {NO_COLOR: '1'}, timeout: 120_000})
-  const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(String(r.stderr))
-  if (!kb) throw new Error(`no peak RSS in /usr/bin/time's output:\n${r.stderr}`)
-  return {exitCode: r.exitCode ?? -1, stderr: String(r.stderr), peakMb: Number(kb[1]) / 1024}
+/** `vitrine VERB ARGS` as a child that reports its own peak memory: exit code, stderr, VmHWM in MB. */
+async function vitrineRss(verb: 'convert' | 'score', args: string[]): Promise<{exitCode: number; stderr: string; peakMb: number}> {
+  const r = await execa('node', [...peakMemoryNodeArgs(), await e2eBin(), verb, ...args], {reject: false, env: {NO_COLOR: '1'}, timeout: 120_000})
+  const stderr = String(r.stderr)
+  return {exitCode: r.exitCode ?? -1, stderr: withoutUsage(stderr), peakMb: parseChildUsage(stderr).peakMemoryMiB}
+}
+
+const convertRss = (args: string[]) => vitrineRss('convert', args)
+
+/** `vitrine score -m MODEL` on one small image, with the figure printed and the 300 MB bound asserted. */
+async function scoreRss(what: string, model: string): Promise<{exitCode: number; stderr: string; peakMb: number}> {
+  const r = await vitrineRss('score', ['-m', model, IMAGE, '--backend', 'ts'])
+  console.log(`score on ${what}: exit ${r.exitCode}, peak RSS ${r.peakMb.toFixed(0)} MB`)
+  expect(r.exitCode, r.stderr).not.toBe(4)
+  expect(r.peakMb).toBeLessThan(PEAK_MB)
+  return r
 }
 
 /** The tiny ViT as a torch.save zip; `storage(name, bytes)` may replace how a tensor's storage is laid out. */
@@ -61,7 +77,11 @@ describe('finding 6: amplification', () => {
     const r = await convertRss([model, '--out', join(dir, 'out')])
     console.log(`convert on the deflate bomb .bin: exit ${r.exitCode}, peak RSS ${r.peakMb.toFixed(0)} MB`)
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(r.peakMb).toBeLessThan(300)
+    expect(r.peakMb).toBeLessThan(PEAK_MB)
+    // score reads only model.safetensors: on the folder holding the bomb it says to convert (exit 1); on the output
+    // it scores.
+    expect((await scoreRss('the deflate bomb .bin folder', model)).exitCode).toBe(1)
+    expect((await scoreRss('the deflate bomb .bin, converted', join(dir, 'out'))).exitCode).toBe(0)
   }, 120_000)
 
   it('an .npz entry declaring 320 MB is not inflated whole to read its header (peak RSS < 300 MB)', async () => {
@@ -73,7 +93,12 @@ describe('finding 6: amplification', () => {
     const r = await convertRss([npz, '--out', join(dir, 'out')])
     console.log(`convert on the deflate bomb .npz: exit ${r.exitCode}, peak RSS ${r.peakMb.toFixed(0)} MB`)
     expect(r.exitCode).toBe(1)
-    expect(r.peakMb).toBeLessThan(300)
+    expect(r.peakMb).toBeLessThan(PEAK_MB)
+    const model = join(dir, 'model')
+    await mkdir(model)
+    for (const f of ['config.json', 'preprocessor_config.json']) await copyFile(join(TINY, f), join(model, f))
+    await copyFile(npz, join(model, 'vit_jax.npz'))
+    expect((await scoreRss('the deflate bomb .npz folder', model)).exitCode).toBe(1)
   }, 120_000)
 
   it('a .bin whose tensors are stride-0 views of one element is refused, not expanded', async () => {
@@ -88,7 +113,57 @@ describe('finding 6: amplification', () => {
     console.log(`convert on the stride-0 .bin: exit ${r.exitCode}, peak RSS ${r.peakMb.toFixed(0)} MB`)
     expect(r.exitCode).toBe(1)
     expect(r.stderr.replaceAll(/\s*›\s*/g, ' ').replaceAll(/\s+/g, ' ')).toMatch(/reaches some storage elements more than once/)
-    expect(r.peakMb).toBeLessThan(300)
+    expect(r.peakMb).toBeLessThan(PEAK_MB)
+    expect((await scoreRss('the stride-0 .bin folder', model)).exitCode).toBe(1)
+  }, 120_000)
+})
+
+describe('finding 5: unbounded geometry, measured (peak RSS of convert and score < 300 MB)', () => {
+  const configs: Array<[string, (c: Record<string, unknown>) => void]> = [
+    ['num_hidden_layers 1000000', (c) => (c.num_hidden_layers = 1_000_000)],
+    ['num_labels 1e9 without id2label', (c) => {
+      c.num_labels = 1_000_000_000
+      delete c.id2label
+      delete c.label2id
+    }],
+    ['hidden_size 65536', (c) => (c.hidden_size = 65_536)],
+    ['intermediate_size 1e9', (c) => (c.intermediate_size = 1_000_000_000)],
+    ['num_channels 1e6', (c) => (c.num_channels = 1_000_000)],
+  ]
+  for (const [what, edit] of configs) {
+    it(`a config with ${what}: convert and score exit 1, each under 300 MB`, async () => {
+      const {root, model} = await tinyWithConfig(edit)
+      const c = await convertRss([model, '--out', join(root, 'out')])
+      console.log(`convert on ${what}: exit ${c.exitCode}, peak RSS ${c.peakMb.toFixed(0)} MB`)
+      expect(c.exitCode, c.stderr).toBe(1)
+      expect(c.peakMb).toBeLessThan(PEAK_MB)
+      expect((await scoreRss(what, model)).exitCode).toBe(1)
+    }, 120_000)
+  }
+
+  it('a safetensors file with one tensor named ...layer.99999999...: convert without a config exits 1, score (with the tiny config) ignores it; each under 300 MB', async () => {
+    const dir = await tempDir()
+    const model = join(dir, 'model')
+    await mkdir(model)
+    const header: Record<string, unknown> = {}
+    const parts: Buffer[] = []
+    let at = 0
+    for (const [name, t] of await readSafetensorsPlain(join(TINY, 'model.safetensors'))) {
+      header[name] = {dtype: t.dtype, shape: t.shape, data_offsets: [at, at + t.bytes.length]}
+      parts.push(t.bytes)
+      at += t.bytes.length
+    }
+    header['vit.encoder.layer.99999999.output.dense.bias'] = {dtype: 'F32', shape: [1], data_offsets: [at, at + 4]}
+    parts.push(Buffer.alloc(4))
+    await writeFile(join(model, 'model.safetensors'), rawSafetensors(header, Buffer.concat(parts)))
+    const c = await convertRss([join(model, 'model.safetensors'), '--out', join(dir, 'out')])
+    console.log(`convert on the layer.99999999 tensor: exit ${c.exitCode}, peak RSS ${c.peakMb.toFixed(0)} MB`)
+    expect(c.exitCode, c.stderr).toBe(1)
+    expect(c.peakMb).toBeLessThan(PEAK_MB)
+    // score: the same tensors under the tiny config, which reads the tensors its layers name and ignores the extra
+    // one (as transformers does, with a warning): it scores, allocating nothing for layer 99999999.
+    for (const f of ['config.json', 'preprocessor_config.json']) await copyFile(join(TINY, f), join(model, f))
+    expect((await scoreRss('the layer.99999999 tensor', model)).exitCode).toBe(0)
   }, 120_000)
 })
 

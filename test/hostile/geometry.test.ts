@@ -2,7 +2,7 @@
  * Hostile input, geometry (issue 13, finding 5): configs and tensor names that declare an enormous model are refused
  * from their numbers (exit 1), before any allocation, instead of a heap abort or a WebAssembly out-of-memory (exit 4).
  */
-import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
@@ -12,22 +12,11 @@ import {loadModel} from '../../src/engine/classifier.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
 import {tempDir} from '../helpers/tmp.js'
 import {userError} from './user-error.js'
+import {tinyWithConfig} from './tiny-model.js'
 import {FIXTURES, rawSafetensors, readSafetensorsPlain} from '../helpers/weight-writers.js'
 
 const TINY = join(FIXTURES, 'vit-tiny')
 
-
-/** The tiny ViT folder with `edit` applied to its config.json. */
-async function tinyWithConfig(edit: (c: Record<string, unknown>) => void): Promise<{root: string; model: string}> {
-  const root = await tempDir()
-  const model = join(root, 'model')
-  await mkdir(model)
-  for (const f of ['preprocessor_config.json', 'model.safetensors']) await copyFile(join(TINY, f), join(model, f))
-  const config = JSON.parse(await readFile(join(TINY, 'config.json'), 'utf8')) as Record<string, unknown>
-  edit(config)
-  await writeFile(join(model, 'config.json'), JSON.stringify(config))
-  return {root, model}
-}
 
 describe('finding 5: unbounded geometry', () => {
   it('convert refuses num_hidden_layers: 1000000 at once (was a 4.4 GB heap abort after 190 s)', async () => {
