@@ -1,8 +1,9 @@
 import type {FileHandle} from 'node:fs/promises'
 
-import {InvalidInputError} from '../core/errors.js'
+import {InvalidInputError, previewValue} from '../core/errors.js'
 import {DTYPE_BYTES} from './dtype.js'
 import {PyDict, PyLiteralError, PyTuple, type PyValue, parsePythonLiteral} from './python-literal.js'
+import {MAX_TENSOR_NAME_CHARS} from './safetensors.js'
 import type {Checkpoint, SourceTensor} from './source.js'
 import {numel, permuteAxes} from './strided.js'
 import {ZipReader} from './zip.js'
@@ -147,6 +148,7 @@ export async function readNpz(fh: FileHandle, file: string): Promise<Checkpoint>
       throw new InvalidInputError(`${where}: ${h.dtype}[${h.shape.join(', ')}] needs ${bytes} bytes of data but the entry holds ${entry.size - h.dataOffset} after its ${h.dataOffset}-byte header`, {file})
     }
     const name = entry.name.slice(0, -'.npy'.length)
+    if (name.length > MAX_TENSOR_NAME_CHARS) throw new InvalidInputError(`${file}: npz entry of a ${name.length}-character name (${previewValue(name)}), over the limit of ${MAX_TENSOR_NAME_CHARS}`, {file})
     tensors.set(name, {
       name,
       dtype: h.dtype,

@@ -30,6 +30,8 @@ export interface SafetensorsHeader {
 
 /** Headers larger than this are refused before parsing (the Rust reference uses 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000
+/** Tensor names real checkpoints use are under 200 characters; a longer one is refused, never printed whole. */
+export const MAX_TENSOR_NAME_CHARS = 1024
 /** No weight of an image model has more dimensions than this (a longer shape is refused, not printed). */
 export const MAX_TENSOR_DIMS = 8
 
@@ -61,6 +63,7 @@ export function parseSafetensorsHeader(head: Uint8Array, fileSize: number, file:
   const metadata: Record<string, string> = {}
   const tensors: TensorInfo[] = []
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
+    if (name.length > MAX_TENSOR_NAME_CHARS) fail(file, `header at byte offset 8 names a tensor of ${name.length} characters (${previewValue(name)}), over the limit of ${MAX_TENSOR_NAME_CHARS}`)
     if (name === '__metadata__') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(file, '__metadata__ must be an object of strings')
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {

@@ -4,6 +4,7 @@ import {InvalidInputError, previewValue} from '../core/errors.js'
 import {DTYPE_BYTES} from './dtype.js'
 import {type PyGlobal, PyDict, PyTuple, describePyValue, unpickle} from './pickle.js'
 import type {Checkpoint, SourceTensor} from './source.js'
+import {MAX_TENSOR_NAME_CHARS} from './safetensors.js'
 import {gatherStrided, isContiguous, numel, viewOverlaps} from './strided.js'
 import {type ZipEntry, ZipReader} from './zip.js'
 
@@ -154,6 +155,9 @@ export async function readTorchZip(fh: FileHandle, file: string): Promise<Checkp
     },
   })
   const state = findStateDict(root, file)
+  for (const name of state.keys()) {
+    if (name.length > MAX_TENSOR_NAME_CHARS) throw new InvalidInputError(`${file}: data.pkl names a tensor of ${name.length} characters (${previewValue(name)}), over the limit of ${MAX_TENSOR_NAME_CHARS}`, {file})
+  }
   const tensors = new Map<string, SourceTensor>()
   for (const [name, t] of state) {
     const elem = DTYPE_BYTES[t.storage.dtype]

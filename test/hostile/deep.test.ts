@@ -26,7 +26,7 @@ import {type RunningServer, startRunnerServer} from '../../src/runner/server.js'
 import {convertCheckpoint} from '../../src/weights/convert.js'
 import {post} from '../runner/http.js'
 import {tempDir} from '../helpers/tmp.js'
-import {FIXTURES, expectNothingWritten} from '../helpers/weight-writers.js'
+import {FIXTURES, expectNothingWritten, rawSafetensors} from '../helpers/weight-writers.js'
 import {tinyFolder} from './tiny-folder.js'
 import {userError} from './user-error.js'
 
@@ -111,6 +111,18 @@ describe('finding 8: 200,000-deep JSON values', () => {
       }
     })
   }
+})
+
+describe('finding 8: messages never quote an unbounded tensor name', () => {
+  it('a safetensors header naming a tensor with a million characters: exit 1, a short message', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'model.safetensors')
+    await writeFile(file, rawSafetensors({['vit.' + 'x'.repeat(1_000_000)]: {dtype: 'F32', shape: [1], data_offsets: [0, 4]}}, new Uint8Array(4)))
+    const e = await userError(convertCheckpoint(file, join(dir, 'out')))
+    expect(e.exitCode).toBe(1)
+    expect(e.message).toMatch(/names a tensor of 1000004 characters \("vit\.x+\.\.\."\), over the limit of 1024$/)
+    expect(e.message.length).toBeLessThan(300)
+  })
 })
 
 describe('finding 8: serve answers 500 for a deep `columns`', () => {
