@@ -347,7 +347,7 @@ export async function runFinetune(options: FinetuneOptions): Promise<FinetuneRes
     if (!options.kernels) kernels.dispose()
     // WebAssembly memory is 32-bit: parameters, gradients, both moments and the batch's activations share 4 GiB
     if (error instanceof RangeError && /out of memory/.test(error.message)) {
-      throw new UsageError(`the training state of this model at --batch-size ${hyper.batchSize} does not fit the WebAssembly kernels' 4 GiB: use a smaller --batch-size (with --gradient-accumulation for the same effective batch) or --backend ts`)
+      throw new UsageError(`the training state of this model (parameters, gradients, AdamW's two moments and the activations of --batch-size ${hyper.batchSize}) does not fit the WebAssembly kernels' 4 GiB of memory: a smaller --batch-size (with --gradient-accumulation for the same effective batch) may fit; --backend ts has no such limit`)
     }
     throw error
   }

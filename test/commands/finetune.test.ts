@@ -3,14 +3,16 @@
  * from the images themselves (the CLI's own decoding and preprocessing), the outputs scored, the --json result against
  * its schema, bad rows, the --job path, and an interrupted run resumed to the same result.
  */
-import {readFile, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, truncate, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {validateWithSchema} from '../../src/core/json-schema.js'
 import {createTsBackend} from '../../src/engine/backend-ts.js'
 import {loadModel} from '../../src/engine/classifier.js'
-import {loadSafetensors, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
+import {loadSafetensors, serializeSafetensorsHeader, tensorBytes, tensorToFloat32} from '../../src/weights/safetensors.js'
+import {parseVitConfig} from '../../src/models/vit/config.js'
+import {allocVitParameters} from '../../src/models/vit/parameters.js'
 import {FIXTURES, readF32} from '../engine/fixtures.js'
 import {FINAL_LOGITS_TOL, GRAD_NORM_REL_TOL, LOSS_TOL, TRAIN_CASES, WEIGHT_TOL, readFinalWeights, readTrainCase} from '../engine/train/train-fixtures.js'
 import {checkTensor} from '../helpers/check-tensor.js'
@@ -185,6 +187,32 @@ describe('vitrine finetune: bad input', () => {
     expect(busy.stderr).toContain('--force')
   }, 120_000)
 
+  it('refuses a model whose training state does not fit the WebAssembly memory (4 GiB) with a usage error', async () => {
+    const dir = await tempDir()
+    // vit-geom's folder re-declared as ViT-L/16 at 384: ~300M parameters, 4.9 GB with gradients and moments
+    const big = join(dir, 'vit-large')
+    await mkdir(big)
+    const config = JSON.parse(await readFile(join(model, 'config.json'), 'utf8')) as Record<string, unknown>
+    Object.assign(config, {hidden_size: 1024, num_hidden_layers: 24, num_attention_heads: 16, intermediate_size: 4096, image_size: 384, patch_size: 16})
+    await writeFile(join(big, 'config.json'), JSON.stringify(config))
+    const pre = JSON.parse(await readFile(join(model, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>
+    await writeFile(join(big, 'preprocessor_config.json'), JSON.stringify({...pre, size: {height: 384, width: 384}}))
+    // a model.safetensors of the right names and shapes, its data a hole (a sparse file: nothing is read before the
+    // training state is allocated)
+    const {config: vit} = parseVitConfig(config, 'config.json')
+    const {tensors} = allocVitParameters(vit, () => new Float32Array(0))
+    const {head, offsets} = serializeSafetensorsHeader(tensors.map((t) => ({name: t.name, dtype: 'F32', shape: t.shape})), {format: 'pt'})
+    await writeFile(join(big, 'model.safetensors'), head)
+    await truncate(join(big, 'model.safetensors'), head.length + (offsets.at(-1)?.[1] ?? 0))
+    const two = await jsonl(join(dir, 'two.jsonl'), [good('can'), good('apple', 'camera.png')])
+    const r = await runCli(['finetune', '-m', big, '--train-data', two, '--out', join(dir, 'o'), '--batch-size', '2', '--backend', 'wasm', '--json'])
+    expect(r.exitCode, r.stderr).toBe(2)
+    const {error} = JSON.parse(r.stdout) as {error: {message: string}}
+    expect(error.message).toContain("does not fit the WebAssembly kernels' 4 GiB")
+    expect(error.message).toContain('--backend ts')
+    await expect(readFile(join(dir, 'o', 'metrics.json'))).rejects.toThrow()
+  }, 120_000)
+
   it('refuses a family that does not train yet (SwinV2), naming those that do', async () => {
     const dir = await tempDir()
     const two = await jsonl(join(dir, 'two.jsonl'), [good('a'), good('b', 'camera.png')])
@@ -233,7 +261,6 @@ describe('the README worked example and the --job path on the digits', () => {
     const dir = await tempDir()
     const classes = join(dir, 'train')
     const rows = (await readFile(join('examples/datasets/digits-parity/train.jsonl'), 'utf8')).trim().split('\n').slice(0, 24)
-    const {mkdir, copyFile} = await import('node:fs/promises')
     for (const [i, line] of rows.entries()) {
       const row = JSON.parse(line) as {image_url: string; label: string}
       await mkdir(join(classes, row.label), {recursive: true})
