@@ -246,5 +246,14 @@ async function readClassFolders(dir: string, given: string): Promise<EvalData> {
       rows.push({source: join(given, image), image, path: join(dir, label, e.name), labels: [label]})
     }
   }
+  // A data set folder as Azure's samples ship it (annotations.jsonl beside images/) without an MLTable file reads as a
+  // folder per class with no images; the JSON lines file is what the user meant to pass.
+  const jsonl = entries.filter((e) => e.isFile() && e.name.endsWith('.jsonl')).map((e) => join(given, e.name))
+  if (rows.length === 0 && jsonl.length > 0) {
+    throw new UsageError(
+      `${given}: no images in class folders (DIR/<label>/<image>), and no MLTable file; it holds JSON lines data: pass ${jsonl.length === 1 ? 'the file' : 'one of the files'} (${jsonl.slice(0, 3).join(', ')})`,
+      {file: given},
+    )
+  }
   return {format: 'class-folders', path: dir, files: [], rows, bad}
 }

@@ -91,6 +91,10 @@ describe('readEvalData', () => {
     await expect(readEvalData(join(DIGITS, 'images'), {task: 'image-classification-multilabel'})).rejects.toThrow(/multilabel data must be JSONL or MLTable/)
   })
 
+  it('a folder holding a JSONL beside its images (no MLTable) names the JSONL to pass, instead of reading images/ as a class', async () => {
+    await expect(readEvalData(DIGITS, mc)).rejects.toThrow(/no MLTable file; it holds JSON lines data: pass the file \(.*annotations\.jsonl\)/)
+  })
+
   it('a missing path is a usage error; a file of another kind is refused', async () => {
     await expect(readEvalData('no/such/data.jsonl', mc)).rejects.toMatchObject({exitCode: 2, message: expect.stringMatching(/no such file/)})
     await expect(readEvalData('package.json', mc)).rejects.toThrow(/expected an MLTable folder, a .jsonl file or a folder per class/)
