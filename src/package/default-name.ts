@@ -11,22 +11,28 @@
  * Each is made publishable by core/model-name.ts's modelNameFrom (a name not starting with a letter gets the
  * config's model_type before it).
  */
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 
 import {modelNameFrom} from '../core/model-name.js'
+import {readUserJsonFile} from '../core/user-file.js'
 
 const GENERIC = /^(model|pytorch_model|mlflow_model_folder|[0-9a-f]{40})$/i
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/
 
-/** config.json beside the source, read leniently (convert reports a bad one properly). */
+/**
+ * config.json beside the source, read through the one user-file opener (no FIFO, device or symlink out of the folder,
+ * size-capped), leniently: a bad one is {} here and convert, which runs next, reports it properly.
+ */
 async function sourceConfig(folder: string): Promise<Record<string, unknown>> {
+  const file = join(folder, 'config.json')
+  let json: unknown
   try {
-    const json = JSON.parse(await readFile(join(folder, 'config.json'), 'utf8')) as unknown
-    return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : {}
+    json = await readUserJsonFile(file, {within: folder})
   } catch {
     return {}
   }
+  return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : {}
 }
 
 export async function defaultModelName(src: string): Promise<string> {

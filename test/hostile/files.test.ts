@@ -106,7 +106,7 @@ describe('finding 8: a /dev/zero symlink', () => {
 })
 
 describe('finding 9: a FIFO config.json hangs convert and verify', () => {
-  it('convert and verify refuse a FIFO at once instead of waiting for a writer', async () => {
+  it('convert, package and verify refuse a FIFO at once instead of waiting for a writer', async () => {
     const {root, model} = await tinyFolder()
     const pkg = join(root, 'pkg')
     await packageModel(model, pkg, {name: 'x'})
@@ -114,6 +114,9 @@ describe('finding 9: a FIFO config.json hangs convert and verify', () => {
     execFileSync('mkfifo', [join(model, 'config.json')])
     const e = await userError(convertCheckpoint(model, join(root, 'out')))
     expect(e.message).toMatch(/not a regular file \(a FIFO\)/)
+    // package without --name reads config.json for the model's default name before converting: the same opener
+    const p = await userError(packageModel(model, join(root, 'pkg2')))
+    expect(p.message).toMatch(/not a regular file \(a FIFO\)/)
     const pkgConfig = join(pkg, 'mlflow_model_folder', 'model', 'config.json')
     await rm(pkgConfig)
     execFileSync('mkfifo', [pkgConfig])
