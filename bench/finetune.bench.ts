@@ -20,21 +20,13 @@ import {createVitTrainModel} from '../src/models/vit/train.js'
 import {createWasmBackend} from '../src/engine/wasm/index.js'
 import {createWasmTrainKernels} from '../src/engine/wasm/train.js'
 import {parseVitConfig} from '../src/models/vit/config.js'
+import {ownPeakMemoryMiB} from './lib/peak-memory.js'
 import {VIT_B16, writeRandomVitFolder} from './lib/random-vit.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // the engine bench's model folder: generated once, shared
 const MODEL_DIR = join(ROOT, 'bench', 'out', 'engine', 'vit-b16-random')
 const BATCH = 8
-
-function vmHwmMB(): number | null {
-  try {
-    const kb = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
-    return kb ? Math.round(Number(kb) / 1024) : null
-  } catch {
-    return null
-  }
-}
 
 interface Timing {
   wallS: number
@@ -91,7 +83,7 @@ export default async function bench(): Promise<unknown> {
   }
   // warm-up (first touch of the activations and gradients, JIT)
   trainStep()
-  const trainRssMB = vmHwmMB()
+  const trainRssMB = ownPeakMemoryMiB()
   const backend = await createWasmBackend({threads})
   const infer = await loadModel(MODEL_DIR, {backend, maxBatch: BATCH})
   infer.forward(pixels, BATCH)
@@ -124,7 +116,7 @@ export default async function bench(): Promise<unknown> {
     loadAverage: {before: loadBefore.map(round), after: loadavg().map(round)},
     // VmHWM after a first training step (the whole training state touched), and at the end (the inference model added)
     peakRssTrainStateMB: trainRssMB,
-    peakRssMB: vmHwmMB(),
+    peakRssMB: ownPeakMemoryMiB(),
     // params, gradients and AdamW's two moments, plus the activations kept for the backward pass
     trainStateMB: Math.round((4 * (4 * model.layout.total + model.activationFloats)) / 1e6),
   }

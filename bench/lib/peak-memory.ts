@@ -6,11 +6,26 @@
  * before exec into it, so a child forked from a 600 MB parent reports at least 600 MB whatever it used itself
  * (bench/engine.bench.ts reported 642.3 MB for vitrine and onnxruntime alike before this).
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 const MARK = 'BENCH_PEAK_MEMORY'
+/** VmHWM in /proc/<pid>/status, in kB. The hook below repeats it as text: it runs in the child before any module. */
+const VM_HWM = /VmHWM:\s+(\d+) kB/
+
+/**
+ * This process's own peak resident memory (VmHWM), MiB rounded, or null without Linux /proc: for a bench whose
+ * subject runs in the bench process itself (the finetune bench's training state).
+ */
+export function ownPeakMemoryMiB(): number | null {
+  try {
+    const kb = VM_HWM.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+    return kb ? Math.round(Number(kb) / 1024) : null
+  } catch {
+    return null
+  }
+}
 
 /** A CommonJS preload that prints `BENCH_PEAK_MEMORY vmhwm_kb=N cpu_user_us=N cpu_system_us=N` on stderr at exit. */
 const HOOK = `process.on('exit', () => {
